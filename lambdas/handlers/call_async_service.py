@@ -1,0 +1,48 @@
+"""CallAsyncServiceLambda: hands the task token of `Long job execution` to the external service.
+
+Automatic mode sends a job request to the external service's queue, delayed by the job's
+duration, and returns at once: no Lambda is held (or billed) while the job runs. Manual mode
+sends nothing; the execution waits until a person resumes it with the token.
+"""
+
+import math
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from . import clients
+from .contracts import JobRequest, JobRequestMessage
+from .tokens import fingerprint
+from .validation import parse
+
+logger = Logger()
+
+
+def request_job(request: JobRequest, *, queue_url: str, sqs: Any) -> dict[str, Any]:
+    message = JobRequestMessage(
+        taskToken=request.taskToken,
+        executionId=request.executionId,
+        jobDurationSeconds=math.ceil(request.jobDurationSeconds),
+    )
+    response = sqs.send_message(
+        QueueUrl=queue_url,
+        MessageBody=message.model_dump_json(),
+        DelaySeconds=message.jobDurationSeconds,
+    )
+    logger.info(
+        "Job request sent to the external service",
+        extra={"message_id": response["MessageId"], "delay_seconds": message.jobDurationSeconds},
+    )
+    return {"mode": "automatic", "jobRequestId": response["MessageId"]}
+
+
+@logger.inject_lambda_context(correlation_id_path="executionId", clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = parse(JobRequest, event, what="CallAsyncServiceLambda event")
+    logger.append_keys(task_token=fingerprint(request.taskToken))
+    if request.isManualCallback:
+        logger.info("Execution paused until someone resumes it with its task token")
+        return {"mode": "manual"}
+    return request_job(request, queue_url=os.environ["LONG_JOB_QUEUE_URL"], sqs=clients.client("sqs"))

@@ -1,0 +1,128 @@
+"""ResumeStepFunctionLambda: resumes a paused execution from a callback.
+
+Invoked by CallbackToUnpauseSfnTopic (every record of the SNS event is handled), or by hand
+with a callback object: {"taskToken": "...", "status"?: "SUCCEED" | "FAILED", "output"?: ...,
+"error"?: "...", "cause"?: "..."}. SUCCEED sends SendTaskSuccess with the output; FAILED sends
+SendTaskFailure with the error and cause.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.parser import ValidationError
+from aws_lambda_powertools.utilities.parser.models import SnsModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
+
+from . import clients
+from .contracts import Callback
+from .tokens import fingerprint
+from .validation import InvalidEventError, describe, parse
+
+logger = Logger()
+
+DEFAULT_ERROR = "ExternalJobFailed"
+DEFAULT_CAUSE = "The external service reported that the job failed."
+
+# What Step Functions' refusals mean for the person or service that sent the callback.
+REFUSALS = {
+    "InvalidToken": "Step Functions does not recognise this task token: it is malformed, cut "
+    "short, or belongs to another account or region",
+    "TaskDoesNotExist": "no execution is waiting for this task token any more: it was already "
+    "resumed, timed out, or its execution has ended",
+    "TaskTimedOut": "the task timed out before the callback arrived",
+    "InvalidOutput": "Step Functions refused the output as invalid",
+}
+
+
+class CallbackRefusedError(Exception):
+    """Step Functions refused the callback; retrying the same callback cannot succeed."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {REFUSALS[code]} ({detail})")
+        self.code = code
+
+
+class CallbacksFailedError(Exception):
+    """More than one callback of an SNS event failed; the message lists each."""
+
+
+@dataclass(frozen=True)
+class Resumed:
+    token: str  # fingerprint, never the token
+    status: str
+    execution_id: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"taskToken": self.token, "status": self.status, "executionId": self.execution_id}
+
+
+def read_callbacks(event: Any) -> list[Callback | InvalidEventError]:
+    """The callbacks an event carries; a malformed SNS record becomes its own error."""
+    if isinstance(event, dict) and "Records" in event:
+        try:
+            sns_event = SnsModel.model_validate(event)
+        except ValidationError as error:
+            raise InvalidEventError(f"invalid SNS event: {describe(error)}") from None
+        return [_read_sns_message(record.Sns.MessageId, record.Sns.Message) for record in sns_event.Records]
+    return [parse(Callback, event, what="callback")]
+
+
+def _read_sns_message(message_id: str, message: str) -> Callback | InvalidEventError:
+    what = f"callback in SNS message {message_id}"
+    try:
+        return parse(Callback, json.loads(message), what=what)
+    except json.JSONDecodeError as error:
+        return InvalidEventError(f"{what} is not JSON ({error.msg})")
+    except InvalidEventError as error:
+        return error
+
+
+def resume(callback: Callback, *, sfn: Any) -> Resumed:
+    token = fingerprint(callback.taskToken)
+    try:
+        if callback.status == "SUCCEED":
+            sfn.send_task_success(taskToken=callback.taskToken, output=callback.output_document())
+        else:
+            sfn.send_task_failure(
+                taskToken=callback.taskToken,
+                error=callback.error or DEFAULT_ERROR,
+                cause=callback.cause if callback.cause is not None else DEFAULT_CAUSE,
+            )
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        if code in REFUSALS:
+            raise CallbackRefusedError(code, f"task token {token}") from None
+        raise  # throttling and service errors are transient: let Lambda retry
+    logger.info("Execution resumed", extra={"task_token": token, "status": callback.status})
+    return Resumed(token=token, status=callback.status, execution_id=callback.executionId)
+
+
+def resume_all(event: Any, *, sfn: Any) -> dict[str, Any]:
+    resumed: list[Resumed] = []
+    failures: list[Exception] = []
+    for item in read_callbacks(event):
+        if isinstance(item, InvalidEventError):
+            failures.append(item)
+            continue
+        if item.executionId:
+            logger.set_correlation_id(item.executionId)
+        try:
+            resumed.append(resume(item, sfn=sfn))
+        except CallbackRefusedError as error:
+            failures.append(error)
+    for failure in failures:
+        logger.error("Callback not applied", extra={"reason": str(failure)})
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        summary = "; ".join(str(failure) for failure in failures)
+        raise CallbacksFailedError(f"{len(failures)} of {len(failures) + len(resumed)} callbacks failed: {summary}")
+    return {"resumed": [item.as_dict() for item in resumed]}
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return resume_all(event, sfn=clients.client("stepfunctions"))

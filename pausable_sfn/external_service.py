@@ -1,0 +1,41 @@
+"""The emulated external service: a stand-in for the long job a real workflow would call.
+
+Delete this construct and point CallAsyncServiceLambda at your own service; the contract is the
+job-request message in and the callback message out (see the README).
+"""
+
+from aws_cdk import Duration
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from .functions import FunctionFactory
+
+
+class EmulatedExternalService(Construct):
+    """A queue of job requests, each delayed by its job's duration, and the consumer that
+    publishes the "job done" callback when a request becomes visible."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, functions: FunctionFactory, callback_topic: sns.ITopic
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.queue = sqs.Queue(
+            self,
+            "LongJobRequestQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            # Longer than the consumer's timeout, so a message in flight is not handed out twice.
+            visibility_timeout=Duration.seconds(60),
+        )
+        self.function = functions.create(
+            "EmulatedLongJobLambda",
+            handler="emulated_long_job",
+            description="Emulated external service: finishes a long job and publishes its callback",
+            environment={"CALLBACK_TOPIC_ARN": callback_topic.topic_arn},
+        )
+        self.function.add_event_source(
+            event_sources.SqsEventSource(self.queue, batch_size=10, report_batch_item_failures=True)
+        )
+        callback_topic.grant_publish(self.function)

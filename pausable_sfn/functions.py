@@ -1,0 +1,70 @@
+"""One place for the defaults every Lambda function of the stack shares."""
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from . import LAMBDAS_DIR
+from .settings import Settings
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14  # the newest runtime that the Powertools layer ships for
+ARCHITECTURE = lambda_.Architecture.ARM_64
+SERVICE_NAME = "pausable-sfn"
+# Only handler code goes into the asset: no tests, caches or build output.
+ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", ".*"]
+
+
+def powertools_layer_parameter(settings: Settings) -> str:
+    """The public SSM parameter whose value is the official Powertools layer ARN for the region."""
+    python = RUNTIME.name.removeprefix("python")
+    return f"/aws/service/powertools/python/{ARCHITECTURE.name}/python{python}/{settings.powertools_version}"
+
+
+class FunctionFactory:
+    """Creates the stack's Lambda functions with shared defaults and one shared code asset."""
+
+    def __init__(self, scope: Construct, *, settings: Settings) -> None:
+        self._scope = scope
+        self._settings = settings
+        self._code = lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=ASSET_EXCLUDES)
+        # Resolved by CloudFormation at deploy time, so the synth needs no AWS call and each
+        # region gets its own copy of the layer.
+        layer_arn = ssm.StringParameter.value_for_string_parameter(scope, powertools_layer_parameter(settings))
+        self._layer = lambda_.LayerVersion.from_layer_version_arn(scope, "PowertoolsLayer", layer_arn)
+
+    def create(
+        self,
+        construct_id: str,
+        *,
+        handler: str,
+        description: str,
+        timeout_seconds: int = 10,
+        environment: dict[str, str] | None = None,
+    ) -> lambda_.Function:
+        log_group = logs.LogGroup(
+            self._scope,
+            f"{construct_id}Logs",
+            retention=self._settings.log_retention,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        return lambda_.Function(
+            self._scope,
+            construct_id,
+            description=description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            code=self._code,
+            handler=f"handlers.{handler}.handler",
+            layers=[self._layer],
+            memory_size=256,
+            timeout=Duration.seconds(timeout_seconds),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                **(environment or {}),
+            },
+        )

@@ -1,0 +1,50 @@
+"""PausableStepFunctionStack: composes the workflow, its Lambda functions and the callback path."""
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from .external_service import EmulatedExternalService
+from .functions import FunctionFactory
+from .settings import Settings
+from .workflow import PausableWorkflow
+
+
+class PausableStepFunctionStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        settings = Settings.from_context(self)
+        functions = FunctionFactory(self, settings=settings)
+
+        callback_topic = sns.Topic(self, "CallbackToUnpauseSfnTopic", enforce_ssl=True)
+        resume = functions.create(
+            "ResumeStepFunctionLambda",
+            handler="resume_step_function",
+            description="Resumes a paused execution: SendTaskSuccess or SendTaskFailure from a callback",
+        )
+        callback_topic.add_subscription(subscriptions.LambdaSubscription(resume))
+
+        call_async_service = functions.create(
+            "CallAsyncServiceLambda",
+            handler="call_async_service",
+            description="Hands the task token of 'Long job execution' to the external service",
+        )
+        external_service = EmulatedExternalService(
+            self, "EmulatedExternalService", functions=functions, callback_topic=callback_topic
+        )
+        call_async_service.add_environment("LONG_JOB_QUEUE_URL", external_service.queue.queue_url)
+        external_service.queue.grant_send_messages(call_async_service)
+
+        workflow = PausableWorkflow(self, "Workflow", call_async_service=call_async_service, settings=settings)
+        workflow.state_machine.grant_task_response(resume)
+
+        outputs = {
+            "StateMachineArn": workflow.state_machine.state_machine_arn,
+            "CallAsyncServiceFunctionName": call_async_service.function_name,
+            "ResumeStepFunctionFunctionName": resume.function_name,
+            "CallbackTopicArn": callback_topic.topic_arn,
+            "LongJobRequestQueueUrl": external_service.queue.queue_url,
+        }
+        for name, value in outputs.items():
+            CfnOutput(self, name, value=value)

