@@ -1,0 +1,49 @@
+"""Reads a synthesized cloud assembly (`cdk.out`): a stack's template and where its assets are."""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class AssemblyError(ValueError):
+    """The cloud assembly is missing, or does not hold what the deployer needs."""
+
+
+@dataclass(frozen=True)
+class StackArtifact:
+    name: str
+    template: dict[str, Any]
+    # S3 object key (as the template names it) → the asset's folder in the assembly
+    file_assets: dict[str, Path]
+
+    def asset_dir(self, object_key: str) -> Path:
+        try:
+            return self.file_assets[object_key]
+        except KeyError:
+            raise AssemblyError(f"the template names asset {object_key}, which the assembly does not hold") from None
+
+
+def read_stack(assembly_dir: Path, stack_name: str) -> StackArtifact:
+    manifest_file = assembly_dir / "manifest.json"
+    if not manifest_file.is_file():
+        raise AssemblyError(f"no cloud assembly at {assembly_dir}: synthesize the app first (make synth)")
+    artifacts = json.loads(manifest_file.read_text())["artifacts"]
+    stack = artifacts.get(stack_name)
+    if stack is None or stack["type"] != "aws:cloudformation:stack":
+        found = sorted(name for name, art in artifacts.items() if art["type"] == "aws:cloudformation:stack")
+        raise AssemblyError(f"the assembly at {assembly_dir} has no stack {stack_name} (it has: {', '.join(found)})")
+    template = json.loads((assembly_dir / stack["properties"]["templateFile"]).read_text())
+
+    file_assets: dict[str, Path] = {}
+    for dependency in stack.get("dependencies", []):
+        artifact = artifacts[dependency]
+        if artifact["type"] != "cdk:asset-manifest":
+            continue
+        assets = json.loads((assembly_dir / artifact["properties"]["file"]).read_text())
+        for asset in assets.get("files", {}).values():
+            if asset["source"].get("packaging") != "zip":
+                continue
+            for destination in asset["destinations"].values():
+                file_assets[destination["objectKey"]] = assembly_dir / asset["source"]["path"]
+    return StackArtifact(name=stack_name, template=template, file_assets=file_assets)

@@ -1,0 +1,408 @@
+"""Deploys a synthesized stack into the embedded AWS, resource by resource, through the AWS APIs.
+
+It reads the template CDK wrote, orders the resources by their references, resolves the
+intrinsic functions, and creates each resource with the call CloudFormation would make. No
+definition is written twice: the state machine, the functions and the policies are the
+template's. A resource type it does not know stops the deploy with its type and logical id.
+"""
+
+import hashlib
+import io
+import json
+import warnings
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+from typing import Any, ClassVar
+
+from . import moto_gaps
+from .assembly import StackArtifact
+from .events import SqsEventSource
+from .intrinsics import NO_VALUE, references, resolve
+from .runtime import FunctionConfig
+
+ClientFactory = Callable[[str], Any]
+POWERTOOLS_PARAMETER_PREFIX = "/aws/service/powertools/"
+SKIPPED_TYPES = {"AWS::CDK::Metadata"}  # CDK's usage report; not a resource of the app
+
+
+class DeployError(RuntimeError):
+    pass
+
+
+@dataclass
+class Deployed:
+    logical_id: str
+    type: str
+    ref: Any
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Deployment:
+    stack_name: str
+    region: str
+    account_id: str
+    resources: dict[str, Deployed]
+    outputs: dict[str, str]
+    functions: list[FunctionConfig]
+    sqs_event_sources: list[SqsEventSource]
+
+    def physical_id(self, logical_prefix: str) -> Any:
+        [match] = [res.ref for key, res in self.resources.items() if key.startswith(logical_prefix)]
+        return match
+
+
+class Deployer:
+    def __init__(self, clients: ClientFactory, *, region: str, account_id: str) -> None:
+        self._clients = clients
+        self._region = region
+        self._account_id = account_id
+
+    def deploy(self, stack: StackArtifact, *, stack_name: str | None = None) -> Deployment:
+        run = _Run(self, stack, stack_name or stack.name)
+        return run.execute()
+
+    # Resource creators: each returns the resource's Ref value and its attributes (Fn::GetAtt).
+
+    def _iam_role(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+        iam = self._clients("iam")
+        name = props.get("RoleName") or run.physical_name(logical_id, 64)
+        role = iam.create_role(
+            RoleName=name,
+            AssumeRolePolicyDocument=json.dumps(props["AssumeRolePolicyDocument"]),
+            Description=props.get("Description", ""),
+            Path=props.get("Path", "/"),
+        )["Role"]
+        for arn in props.get("ManagedPolicyArns", []):
+            iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+        for policy in props.get("Policies", []):
+            iam.put_role_policy(
+                RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(policy["PolicyDocument"])
+            )
+        return Deployed(logical_id, "", name, {"Arn": role["Arn"], "RoleId": role["RoleId"]})
+
+    def _iam_policy(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+        iam = self._clients("iam")
+        for role in props.get("Roles", []):
+            iam.put_role_policy(
+                RoleName=role, PolicyName=props["PolicyName"], PolicyDocument=json.dumps(props["PolicyDocument"])
+            )
+        return Deployed(logical_id, "", props["PolicyName"])
+
+    def _sns_topic(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+        attributes = {key: str(props[key]) for key in ("DisplayName", "KmsMasterKeyId", "FifoTopic") if key in props}
+        name = props.get("TopicName") or run.physical_name(logical_id, 256)
+        arn = self._clients("sns").create_topic(Name=name, Attributes=attributes)["TopicArn"]
+        return Deployed(logical_id, "", arn, {"TopicArn": arn, "TopicName": name})
+
+    def _sns_topic_policy(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+        for topic in props["Topics"]:
+            self._clients("sns").set_topic_attributes(
+                TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps(props["PolicyDocument"])
+            )
+        return Deployed(logical_id, "", run.physical_name(logical_id, 256))
+
+    def _sns_subscription(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+        attributes = {
+            key: json.dumps(props[key]) if isinstance(props[key], dict) else str(props[key]).lower()
+            for key in ("RedrivePolicy", "FilterPolicy", "RawMessageDelivery")
+            if key in props
+        }
+        arn = self._clients("sns").subscribe(
+            TopicArn=props["TopicArn"],
+            Protocol=props["Protocol"],
+            Endpoint=props["Endpoint"],
+            Attributes=attributes,
+            ReturnSubscriptionArn=True,
+        )["SubscriptionArn"]
+        return Deployed(logical_id, "", arn, {"Arn": arn})
+
+    def _sqs_queue(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+        name = props.get("QueueName") or run.physical_name(logical_id, 80)
+        attributes = {
+            key: json.dumps(value)
+            if isinstance(value, dict)
+            else str(value).lower()
+            if isinstance(value, bool)
+            else str(value)
+            for key, value in props.items()
+            if key not in ("QueueName", "Tags")
+        }
+        sqs = self._clients("sqs")
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return Deployed(logical_id, "", url, {"Arn": arn, "QueueName": name, "QueueUrl": url})
+
+    def _sqs_queue_policy(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+        for url in props["Queues"]:
+            self._clients("sqs").set_queue_attributes(
+                QueueUrl=url, Attributes={"Policy": json.dumps(props["PolicyDocument"])}
+            )
+        return Deployed(logical_id, "", run.physical_name(logical_id, 256))
+
+    def _log_group(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+        logs = self._clients("logs")
+        name = props.get("LogGroupName") or run.physical_name(logical_id, 512)
+        logs.create_log_group(logGroupName=name)
+        if "RetentionInDays" in props:
+            logs.put_retention_policy(logGroupName=name, retentionInDays=int(props["RetentionInDays"]))
+        arn = f"arn:aws:logs:{self._region}:{self._account_id}:log-group:{name}:*"
+        return Deployed(logical_id, "", name, {"Arn": arn})
+
+    def _lambda_function(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+        name = props.get("FunctionName") or run.physical_name(logical_id, 64)
+        asset_dir = run.stack.asset_dir(props["Code"]["S3Key"])
+        environment = props.get("Environment", {}).get("Variables", {})
+        optional = {
+            key: props[key] for key in ("TracingConfig", "DeadLetterConfig", "Layers", "Architectures") if key in props
+        }
+        created = self._clients("lambda").create_function(
+            FunctionName=name,
+            Runtime=props["Runtime"],
+            Role=props["Role"],
+            Handler=props["Handler"],
+            Code={"ZipFile": _zip_folder(asset_dir)},
+            Description=props.get("Description", ""),
+            Timeout=int(props.get("Timeout", 3)),
+            MemorySize=int(props.get("MemorySize", 128)),
+            Environment={"Variables": environment},
+            **optional,
+        )
+        log_group = props.get("LoggingConfig", {}).get("LogGroup") or f"/aws/lambda/{name}"
+        run.functions[name] = FunctionConfig(
+            name=name,
+            arn=created["FunctionArn"],
+            handler=props["Handler"],
+            asset_dir=asset_dir,
+            environment={key: str(value) for key, value in environment.items()},
+            timeout_seconds=int(props.get("Timeout", 3)),
+            memory_mb=int(props.get("MemorySize", 128)),
+            log_group=log_group,
+            dead_letter_arn=props.get("DeadLetterConfig", {}).get("TargetArn"),
+        )
+        return Deployed(logical_id, "", name, {"Arn": created["FunctionArn"]})
+
+    def _lambda_permission(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+        optional = {key: props[key] for key in ("SourceArn", "SourceAccount") if key in props}
+        self._clients("lambda").add_permission(
+            FunctionName=props["FunctionName"],
+            StatementId=logical_id,
+            Action=props["Action"],
+            Principal=props["Principal"],
+            **optional,
+        )
+        return Deployed(logical_id, "", logical_id)
+
+    def _lambda_event_source_mapping(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+        source_arn = props["EventSourceArn"]
+        if source_arn.split(":")[2] != "sqs":
+            raise DeployError(f"{logical_id}: the embedded AWS polls SQS event sources only, not {source_arn}")
+        mapping = self._clients("lambda").create_event_source_mapping(
+            EventSourceArn=source_arn,
+            FunctionName=props["FunctionName"],
+            BatchSize=int(props.get("BatchSize", 10)),
+            Enabled=props.get("Enabled", True),
+            FunctionResponseTypes=props.get("FunctionResponseTypes", []),
+        )
+        queue_name = source_arn.split(":")[5]
+        moto_gaps.detach_sqs_push_delivery(self._account_id, self._region, queue_name)
+        if props.get("Enabled", True):
+            queue_url = self._clients("sqs").get_queue_url(QueueName=queue_name)["QueueUrl"]
+            run.sqs_event_sources.append(
+                SqsEventSource(
+                    uuid=mapping["UUID"],
+                    queue_arn=source_arn,
+                    queue_url=queue_url,
+                    function=run.function_name(props["FunctionName"]),
+                    batch_size=int(props.get("BatchSize", 10)),
+                    report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                )
+            )
+        return Deployed(logical_id, "", mapping["UUID"])
+
+    def _lambda_event_invoke_config(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+        function = run.functions[run.function_name(props["FunctionName"])]
+        if "MaximumRetryAttempts" in props:
+            function.max_retry_attempts = int(props["MaximumRetryAttempts"])
+        on_failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        function.on_failure_arn = on_failure
+        return Deployed(logical_id, "", logical_id)
+
+    def _state_machine(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+        name = props.get("StateMachineName") or run.physical_name(logical_id, 80)
+        definition = props.get("DefinitionString") or json.dumps(props["Definition"])
+        optional = {
+            key: value
+            for key, value in (
+                ("loggingConfiguration", _lower_first(props.get("LoggingConfiguration"))),
+                ("tracingConfiguration", _lower_first(props.get("TracingConfiguration"))),
+            )
+            if value
+        }
+        arn = self._clients("stepfunctions").create_state_machine(
+            name=name,
+            definition=definition,
+            roleArn=props["RoleArn"],
+            type=props.get("StateMachineType", "STANDARD"),
+            **optional,
+        )["stateMachineArn"]
+        return Deployed(logical_id, "", arn, {"Arn": arn, "Name": name})
+
+    CREATORS: ClassVar[dict[str, Callable[..., Deployed]]] = {
+        "AWS::IAM::Role": _iam_role,
+        "AWS::IAM::Policy": _iam_policy,
+        "AWS::SNS::Topic": _sns_topic,
+        "AWS::SNS::TopicPolicy": _sns_topic_policy,
+        "AWS::SNS::Subscription": _sns_subscription,
+        "AWS::SQS::Queue": _sqs_queue,
+        "AWS::SQS::QueuePolicy": _sqs_queue_policy,
+        "AWS::Logs::LogGroup": _log_group,
+        "AWS::Lambda::Function": _lambda_function,
+        "AWS::Lambda::Permission": _lambda_permission,
+        "AWS::Lambda::EventSourceMapping": _lambda_event_source_mapping,
+        "AWS::Lambda::EventInvokeConfig": _lambda_event_invoke_config,
+        "AWS::StepFunctions::StateMachine": _state_machine,
+    }
+
+    def resolve_parameter(self, run: "_Run", logical_id: str, declaration: dict[str, Any]) -> Any:
+        parameter_type = declaration.get("Type", "String")
+        if parameter_type == "AWS::SSM::Parameter::Value<String>":
+            name = declaration["Default"]
+            if name.startswith(POWERTOOLS_PARAMETER_PREFIX):
+                return moto_gaps.publish_stand_in_layer(self._clients("lambda"), name)
+            if name.startswith("/cdk-bootstrap/"):
+                return "99"  # the bootstrap version rule: nothing to bootstrap locally
+            return self._clients("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+        if "Default" in declaration:
+            return declaration["Default"]
+        raise DeployError(f"parameter {logical_id} has no default, and the embedded deploy takes no parameters")
+
+    def publish_outputs(self, stack_name: str, outputs: dict[str, str]) -> None:
+        """Outputs go into a CloudFormation stack of the same name, where the tools look for them."""
+        template = {
+            "Resources": {"EmbeddedDeployment": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+            "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+        }
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # moto warns that it only records this resource type
+            self._clients("cloudformation").create_stack(StackName=stack_name, TemplateBody=json.dumps(template))
+
+
+class _Run:
+    def __init__(self, deployer: Deployer, stack: StackArtifact, stack_name: str) -> None:
+        self.deployer = deployer
+        self.stack = stack
+        self.stack_name = stack_name
+        self.deployed: dict[str, Deployed] = {}
+        self.parameters: dict[str, Any] = {}
+        self.functions: dict[str, FunctionConfig] = {}
+        self.sqs_event_sources: list[SqsEventSource] = []
+
+    def physical_name(self, logical_id: str, limit: int) -> str:
+        name = f"{self.stack_name}-{logical_id}"
+        if len(name) > limit:
+            digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+            name = f"{name[: limit - 9]}-{digest}"
+        return name
+
+    def function_name(self, name_or_arn: str) -> str:
+        return name_or_arn.split(":")[6] if name_or_arn.startswith("arn:") else name_or_arn
+
+    def ref(self, name: str) -> Any:
+        region, account = self.deployer._region, self.deployer._account_id
+        pseudo = {
+            "AWS::Region": region,
+            "AWS::AccountId": account,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackName": self.stack_name,
+            "AWS::StackId": f"arn:aws:cloudformation:{region}:{account}:stack/{self.stack_name}/embedded",
+            "AWS::NoValue": NO_VALUE,
+        }
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.parameters:
+            return self.parameters[name]
+        return self.deployed[name].ref
+
+    def get_att(self, logical_id: str, attribute: str) -> Any:
+        try:
+            return self.deployed[logical_id].attributes[attribute]
+        except KeyError:
+            raise DeployError(f"Fn::GetAtt {logical_id}.{attribute} is not supported by the embedded AWS") from None
+
+    def execute(self) -> Deployment:
+        template = self.stack.template
+        for logical_id, declaration in template.get("Parameters", {}).items():
+            self.parameters[logical_id] = self.deployer.resolve_parameter(self, logical_id, declaration)
+        resources = {key: value for key, value in template["Resources"].items() if value["Type"] not in SKIPPED_TYPES}
+        unsupported = [
+            f"{value['Type']} ({key})" for key, value in resources.items() if value["Type"] not in Deployer.CREATORS
+        ]
+        if unsupported:
+            raise DeployError(f"the embedded AWS cannot deploy: {', '.join(unsupported)}")
+        for logical_id, declaration in resources.items():
+            if "Condition" in declaration:
+                raise DeployError(
+                    f"{declaration['Type']} ({logical_id}) has a Condition, which the embedded deploy does not evaluate"
+                )
+
+        graph = TopologicalSorter()
+        for logical_id, declaration in resources.items():
+            depends_on = declaration.get("DependsOn", [])
+            depends_on = [depends_on] if isinstance(depends_on, str) else depends_on
+            needed = {ref for ref in references(declaration.get("Properties", {})) if ref in resources}
+            graph.add(logical_id, *needed, *depends_on)
+        try:
+            order = list(graph.static_order())
+        except CycleError as cycle:
+            raise DeployError(f"the template's resources depend on each other in a cycle: {cycle.args[1]}") from None
+
+        for logical_id in order:
+            declaration = resources[logical_id]
+            properties = resolve(declaration.get("Properties", {}), self.ref, self.get_att)
+            creator = Deployer.CREATORS[declaration["Type"]]
+            try:
+                deployed = creator(self.deployer, self, properties, logical_id)
+            except DeployError:
+                raise
+            except Exception as error:
+                raise DeployError(f"{declaration['Type']} ({logical_id}) could not be created: {error}") from error
+            deployed.type = declaration["Type"]
+            self.deployed[logical_id] = deployed
+
+        outputs = {
+            key: str(resolve(value["Value"], self.ref, self.get_att))
+            for key, value in template.get("Outputs", {}).items()
+        }
+        self.deployer.publish_outputs(self.stack_name, outputs)
+        return Deployment(
+            stack_name=self.stack_name,
+            region=self.deployer._region,
+            account_id=self.deployer._account_id,
+            resources=self.deployed,
+            outputs=outputs,
+            functions=list(self.functions.values()),
+            sqs_event_sources=self.sqs_event_sources,
+        )
+
+
+def _zip_folder(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+    return buffer.getvalue()
+
+
+def _lower_first(value: Any) -> Any:
+    """CloudFormation's property names (Level, Enabled) as the Step Functions API spells them."""
+    if isinstance(value, dict):
+        return {key[0].lower() + key[1:]: _lower_first(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_lower_first(item) for item in value]
+    return value

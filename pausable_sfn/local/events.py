@@ -1,0 +1,237 @@
+"""Asynchronous invocations and SQS event sources, delivered as Lambda delivers them.
+
+- SNS → Lambda is an asynchronous invoke: on a function error Lambda retries (twice by default,
+  after about 1 and 2 minutes; here `retry_delays` seconds), then sends the event to the
+  function's on-failure destination or dead-letter queue, if it has one.
+- SQS → Lambda is a poller: messages become visible after their DelaySeconds, are handed over
+  in batches, deleted when the batch succeeds, and left for redelivery (after the queue's
+  visibility timeout) when it fails, except the items that a partial batch response lists as
+  successful (ReportBatchItemFailures).
+"""
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .runtime import FunctionConfig, Invocation, LambdaRuntime
+
+ClientFactory = Callable[[str], Any]
+
+
+class AsyncInvoker:
+    def __init__(self, runtime: LambdaRuntime, clients: ClientFactory, *, retry_delays: tuple[float, ...]) -> None:
+        self._runtime = runtime
+        self._clients = clients
+        self._retry_delays = retry_delays
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lambda-async")
+        self._pending: set[Future[None]] = set()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+
+    def submit(self, function: str, event: dict[str, Any]) -> str:
+        request_id = str(uuid.uuid4())
+        future = self._pool.submit(self._deliver, function, event, request_id)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._done)
+        return request_id
+
+    def _done(self, future: Future[None]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def busy(self) -> bool:
+        with self._lock:
+            return bool(self._pending)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _deliver(self, function: str, event: dict[str, Any], request_id: str) -> None:
+        config = self._runtime.find(function)
+        attempts = 1 + config.max_retry_attempts
+        for attempt in range(1, attempts + 1):
+            invocation = self._runtime.invoke(function, event)
+            if not invocation.failed:
+                return
+            if attempt < attempts and self._stopping.wait(
+                self._retry_delays[min(attempt, len(self._retry_delays)) - 1]
+            ):
+                return
+        self._dead_letter(config, event, invocation, request_id, attempts)
+
+    def _dead_letter(
+        self, config: FunctionConfig, event: dict[str, Any], invocation: Invocation, request_id: str, attempts: int
+    ) -> None:
+        if config.on_failure_arn:
+            record = {
+                "version": "1.0",
+                "timestamp": datetime.now(UTC).isoformat(),
+                "requestContext": {
+                    "requestId": request_id,
+                    "functionArn": f"{config.arn}:$LATEST",
+                    "condition": "RetriesExhausted",
+                    "approximateInvokeCount": attempts,
+                },
+                "requestPayload": event,
+                "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+                "responsePayload": invocation.result(),
+            }
+            self._send(config.on_failure_arn, json.dumps(record), {})
+        elif config.dead_letter_arn:
+            error = invocation.result() or {}
+            attributes = {
+                "RequestID": request_id,
+                "ErrorCode": "200",
+                "ErrorMessage": str(error.get("errorMessage", ""))[:256] or invocation.error_type or "",
+            }
+            self._send(config.dead_letter_arn, json.dumps(event), attributes)
+
+    def _send(self, target_arn: str, body: str, attributes: dict[str, str]) -> None:
+        message_attributes = {key: {"DataType": "String", "StringValue": value} for key, value in attributes.items()}
+        service = target_arn.split(":")[2]
+        if service == "sqs":
+            sqs = self._clients("sqs")
+            url = sqs.get_queue_url(QueueName=target_arn.split(":")[5])["QueueUrl"]
+            sqs.send_message(QueueUrl=url, MessageBody=body, MessageAttributes=message_attributes)
+        elif service == "sns":
+            self._clients("sns").publish(TopicArn=target_arn, Message=body, MessageAttributes=message_attributes)
+        else:
+            raise ValueError(f"the embedded AWS cannot send failed events to {target_arn}")
+
+
+@dataclass(frozen=True)
+class SqsEventSource:
+    uuid: str
+    queue_arn: str
+    queue_url: str
+    function: str
+    batch_size: int
+    report_batch_item_failures: bool
+
+
+class SqsPoller:
+    """Polls one queue for one function, in a background thread, until stopped."""
+
+    def __init__(
+        self, source: SqsEventSource, runtime: LambdaRuntime, clients: ClientFactory, *, interval: float = 0.05
+    ) -> None:
+        self.source = source
+        self._runtime = runtime
+        self._sqs = clients("sqs")
+        self._interval = interval
+        self._stopping = threading.Event()
+        self._handling = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"sqs-poller-{source.uuid[:8]}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=10)
+
+    def busy(self) -> bool:
+        return self._handling.is_set()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                handled = self.poll_once()
+            except Exception:
+                handled = 0
+            if not handled:
+                self._stopping.wait(self._interval)
+
+    def poll_once(self) -> int:
+        response = self._sqs.receive_message(
+            QueueUrl=self.source.queue_url,
+            MaxNumberOfMessages=self.source.batch_size,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        messages = response.get("Messages", [])
+        if not messages:
+            return 0
+        self._handling.set()
+        try:
+            invocation = self._runtime.invoke(self.source.function, {"Records": [self._record(m) for m in messages]})
+            done = self._succeeded(messages, invocation)
+            for message in messages:
+                if message["MessageId"] in done:
+                    self._sqs.delete_message(QueueUrl=self.source.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        finally:
+            self._handling.clear()
+        return len(messages)
+
+    def _succeeded(self, messages: list[dict[str, Any]], invocation: Invocation) -> set[str]:
+        if invocation.failed:
+            return set()
+        ids = {message["MessageId"] for message in messages}
+        if not self.source.report_batch_item_failures:
+            return ids
+        result = invocation.result()
+        failures = (result.get("batchItemFailures") or []) if isinstance(result, dict) else []
+        failed = {item.get("itemIdentifier") for item in failures}
+        if not failed <= ids:
+            return set()  # an unknown identifier fails the whole batch, as on AWS
+        return ids - failed
+
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": {
+                name: {key[0].lower() + key[1:]: value for key, value in attribute.items()}
+                for name, attribute in message.get("MessageAttributes", {}).items()
+            },
+            "md5OfBody": message["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.source.queue_arn,
+            "awsRegion": self.source.queue_arn.split(":")[3],
+        }
+
+
+def sns_event(
+    *, subscription_arn: str, topic_arn: str, message_id: str, message: str, subject: str | None
+) -> dict[str, Any]:
+    """The event Lambda receives from an SNS subscription (one record per delivery)."""
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": subscription_arn,
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": message_id,
+                    "TopicArn": topic_arn,
+                    "Subject": subject,
+                    "Message": message,
+                    "Timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                    "SignatureVersion": "1",
+                    "Signature": "EMBEDDED",
+                    "SigningCertUrl": "https://sns.embedded.invalid/cert.pem",
+                    "UnsubscribeUrl": "https://sns.embedded.invalid/unsubscribe",
+                    "MessageAttributes": {},
+                },
+            }
+        ]
+    }
+
+
+def wait_until_idle(*busy: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while any(check() for check in busy):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the embedded AWS is still delivering events")
+        time.sleep(0.01)

@@ -1,0 +1,131 @@
+"""Everything the embedded AWS does because moto (5.2.x) lacks it, in one place.
+
+Each gap has a test in tests/local/test_moto_gaps.py that exercises plain moto and fails once
+an upgrade closes the gap, so that its workaround here can be deleted.
+
+1. moto's CloudFormation does not create AWS::SNS::Subscription, and puts a state machine in the
+   backend that does not execute it: the deployer creates each resource through its own API
+   instead of through CloudFormation (deployer.py).
+2. moto runs Lambda code only in Docker: `route_lambda_invocations` hands every invocation to
+   the in-process runtime.
+3. moto delivers SNS → Lambda synchronously, inside Publish, without retries or dead letters:
+   `route_lambda_invocations` turns it into an asynchronous invoke (events.AsyncInvoker).
+4. moto delivers SQS → Lambda synchronously, inside SendMessage, so a delayed message is never
+   delivered: `detach_sqs_push_delivery` removes that, and events.SqsPoller polls instead.
+5. StartExecution without a name gives every such execution the ARN "...:None":
+   `name_unnamed_executions` gives them a UUID, as Step Functions does.
+6. In server mode the state machine interpreter calls Lambda at localhost:$MOTO_PORT (default
+   5000) whatever port the server really listens on: `point_interpreter_at` sets MOTO_PORT.
+7. A function whose layer moto does not hold (the public Powertools layer) is refused:
+   `publish_stand_in_layer` publishes an empty stand-in; the handlers run with the Powertools
+   installed beside the embedded AWS, at the version the layer would have (settings.py).
+8. moto does not evaluate JSONata: the workflow uses JSONPath only (workflow.py).
+"""
+
+import json
+import os
+import uuid
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any
+from unittest import mock
+
+from moto.awslambda.models import LambdaFunction
+from moto.sns.models import Subscription
+from moto.sqs.models import sqs_backends
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+from .events import sns_event
+
+if TYPE_CHECKING:
+    from .events import AsyncInvoker
+    from .runtime import LambdaRuntime
+
+
+def route_lambda_invocations(runtime: "LambdaRuntime", async_invoker: "AsyncInvoker") -> ExitStack:
+    """Gaps 2 and 3. Returns the patches, undone when the stack is closed."""
+
+    def invoke(function: LambdaFunction, body: Any, request_headers: Any, response_headers: dict[str, str]) -> bytes:
+        event = json.loads(body) if body else {}
+        invocation_type = (request_headers or {}).get("X-Amz-Invocation-Type") or (request_headers or {}).get(
+            "x-amz-invocation-type", "RequestResponse"
+        )
+        if invocation_type == "Event":
+            async_invoker.submit(function.function_name, event)
+            return b""
+        if invocation_type == "DryRun":
+            return b""
+        invocation = runtime.invoke(function.function_name, event)
+        if invocation.failed:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        response_headers["x-amz-executed-version"] = "$LATEST"
+        return invocation.payload
+
+    original_publish = Subscription.publish
+
+    def publish(
+        subscription: Subscription, message: str, message_id: str, subject: str | None = None, **kwargs: Any
+    ) -> None:
+        if subscription.protocol != "lambda":
+            return original_publish(subscription, message, message_id, subject=subject, **kwargs)
+        matcher = subscription._filter_policy_matcher
+        if matcher is not None and not matcher.matches(kwargs.get("message_attributes"), message):
+            return None
+        event = sns_event(
+            subscription_arn=subscription.arn,
+            topic_arn=subscription.topic.arn,
+            message_id=message_id,
+            message=message,
+            subject=subject,
+        )
+        async_invoker.submit(subscription.endpoint, event)
+        return None
+
+    patches = ExitStack()
+    patches.enter_context(mock.patch.object(LambdaFunction, "invoke", invoke))
+    patches.enter_context(mock.patch.object(Subscription, "publish", publish))
+    return patches
+
+
+def detach_sqs_push_delivery(account_id: str, region: str, queue_name: str) -> None:
+    """Gap 4: the event-source mapping stays listed; its synchronous delivery is switched off."""
+    sqs_backends[account_id][region].queues[queue_name].lambda_event_source_mappings.clear()
+
+
+def name_unnamed_executions() -> ExitStack:
+    """Gap 5."""
+    original = StepFunctionsParserBackend.start_execution
+
+    def start_execution(backend: StepFunctionsParserBackend, state_machine_arn: str, name: Any = None, *args, **kwargs):
+        return original(backend, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
+
+    patches = ExitStack()
+    patches.enter_context(mock.patch.object(StepFunctionsParserBackend, "start_execution", start_execution))
+    return patches
+
+
+def point_interpreter_at(port: int) -> ExitStack:
+    """Gap 6."""
+    patches = ExitStack()
+    patches.enter_context(mock.patch.dict(os.environ, {"MOTO_PORT": str(port)}))
+    return patches
+
+
+def publish_stand_in_layer(lambda_client: Any, parameter_name: str) -> str:
+    """Gap 7: an empty layer in the local account stands in for the layer the public parameter names."""
+    name = parameter_name.strip("/").replace("/", "-").replace(".", "_")[:140]
+    layer = lambda_client.publish_layer_version(
+        LayerName=name,
+        Description=f"embedded stand-in for the layer named by {parameter_name}",
+        Content={"ZipFile": _empty_zip()},
+    )
+    return layer["LayerVersionArn"]
+
+
+def _empty_zip() -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("python/.embedded-stand-in", "")
+    return buffer.getvalue()
