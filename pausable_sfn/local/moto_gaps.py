@@ -20,9 +20,13 @@ an upgrade closes the gap, so that its workaround here can be deleted.
    `publish_stand_in_layer` publishes an empty stand-in; the handlers run with the Powertools
    installed beside the embedded AWS, at the version the layer would have (settings.py).
 8. moto does not evaluate JSONata: the workflow uses JSONPath only (workflow.py).
+9. SendTaskFailure drops the `cause`: `keep_task_failure_cause` passes it on.
+10. The state machine interpreter logs each failure it handles (an InvalidInput, a rejected
+    task) as an error with its whole parse tree: `quiet_interpreter` keeps that off stderr.
 """
 
 import json
+import logging
 import os
 import uuid
 from contextlib import ExitStack
@@ -30,9 +34,11 @@ from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 from moto.awslambda.models import LambdaFunction
+from moto.core.responses import EmptyResult
 from moto.sns.models import Subscription
 from moto.sqs.models import sqs_backends
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+from moto.stepfunctions.responses import StepFunctionResponse
 
 from .events import sns_event
 
@@ -100,6 +106,29 @@ def name_unnamed_executions() -> ExitStack:
 
     patches = ExitStack()
     patches.enter_context(mock.patch.object(StepFunctionsParserBackend, "start_execution", start_execution))
+    return patches
+
+
+def keep_task_failure_cause() -> ExitStack:
+    """Gap 9."""
+
+    def send_task_failure(response: StepFunctionResponse) -> EmptyResult:
+        response.stepfunction_backend.send_task_failure(
+            response._get_param("taskToken"), error=response._get_param("error"), cause=response._get_param("cause")
+        )
+        return EmptyResult()
+
+    patches = ExitStack()
+    patches.enter_context(mock.patch.object(StepFunctionResponse, "send_task_failure", send_task_failure))
+    return patches
+
+
+def quiet_interpreter() -> ExitStack:
+    """Gap 10."""
+    interpreter = logging.getLogger("moto.stepfunctions.parser")
+    patches = ExitStack()
+    patches.enter_context(mock.patch.object(interpreter, "handlers", [logging.NullHandler()]))
+    patches.enter_context(mock.patch.object(interpreter, "propagate", False))
     return patches
 
 

@@ -1,0 +1,30 @@
+"""Builds the CDK app; `app.py` (what cdk.json runs) and the Python tools share it."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+
+from . import PROJECT_ROOT, STACK_NAME
+from .stack import PausableStepFunctionStack
+
+
+def build_app(context: dict[str, Any] | None = None, outdir: str | Path | None = None) -> cdk.App:
+    """The app, with cdk.json's context (feature flags included) under any `context` given.
+
+    The CDK CLI passes cdk.json's context itself; reading it here too means that a synth from
+    Python (tests, the embedded AWS) builds the very template `cdk deploy` would.
+    """
+    cdk_json = json.loads((PROJECT_ROOT / "cdk.json").read_text())
+    app = cdk.App(
+        context={**cdk_json.get("context", {}), **(context or {})},
+        outdir=str(outdir) if outdir is not None else None,
+    )
+    PausableStepFunctionStack(app, STACK_NAME, description="Pausable Step Functions workflow (pausable-sfn)")
+    return app
+
+
+def synthesize(outdir: str | Path, context: dict[str, Any] | None = None) -> Path:
+    """Synthesizes the cloud assembly into `outdir` and returns that folder."""
+    return Path(build_app(context, outdir).synth().directory)
