@@ -32,7 +32,8 @@ REFUSALS = {
     "short, or belongs to another account or region",
     "TaskDoesNotExist": "no execution is waiting for this task token any more: it was already "
     "resumed, timed out, or its execution has ended",
-    "TaskTimedOut": "the task timed out before the callback arrived",
+    # Step Functions also answers TaskTimedOut for a task that was already resumed.
+    "TaskTimedOut": "the task no longer waits for a callback: it timed out, or it was already resumed",
     "InvalidOutput": "Step Functions refused the output as invalid",
 }
 

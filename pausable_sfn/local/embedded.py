@@ -66,6 +66,8 @@ class EmbeddedAws:
         self._exit.enter_context(moto_gaps.route_lambda_invocations(self.runtime, self._async))
         self._exit.enter_context(moto_gaps.name_unnamed_executions())
         self._exit.enter_context(moto_gaps.keep_task_failure_cause())
+        self._exit.enter_context(moto_gaps.report_closed_tasks())
+        self._exit.enter_context(moto_gaps.name_heartbeat_timeouts())
         self._exit.enter_context(moto_gaps.quiet_interpreter())
         self._exit.callback(self._stop_delivery)
         return self

@@ -21,6 +21,12 @@ an upgrade closes the gap, so that its workaround here can be deleted.
    installed beside the embedded AWS, at the version the layer would have (settings.py).
 8. moto does not evaluate JSONata: the workflow uses JSONPath only (workflow.py).
 9. SendTaskFailure drops the `cause`: `keep_task_failure_cause` passes it on.
+11. A callback for a task that has closed (resumed, timed out) whose execution has ended is
+    refused as InvalidToken; Step Functions answers TaskTimedOut ("Provided task does not exist
+    anymore"): `report_closed_tasks` does so for tokens the interpreter issued. moto's own
+    TaskTimedOut also reaches the client without its error code; it gets it back here.
+12. A heartbeat timeout fails the task with States.Timeout; Step Functions names it
+    States.HeartbeatTimeout (what a Catch or Retry matches): `name_heartbeat_timeouts`.
 10. The state machine interpreter logs each failure it handles (an InvalidInput, a rejected
     task) as an error with its whole parse tree: `quiet_interpreter` keeps that off stderr.
 """
@@ -37,6 +43,11 @@ from moto.awslambda.models import LambdaFunction
 from moto.core.responses import EmptyResult
 from moto.sns.models import Subscription
 from moto.sqs.models import sqs_backends
+from moto.stepfunctions.parser.api import InvalidToken, TaskTimedOut
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
+from moto.stepfunctions.parser.asl.eval.callback.callback import HeartbeatTimeoutError
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
@@ -120,6 +131,47 @@ def keep_task_failure_cause() -> ExitStack:
 
     patches = ExitStack()
     patches.enter_context(mock.patch.object(StepFunctionResponse, "send_task_failure", send_task_failure))
+    return patches
+
+
+def report_closed_tasks() -> ExitStack:
+    """Gap 11."""
+    patches = ExitStack()
+    patches.enter_context(mock.patch.object(TaskTimedOut, "TYPE", "TaskTimedOut"))
+    for operation in ("send_task_success", "send_task_failure", "send_task_heartbeat"):
+        original = getattr(StepFunctionsParserBackend, operation)
+
+        def closed_aware(backend: StepFunctionsParserBackend, task_token: str, *args, _original=original, **kwargs):
+            try:
+                return _original(backend, task_token, *args, **kwargs)
+            except InvalidToken:
+                if any(_issued(execution, task_token) for execution in backend._get_executions()):
+                    raise TaskTimedOut("Task Timed Out: 'Provided task does not exist anymore'") from None
+                raise
+
+        patches.enter_context(mock.patch.object(StepFunctionsParserBackend, operation, closed_aware))
+    return patches
+
+
+def _issued(execution: Any, task_token: str) -> bool:
+    worker = getattr(execution, "exec_worker", None)
+    return worker is not None and worker.env.callback_pool_manager.get(task_token) is not None
+
+
+def name_heartbeat_timeouts() -> ExitStack:
+    """Gap 12."""
+    original = StateTask._from_error
+
+    def from_error(state: StateTask, env: Any, ex: Exception) -> Any:
+        event = original(state, env, ex)
+        if isinstance(ex, HeartbeatTimeoutError):
+            name = StatesErrorName(typ=StatesErrorNameType.StatesHeartbeatTimeout)
+            event.error_name = name
+            event.event_details["taskTimedOutEventDetails"]["error"] = name.error_name
+        return event
+
+    patches = ExitStack()
+    patches.enter_context(mock.patch.object(StateTask, "_from_error", from_error))
     return patches
 
 

@@ -161,7 +161,7 @@ def test_a_bad_callback_is_refused_with_a_message_naming_the_problem(sfn, lambda
     [
         ("InvalidToken", "does not recognise this task token"),
         ("TaskDoesNotExist", "already resumed, timed out, or its execution has ended"),
-        ("TaskTimedOut", "timed out before the callback arrived"),
+        ("TaskTimedOut", "it timed out, or it was already resumed"),
         ("InvalidOutput", "refused the output"),
     ],
 )

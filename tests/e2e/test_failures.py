@@ -1,0 +1,128 @@
+"""What goes wrong, and what the user sees: bad input, timeouts, bad or repeated callbacks."""
+
+import json
+import time
+
+import pytest
+
+from .conftest import event_types, first
+
+
+@pytest.mark.parametrize(
+    ("execution_input", "cause"),
+    [
+        ({"IsManualCallback": "maybe"}, 'IsManualCallback must be "True", "False", "true", "false", true or false.'),
+        ({"IsManualCallback": 1}, 'IsManualCallback must be "True", "False", "true", "false", true or false.'),
+        ({"JobDurationSeconds": 901}, "JobDurationSeconds must be a number from 0 to 900."),
+        ({"JobDurationSeconds": -1}, "JobDurationSeconds must be a number from 0 to 900."),
+        ({"JobDurationSeconds": "10"}, "JobDurationSeconds must be a number from 0 to 900."),
+        (5, "The execution input must be a JSON object."),
+        ("True", "The execution input must be a JSON object."),
+    ],
+)
+def test_invalid_input_fails_at_once_with_a_named_error_before_any_lambda_runs(app, execution_input, cause):
+    arn = app.start(execution_input)
+
+    result = app.wait_end(arn, timeout=5)
+
+    assert (result["status"], result["error"], result["cause"]) == ("FAILED", "InvalidInput", cause)
+    events = event_types(app.history(arn))
+    assert "FailStateEntered" in events
+    assert "TaskScheduled" not in events
+
+
+def test_a_task_that_is_never_resumed_times_out(short_timeouts):
+    arn = short_timeouts.start({"IsManualCallback": "True"})
+    token = short_timeouts.wait_paused(arn).task_token
+    # Heartbeats keep the 1 s heartbeat timeout away; the 3 s task timeout still applies.
+    while short_timeouts.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+        try:
+            short_timeouts.sfn.send_task_heartbeat(taskToken=token)
+        except short_timeouts.sfn.exceptions.TaskTimedOut:
+            break
+        time.sleep(0.3)
+
+    result = short_timeouts.wait_end(arn)
+
+    assert (result["status"], result["error"]) == ("FAILED", "States.Timeout")
+    events = short_timeouts.history(arn)
+    assert "TaskTimedOut" in event_types(events)
+    assert (
+        first(events, "TaskTimedOut")["timestamp"] - first(events, "TaskScheduled")["timestamp"]
+    ).total_seconds() >= 2.9
+
+
+def test_a_task_without_heartbeats_times_out_at_the_heartbeat_timeout(short_timeouts):
+    arn = short_timeouts.start({"IsManualCallback": "True"})
+    short_timeouts.wait_paused(arn)
+
+    result = short_timeouts.wait_end(arn)
+
+    assert (result["status"], result["error"]) == ("FAILED", "States.HeartbeatTimeout")
+    events = short_timeouts.history(arn)
+    assert (
+        first(events, "TaskTimedOut")["timestamp"] - first(events, "TaskScheduled")["timestamp"]
+    ).total_seconds() < 2.9
+
+
+def test_a_resume_after_the_timeout_is_refused_as_timed_out(short_timeouts):
+    arn = short_timeouts.start({"IsManualCallback": "True"})
+    token = short_timeouts.wait_paused(arn).task_token
+    short_timeouts.wait_end(arn)
+
+    response = short_timeouts.resume({"taskToken": token})
+
+    assert response["FunctionError"] == "Unhandled"
+    assert response["Payload"]["errorType"] == "CallbackRefusedError"
+    assert response["Payload"]["errorMessage"].startswith("TaskTimedOut: the task no longer waits for a callback")
+
+
+def test_a_bogus_token_is_refused_and_nothing_else_is_touched(app):
+    paused = app.start({"IsManualCallback": "True"})
+    app.wait_paused(paused)
+
+    response = app.resume({"taskToken": "not-a-token-step-functions-issued"})
+
+    assert response["FunctionError"] == "Unhandled"
+    assert response["Payload"]["errorType"] == "CallbackRefusedError"
+    assert "InvalidToken: Step Functions does not recognise this task token" in response["Payload"]["errorMessage"]
+    assert app.sfn.describe_execution(executionArn=paused)["status"] == "RUNNING"
+
+
+def test_a_second_resume_of_the_same_token_says_it_was_already_resumed(app):
+    arn = app.start({"IsManualCallback": "True"})
+    token = app.wait_paused(arn).task_token
+    app.resume({"taskToken": token})
+    app.wait_end(arn)
+
+    second = app.resume({"taskToken": token, "output": {"again": True}})
+
+    assert second["FunctionError"] == "Unhandled"
+    assert "already resumed" in second["Payload"]["errorMessage"]
+    assert json.loads(app.sfn.describe_execution(executionArn=arn)["output"])["CallAsyncServiceStep"] == {
+        "resumed": True
+    }
+
+
+def test_a_bad_event_sent_by_hand_is_refused_with_its_reason(app):
+    response = app.resume({"taskToken": "", "status": "DONE"})
+
+    assert response["FunctionError"] == "Unhandled"
+    assert response["Payload"]["errorType"] == "InvalidEventError"
+    assert "taskToken: String should have at least 1 character" in response["Payload"]["errorMessage"]
+    assert "status: Input should be 'SUCCEED' or 'FAILED'" in response["Payload"]["errorMessage"]
+
+
+def test_a_malformed_callback_message_is_retried_then_dropped_and_harms_nothing(app, embedded):
+    paused = app.start({"IsManualCallback": "True"})
+    app.wait_paused(paused)
+    resume_function = app.output("ResumeStepFunctionFunctionName")
+    before = len([i for i in embedded.runtime.invocations if i.function == resume_function])
+
+    app.aws.client("sns").publish(TopicArn=app.output("CallbackTopicArn"), Message="job done!")
+    embedded.wait_idle()
+
+    attempts = [i for i in embedded.runtime.invocations if i.function == resume_function][before:]
+    assert [attempt.error_type for attempt in attempts] == ["InvalidEventError"] * 3  # the first try and two retries
+    assert "is not JSON" in attempts[0].result()["errorMessage"]
+    assert app.sfn.describe_execution(executionArn=paused)["status"] == "RUNNING"
