@@ -1,7 +1,8 @@
 """Everything the embedded AWS does because moto (5.2.x) lacks it, in one place.
 
 Each gap has a test in tests/local/test_moto_gaps.py that exercises plain moto and fails once
-an upgrade closes the gap, so that its workaround here can be deleted.
+an upgrade closes the gap, so that its workaround here can be deleted (gap 2 is moto's design,
+not a gap to close).
 
 1. moto's CloudFormation does not create AWS::SNS::Subscription, and puts a state machine in the
    backend that does not execute it: the deployer creates each resource through its own API
@@ -21,14 +22,14 @@ an upgrade closes the gap, so that its workaround here can be deleted.
    installed beside the embedded AWS, at the version the layer would have (settings.py).
 8. moto does not evaluate JSONata: the workflow uses JSONPath only (workflow.py).
 9. SendTaskFailure drops the `cause`: `keep_task_failure_cause` passes it on.
+10. The state machine interpreter logs each failure it handles (an InvalidInput, a rejected
+    task) as an error with its whole parse tree: `quiet_interpreter` keeps that off stderr.
 11. A callback for a task that has closed (resumed, timed out) whose execution has ended is
     refused as InvalidToken; Step Functions answers TaskTimedOut ("Provided task does not exist
     anymore"): `report_closed_tasks` does so for tokens the interpreter issued. moto's own
     TaskTimedOut also reaches the client without its error code; it gets it back here.
 12. A heartbeat timeout fails the task with States.Timeout; Step Functions names it
     States.HeartbeatTimeout (what a Catch or Retry matches): `name_heartbeat_timeouts`.
-10. The state machine interpreter logs each failure it handles (an InvalidInput, a rejected
-    task) as an error with its whole parse tree: `quiet_interpreter` keeps that off stderr.
 """
 
 import json

@@ -1,0 +1,28 @@
+"""`make demo`: every flow ends as expected, and a flow that does not is reported as such."""
+
+from rich.console import Console
+
+from pausable_sfn import demo
+from pausable_sfn.demo import FLOWS, Outcome
+
+
+def test_the_demo_runs_every_flow_to_its_expected_end(tmp_path):
+    console = Console(record=True, width=120, force_terminal=False)
+
+    assert demo.run(console) is True
+
+    text = console.export_text()
+    for flow in FLOWS:
+        assert f"{flow.title}" in text
+    assert text.count("as expected") == len(FLOWS)
+    assert "NOT as expected" not in text
+    assert "task token tok-" in text  # read from the TaskScheduled event, shown only by fingerprint
+    assert "InvalidInput: IsManualCallback must be" in text
+
+
+def test_a_flow_ending_otherwise_is_not_as_expected():
+    rejected = next(flow for flow in FLOWS if flow.expected_error == "JobRejected")
+
+    assert Outcome(rejected, status="FAILED", error="JobRejected").as_expected
+    assert not Outcome(rejected, status="SUCCEEDED").as_expected
+    assert not Outcome(rejected, status="FAILED", error="JobRejected", problems=["never paused"]).as_expected

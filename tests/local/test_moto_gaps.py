@@ -1,0 +1,252 @@
+"""Each test shows a moto gap that pausable_sfn/local/moto_gaps.py works around, on plain moto.
+
+A failing test here is good news: moto has closed that gap, and its workaround can go.
+"""
+
+import io
+import json
+import threading
+import time
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+from unittest import mock
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.awslambda.models import LambdaFunction
+
+ROLE = "arn:aws:iam::123456789012:role/any"
+EXECUTING = {"stepfunctions": {"execute_state_machine": True}}
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws(config=EXECUTING):
+        boto3.client("iam").create_role(RoleName="any", AssumeRolePolicyDocument="{}")
+        yield
+
+
+@pytest.fixture
+def recorded_invocations() -> Iterator[list[dict[str, Any]]]:
+    """Plain moto would run Lambda code in Docker; record what it would run instead."""
+    calls: list[dict[str, Any]] = []
+
+    def invoke(function: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> bytes:
+        calls.append({"event": json.loads(body), "thread": threading.current_thread().name})
+        return b"{}"
+
+    with mock.patch.object(LambdaFunction, "invoke", invoke):
+        yield calls
+
+
+def code() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context):\n    return event\n")
+    return buffer.getvalue()
+
+
+def create_function(**extra: Any) -> str:
+    return boto3.client("lambda").create_function(
+        FunctionName="f", Runtime="python3.13", Role=ROLE, Handler="handler.handler", Code={"ZipFile": code()}, **extra
+    )["FunctionArn"]
+
+
+def create_state_machine(definition: dict[str, Any]) -> str:
+    return boto3.client("stepfunctions").create_state_machine(
+        name=f"sm-{time.monotonic_ns()}", definition=json.dumps(definition), roleArn=ROLE
+    )["stateMachineArn"]
+
+
+def run_to_end(arn: str, execution_input: str = "{}") -> dict[str, Any]:
+    sfn = boto3.client("stepfunctions")
+    execution = sfn.start_execution(stateMachineArn=arn, name=f"e-{time.monotonic_ns()}", input=execution_input)
+    for _ in range(100):
+        description = sfn.describe_execution(executionArn=execution["executionArn"])
+        if description["status"] != "RUNNING":
+            return description
+        time.sleep(0.05)
+    raise AssertionError("the execution did not end")
+
+
+def test_gap_1_cloudformation_creates_no_sns_subscription(aws):
+    template = {
+        "Resources": {
+            "Topic": {"Type": "AWS::SNS::Topic"},
+            "Queue": {"Type": "AWS::SQS::Queue"},
+            "Subscription": {
+                "Type": "AWS::SNS::Subscription",
+                "Properties": {
+                    "TopicArn": {"Ref": "Topic"},
+                    "Protocol": "sqs",
+                    "Endpoint": {"Fn::GetAtt": ["Queue", "Arn"]},
+                },
+            },
+        }
+    }
+    with pytest.warns(UserWarning, match="AWS::SNS::Subscription"):
+        boto3.client("cloudformation").create_stack(StackName="s", TemplateBody=json.dumps(template))
+
+    assert boto3.client("sns").list_subscriptions()["Subscriptions"] == []
+
+
+def test_gap_1_cloudformation_puts_a_state_machine_where_it_does_not_execute(aws):
+    template = {
+        "Resources": {
+            "Machine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "RoleArn": ROLE,
+                    "DefinitionString": json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+                },
+            }
+        }
+    }
+    boto3.client("cloudformation").create_stack(StackName="s", TemplateBody=json.dumps(template))
+
+    assert boto3.client("stepfunctions").list_state_machines()["stateMachines"] == []
+
+
+def test_gap_3_sns_delivers_to_lambda_synchronously_inside_publish(aws, recorded_invocations):
+    arn = create_function()
+    sns = boto3.client("sns")
+    topic = sns.create_topic(Name="t")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=arn)
+
+    sns.publish(TopicArn=topic, Message="hello")
+
+    [call] = recorded_invocations  # delivered before Publish returned, on the caller's thread
+    assert call["thread"] == threading.current_thread().name
+    assert call["event"]["Records"][0]["Sns"]["TopicArn"] == "arn:aws:sns:EXAMPLE"  # and not the topic's ARN
+
+
+def test_gap_4_sqs_event_source_never_delivers_a_delayed_message(aws, recorded_invocations):
+    create_function()
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    boto3.client("lambda").create_event_source_mapping(EventSourceArn=queue_arn, FunctionName="f")
+
+    sqs.send_message(QueueUrl=url, MessageBody="job", DelaySeconds=1)
+    time.sleep(1.2)
+
+    assert recorded_invocations == []
+    assert len(sqs.receive_message(QueueUrl=url).get("Messages", [])) == 1
+
+
+def test_gap_5_executions_started_without_a_name_share_the_arn_none(aws):
+    arn = create_state_machine({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+
+    execution = boto3.client("stepfunctions").start_execution(stateMachineArn=arn)
+
+    assert execution["executionArn"].endswith(":None")
+
+
+def test_gap_6_the_interpreter_calls_lambda_at_moto_port_whatever_the_server_uses(monkeypatch):
+    from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+
+    monkeypatch.delenv("MOTO_PORT", raising=False)
+
+    assert boto_client_for("us-east-1", "lambda").meta.endpoint_url == "http://localhost:5000"
+
+
+def test_gap_7_a_function_with_a_layer_moto_does_not_hold_is_refused(aws):
+    public_layer = "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:20"
+
+    with pytest.raises(
+        boto3.client("lambda").exceptions.ResourceNotFoundException, match="LayerVersion does not exist"
+    ):
+        create_function(Layers=[public_layer])
+
+
+def test_gap_8_jsonata_is_not_evaluated(aws):
+    arn = create_state_machine(
+        {
+            "QueryLanguage": "JSONata",
+            "StartAt": "P",
+            "States": {"P": {"Type": "Pass", "Output": "{% 1 + 1 %}", "End": True}},
+        }
+    )
+
+    result = run_to_end(arn)
+
+    assert result.get("output") != "2"
+
+
+def start_paused(recorded_invocations: list[dict[str, Any]], **task: Any) -> tuple[str, str]:
+    """An execution paused on a waitForTaskToken task; its ARN and the task's token."""
+    arn = create_state_machine(
+        {
+            "StartAt": "Wait",
+            "States": {
+                "Wait": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                    "Parameters": {"FunctionName": create_function(), "Payload": {"token.$": "$$.Task.Token"}},
+                    "End": True,
+                    **task,
+                }
+            },
+        }
+    )
+    execution = boto3.client("stepfunctions").start_execution(stateMachineArn=arn, name="e")["executionArn"]
+    for _ in range(100):
+        if recorded_invocations:
+            return execution, recorded_invocations[0]["event"]["token"]
+        time.sleep(0.02)
+    raise AssertionError("the task was never invoked")
+
+
+def wait_end(execution: str) -> dict[str, Any]:
+    sfn = boto3.client("stepfunctions")
+    for _ in range(200):
+        description = sfn.describe_execution(executionArn=execution)
+        if description["status"] != "RUNNING":
+            return description
+        time.sleep(0.02)
+    raise AssertionError("the execution did not end")
+
+
+def test_gap_9_send_task_failure_drops_the_cause(aws, recorded_invocations):
+    execution, token = start_paused(recorded_invocations)
+
+    boto3.client("stepfunctions").send_task_failure(taskToken=token, error="Rejected", cause="why")
+
+    description = wait_end(execution)
+    assert (description["error"], description.get("cause")) == ("Rejected", None)
+
+
+def test_gap_11_a_token_of_a_closed_task_is_called_invalid(aws, recorded_invocations):
+    execution, token = start_paused(recorded_invocations)
+    sfn = boto3.client("stepfunctions")
+    sfn.send_task_success(taskToken=token, output="{}")
+    wait_end(execution)
+
+    with pytest.raises(sfn.exceptions.InvalidToken):
+        sfn.send_task_success(taskToken=token, output="{}")
+
+
+def test_gap_11_moto_raises_task_timed_out_without_its_error_code():
+    from moto.stepfunctions.parser.api import TaskTimedOut
+
+    assert TaskTimedOut("timed out").error_type is None
+
+
+def test_gap_12_a_heartbeat_timeout_is_named_states_timeout(aws, recorded_invocations):
+    execution, _ = start_paused(recorded_invocations, HeartbeatSeconds=1, TimeoutSeconds=30)
+
+    description = wait_end(execution)
+
+    assert description["error"] == "States.Timeout"
+
+
+def test_gap_10_the_interpreter_logs_each_handled_failure_as_an_error(aws, caplog):
+    arn = create_state_machine({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E", "Cause": "c"}}})
+
+    run_to_end(arn)
+
+    assert any(
+        record.name.startswith("moto.stepfunctions.parser") and record.levelname == "ERROR" for record in caplog.records
+    )
