@@ -5,6 +5,8 @@ as they serve the embedded mode; the AWS CLI, boto3 and our own tools reach it t
 AWS_ENDPOINT_URL=http://127.0.0.1:PORT.
 """
 
+import logging
+import signal
 import socket
 import tempfile
 import threading
@@ -35,6 +37,8 @@ class LocalServer:
         self.aws = EmbeddedAws(endpoint_url=self.endpoint_url)
 
     def __enter__(self) -> "LocalServer":
+        # The server's access log would print a line per API call over the demo's own output.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         try:
             self._server.start()
         except OSError as error:
@@ -68,10 +72,13 @@ def serve(*, port: int, console: Console, stop: threading.Event | None = None) -
             f"\n   export AWS_ENDPOINT_URL={server.endpoint_url} AWS_REGION={server.aws.region} "
             "AWS_ACCESS_KEY_ID=embedded AWS_SECRET_ACCESS_KEY=embedded"
         )
-        console.print("   Ctrl-C stops it.")
-        (stop or threading.Event()).wait()
+        stop = stop or threading.Event()
+        signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+        console.print("   Ctrl-C (or SIGTERM) stops it.")
+        stop.wait()
     except KeyboardInterrupt:
-        console.print("stopping")
+        pass
     finally:
+        console.print("stopping")
         server.__exit__()
     return 0

@@ -66,7 +66,8 @@ def test_a_manual_execution_is_resumed_by_invoking_the_resume_function_over_http
     assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
 
 
-def test_the_serve_command_starts_and_stops_cleanly_on_ctrl_c(tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_the_serve_command_starts_and_stops_cleanly_on_ctrl_c_or_sigterm(stop_signal):
     command = [sys.executable, "-m", "pausable_sfn", "local", "serve", "--port", "0"]
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -75,11 +76,12 @@ def test_the_serve_command_starts_and_stops_cleanly_on_ctrl_c(tmp_path):
         while time.monotonic() < deadline:
             line = process.stdout.readline()
             lines.append(line)
-            if "Ctrl-C stops it" in line or not line:
+            if "stops it" in line or not line:
                 break
         assert any("deployed into a local moto server at http://127.0.0.1:" in line for line in lines), lines
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop_signal)
         assert process.wait(timeout=30) == 0
+        assert "stopping" in process.stdout.read()
     finally:
         process.kill()
 
