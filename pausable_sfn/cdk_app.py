@@ -5,6 +5,8 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import Validations
+from cdk_nag import AwsSolutionsChecks
 
 from . import PROJECT_ROOT, STACK_NAME
 from .stack import PausableStepFunctionStack
@@ -22,6 +24,9 @@ def build_app(context: dict[str, Any] | None = None, outdir: str | Path | None =
         outdir=str(outdir) if outdir is not None else None,
     )
     PausableStepFunctionStack(app, STACK_NAME, description="Pausable Step Functions workflow (pausable-sfn)")
+    # Every synth is checked against cdk-nag's AWS Solutions rules; a finding fails the synth,
+    # unless it is acknowledged on its one resource, with a reason (see the stack's constructs).
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
 
 

@@ -5,12 +5,14 @@ job-request message in and the callback message out (see the README).
 """
 
 from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from .functions import FunctionFactory
+from .queues import MAX_RECEIVES, dead_letter_queue, secure_queue
 
 
 class EmulatedExternalService(Construct):
@@ -21,13 +23,15 @@ class EmulatedExternalService(Construct):
         self, scope: Construct, construct_id: str, *, functions: FunctionFactory, callback_topic: sns.ITopic
     ) -> None:
         super().__init__(scope, construct_id)
-        self.queue = sqs.Queue(
+        self.dead_letter_queue = dead_letter_queue(
+            self, "LongJobRequestDeadLetterQueue", holds="job requests that failed"
+        )
+        self.queue = secure_queue(
             self,
             "LongJobRequestQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
             # Longer than the consumer's timeout, so a message in flight is not handed out twice.
             visibility_timeout=Duration.seconds(60),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=MAX_RECEIVES),
         )
         self.function = functions.create(
             "EmulatedLongJobLambda",
@@ -38,4 +42,8 @@ class EmulatedExternalService(Construct):
         self.function.add_event_source(
             event_sources.SqsEventSource(self.queue, batch_size=10, report_batch_item_failures=True)
         )
-        callback_topic.grant_publish(self.function)
+        # sns:Publish alone: the topic uses the AWS managed key for SNS, whose key policy already
+        # lets SNS use it for this account (topic.grant_publish would add kms:* on every key).
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["sns:Publish"], resources=[callback_topic.topic_arn])
+        )

@@ -1,6 +1,9 @@
 """One place for the defaults every Lambda function of the stack shares."""
 
-from aws_cdk import Duration, RemovalPolicy
+from typing import Any
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
@@ -42,6 +45,7 @@ class FunctionFactory:
         description: str,
         timeout_seconds: int = 10,
         environment: dict[str, str] | None = None,
+        **options: Any,
     ) -> lambda_.Function:
         log_group = logs.LogGroup(
             self._scope,
@@ -49,7 +53,23 @@ class FunctionFactory:
             retention=self._settings.log_retention,
             removal_policy=RemovalPolicy.DESTROY,
         )
-        return lambda_.Function(
+        # A role of its own that may write to its own log group only, instead of the managed
+        # AWSLambdaBasicExecutionRole, which may write to every log group of the account.
+        role = iam.Role(
+            self._scope,
+            f"{construct_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Runs {construct_id}",
+        )
+        log_group.grant_write(role)
+        Validations.of(role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                reason="Only X-Ray's PutTraceSegments and PutTelemetryRecords, which take no resource-level "
+                "permission.",
+            )
+        )
+        function = lambda_.Function(
             self._scope,
             construct_id,
             description=description,
@@ -58,6 +78,7 @@ class FunctionFactory:
             code=self._code,
             handler=f"handlers.{handler}.handler",
             layers=[self._layer],
+            role=role,
             memory_size=256,
             timeout=Duration.seconds(timeout_seconds),
             tracing=lambda_.Tracing.ACTIVE,
@@ -67,4 +88,14 @@ class FunctionFactory:
                 "POWERTOOLS_LOG_LEVEL": "INFO",
                 **(environment or {}),
             },
+            **options,
         )
+        depend_on_role_policy_only(function, role)
+        return function
+
+
+def depend_on_role_policy_only(resource: Construct, role: iam.IRole) -> None:
+    """CDK makes a resource depend on its role explicitly, though its Fn::GetAtt of the role already
+    does (cfn-lint W3005): its DependsOn keeps only the role's policy."""
+    policy = role.node.find_child("DefaultPolicy").node.default_child
+    resource.node.default_child.add_override("DependsOn", [Stack.of(resource).get_logical_id(policy)])

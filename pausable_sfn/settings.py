@@ -33,6 +33,9 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     long_job_timeout_seconds: int = Field(default=3600, ge=1, le=ONE_YEAR_SECONDS, alias="longJobTimeoutSeconds")
+    manual_resume_timeout_seconds: int = Field(
+        default=7 * 24 * 3600, ge=1, le=ONE_YEAR_SECONDS, alias="manualResumeTimeoutSeconds"
+    )
     long_job_heartbeat_seconds: int | None = Field(default=None, ge=1, alias="longJobHeartbeatSeconds")
     powertools_version: str = Field(
         default=POWERTOOLS_VERSION, pattern=r"^(\d+\.\d+\.\d+|latest)$", alias="powertoolsVersion"
@@ -42,8 +45,11 @@ class Settings(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> "Settings":
         heartbeat = self.long_job_heartbeat_seconds
-        if heartbeat is not None and heartbeat >= self.long_job_timeout_seconds:
-            raise ValueError("longJobHeartbeatSeconds must be shorter than longJobTimeoutSeconds")
+        shortest = min(self.long_job_timeout_seconds, self.manual_resume_timeout_seconds)
+        if heartbeat is not None and heartbeat >= shortest:
+            raise ValueError(
+                "longJobHeartbeatSeconds must be shorter than longJobTimeoutSeconds and manualResumeTimeoutSeconds"
+            )
         if self.log_retention_days not in LOG_RETENTION:
             raise ValueError(f"logRetentionDays must be one of {', '.join(map(str, LOG_RETENTION))}")
         return self

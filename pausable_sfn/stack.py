@@ -1,12 +1,15 @@
 """PausableStepFunctionStack: composes the workflow, its Lambda functions and the callback path."""
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import Acknowledgment, CfnOutput, Stack, Validations
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from .external_service import EmulatedExternalService
 from .functions import FunctionFactory
+from .queues import dead_letter_queue
 from .settings import Settings
 from .workflow import PausableWorkflow
 
@@ -17,13 +20,35 @@ class PausableStepFunctionStack(Stack):
         settings = Settings.from_context(self)
         functions = FunctionFactory(self, settings=settings)
 
-        callback_topic = sns.Topic(self, "CallbackToUnpauseSfnTopic", enforce_ssl=True)
+        callback_topic = sns.Topic(
+            self,
+            "CallbackToUnpauseSfnTopic",
+            enforce_ssl=True,
+            # Encrypted at rest with the account's AWS managed key for SNS (no key to pay for or rotate).
+            master_key=kms.Alias.from_alias_name(self, "AwsManagedSnsKey", "alias/aws/sns"),
+        )
+        # A callback that cannot be applied is kept here: SNS puts what it cannot deliver, and
+        # Lambda the events that still fail after its two retries.
+        callback_dead_letters = dead_letter_queue(
+            self, "CallbackDeadLetterQueue", holds="callbacks that could not resume their execution"
+        )
+        Validations.of(callback_dead_letters).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions::AwsSolutions-SQS3",
+                reason="It is itself a dead-letter queue: of the SNS subscription and of ResumeStepFunctionLambda's "
+                "failed events (a redrive policy of another queue is the only use the rule recognises).",
+            )
+        )
         resume = functions.create(
             "ResumeStepFunctionLambda",
             handler="resume_step_function",
             description="Resumes a paused execution: SendTaskSuccess or SendTaskFailure from a callback",
+            on_failure=destinations.SqsDestination(callback_dead_letters),
+            retry_attempts=2,
         )
-        callback_topic.add_subscription(subscriptions.LambdaSubscription(resume))
+        callback_topic.add_subscription(
+            subscriptions.LambdaSubscription(resume, dead_letter_queue=callback_dead_letters)
+        )
 
         call_async_service = functions.create(
             "CallAsyncServiceLambda",
@@ -45,6 +70,8 @@ class PausableStepFunctionStack(Stack):
             "ResumeStepFunctionFunctionName": resume.function_name,
             "CallbackTopicArn": callback_topic.topic_arn,
             "LongJobRequestQueueUrl": external_service.queue.queue_url,
+            "CallbackDeadLetterQueueUrl": callback_dead_letters.queue_url,
+            "LongJobRequestDeadLetterQueueUrl": external_service.dead_letter_queue.queue_url,
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

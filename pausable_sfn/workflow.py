@@ -5,17 +5,22 @@ fails at once with the error InvalidInput and a cause naming the field. Only JSO
 so the embedded AWS (moto) can run every state.
 """
 
-from aws_cdk import Duration
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from .functions import depend_on_role_policy_only
 from .settings import Settings
 
 STATE_MACHINE_NAME = "PausableStepFunction"
 LONG_JOB_STATE = "Long job execution"
 INVALID_INPUT = "InvalidInput"
+TIMED_OUT = "LongJobTimedOut"
+FAILED = "LongJobFailed"
+HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
 DEFAULT_JOB_DURATION_SECONDS = 10
 MAX_JOB_DURATION_SECONDS = 900  # the longest SQS delay, which is how the emulated job waits
 
@@ -47,12 +52,21 @@ class PausableWorkflow(Construct):
         )
 
         manual_flag = "$.request.IsManualCallback"
-        automatic = sfn.Pass(
-            self, "Automatic callback", result=sfn.Result.from_boolean(False), result_path="$.isManualCallback"
-        )
-        manual = sfn.Pass(
-            self, "Manual callback", result=sfn.Result.from_boolean(True), result_path="$.isManualCallback"
-        )
+
+        def mode(state_id: str, *, is_manual: bool, timeout_seconds: int) -> sfn.Pass:
+            # Each mode has its own task timeout: a person may take days, a service an hour.
+            return sfn.Pass(
+                self,
+                state_id,
+                parameters={
+                    "request.$": "$.request",
+                    "isManualCallback": is_manual,
+                    "taskTimeoutSeconds": timeout_seconds,
+                },
+            )
+
+        automatic = mode("Automatic callback", is_manual=False, timeout_seconds=settings.long_job_timeout_seconds)
+        manual = mode("Manual callback", is_manual=True, timeout_seconds=settings.manual_resume_timeout_seconds)
         read_mode = (
             sfn.Choice(self, "Read IsManualCallback")
             .when(C.is_not_present(manual_flag), automatic)
@@ -111,8 +125,28 @@ class PausableWorkflow(Construct):
                 }
             ),
             result_path="$.CallAsyncServiceStep",
-            task_timeout=sfn.Timeout.duration(Duration.seconds(settings.long_job_timeout_seconds)),
+            task_timeout=sfn.Timeout.at("$.taskTimeoutSeconds"),
             heartbeat_timeout=sfn.Timeout.duration(Duration.seconds(heartbeat)) if heartbeat else None,
+        )
+        long_job.add_catch(
+            sfn.Fail(
+                self,
+                TIMED_OUT,
+                error=TIMED_OUT,
+                cause_path=sfn.JsonPath.format(
+                    "No callback arrived in time ({}; the task allows {} seconds).",
+                    sfn.JsonPath.string_at("$.failure.Error"),
+                    sfn.JsonPath.string_at("$.taskTimeoutSeconds"),
+                ),
+            ),
+            errors=[sfn.Errors.TIMEOUT, HEARTBEAT_TIMEOUT],
+            result_path="$.failure",
+        )
+        # A failed job keeps the error and cause its callback (or the failed invocation) gave.
+        long_job.add_catch(
+            sfn.Fail(self, FAILED, error_path="$.failure.Error", cause_path="$.failure.Cause"),
+            errors=[sfn.Errors.ALL],
+            result_path="$.failure",
         )
         post_processing = sfn.Pass(self, "Post processing", comment="Runs once the long job has called back")
 
@@ -129,4 +163,27 @@ class PausableWorkflow(Construct):
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_chainable(definition),
             comment="Pauses at 'Long job execution' until the external service (or a person) calls back",
+            # Every event, but no execution data: inputs and parameters carry task tokens.
+            logs=sfn.LogOptions(
+                destination=logs.LogGroup(
+                    self, "ExecutionLogs", retention=settings.log_retention, removal_policy=RemovalPolicy.DESTROY
+                ),
+                level=sfn.LogLevel.ALL,
+                include_execution_data=False,
+            ),
+            tracing_enabled=True,
+        )
+        depend_on_role_policy_only(self.state_machine, self.state_machine.role)
+        call_function_id = Stack.of(self).get_logical_id(call_async_service.node.default_child)
+        Validations.of(self.state_machine.role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                reason="X-Ray tracing and CloudWatch Logs delivery (logs:*LogDelivery*, DescribeLogGroups, "
+                "DescribeResourcePolicies, PutResourcePolicy) take no resource-level permission.",
+            ),
+            Acknowledgment(
+                id=f"AwsSolutions::AwsSolutions-IAM5[Resource::<{call_function_id}.Arn>:*]",
+                reason="Invoking the one function CallAsyncServiceLambda, any version or alias of it (ARN:*), as "
+                "the Lambda task grants it.",
+            ),
         )

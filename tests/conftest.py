@@ -55,7 +55,9 @@ def log_lines() -> Iterator["LogReader"]:
         module.logger.registered_handler for module in (call_async_service, emulated_long_job, resume_step_function)
     ]
     # The loggers were created at import time with the stream of that moment; point them here.
-    previous = [handler.setStream(buffer) for handler in handlers]
+    previous = [handler.stream for handler in handlers]
+    for handler in handlers:
+        handler.setStream(buffer)
     yield LogReader(buffer)
     for handler, stream in zip(handlers, previous, strict=True):
         handler.setStream(stream)

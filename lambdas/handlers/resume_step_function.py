@@ -26,15 +26,18 @@ logger = Logger()
 DEFAULT_ERROR = "ExternalJobFailed"
 DEFAULT_CAUSE = "The external service reported that the job failed."
 
-# What Step Functions' refusals mean for the person or service that sent the callback.
+# What Step Functions' answers mean for the person or service that sent the callback.
 REFUSALS = {
     "InvalidToken": "Step Functions does not recognise this task token: it is malformed, cut "
     "short, or belongs to another account or region",
-    "TaskDoesNotExist": "no execution is waiting for this task token any more: it was already "
-    "resumed, timed out, or its execution has ended",
-    # Step Functions also answers TaskTimedOut for a task that was already resumed.
-    "TaskTimedOut": "the task no longer waits for a callback: it timed out, or it was already resumed",
     "InvalidOutput": "Step Functions refused the output as invalid",
+}
+# The task has closed: the callback came twice (SNS delivers at least once) or too late. Applying
+# it again is not possible and not needed, so it is reported, not raised: nothing is retried or
+# dead-lettered for it. Step Functions answers TaskTimedOut for a task already resumed, too.
+ALREADY_CLOSED = {
+    "TaskDoesNotExist": "already resumed or expired: no execution waits for this task token any more",
+    "TaskTimedOut": "already resumed or expired: the task no longer waits for a callback",
 }
 
 
@@ -55,9 +58,13 @@ class Resumed:
     token: str  # fingerprint, never the token
     status: str
     execution_id: str | None
+    already_closed: str | None = None  # why it was not applied, when the task had closed
 
     def as_dict(self) -> dict[str, Any]:
-        return {"taskToken": self.token, "status": self.status, "executionId": self.execution_id}
+        result = {"taskToken": self.token, "status": self.status, "executionId": self.execution_id}
+        if self.already_closed:
+            result["alreadyClosed"] = self.already_closed
+        return result
 
 
 def read_callbacks(event: Any) -> list[Callback | InvalidEventError]:
@@ -94,6 +101,14 @@ def resume(callback: Callback, *, sfn: Any) -> Resumed:
             )
     except ClientError as error:
         code = error.response["Error"]["Code"]
+        if code in ALREADY_CLOSED:
+            reason = f"{code}: {ALREADY_CLOSED[code]}"
+            logger.warning(
+                "Callback not applied: already resumed or expired", extra={"task_token": token, "reason": reason}
+            )
+            return Resumed(
+                token=token, status=callback.status, execution_id=callback.executionId, already_closed=reason
+            )
         if code in REFUSALS:
             raise CallbackRefusedError(code, f"task token {token}") from None
         raise  # throttling and service errors are transient: let Lambda retry
@@ -121,7 +136,10 @@ def resume_all(event: Any, *, sfn: Any) -> dict[str, Any]:
     if failures:
         summary = "; ".join(str(failure) for failure in failures)
         raise CallbacksFailedError(f"{len(failures)} of {len(failures) + len(resumed)} callbacks failed: {summary}")
-    return {"resumed": [item.as_dict() for item in resumed]}
+    return {
+        "resumed": [item.as_dict() for item in resumed if not item.already_closed],
+        "alreadyClosed": [item.as_dict() for item in resumed if item.already_closed],
+    }
 
 
 @logger.inject_lambda_context(clear_state=True)

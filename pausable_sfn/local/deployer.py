@@ -251,6 +251,20 @@ class Deployer:
         )["stateMachineArn"]
         return Deployed(logical_id, "", arn, {"Arn": arn, "Name": name})
 
+    def _alarm(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+        name = props.get("AlarmName") or run.physical_name(logical_id, 255)
+        keys = (
+            "AlarmDescription", "MetricName", "Namespace", "Statistic", "Period", "EvaluationPeriods", "Threshold",
+            "ComparisonOperator", "TreatMissingData", "Dimensions", "AlarmActions", "OKActions", "DatapointsToAlarm",
+        )  # fmt: skip
+        numbers = {"Period", "EvaluationPeriods", "DatapointsToAlarm"}
+        options = {key: int(props[key]) if key in numbers else props[key] for key in keys if key in props}
+        if "Threshold" in options:
+            options["Threshold"] = float(options["Threshold"])
+        self._clients("cloudwatch").put_metric_alarm(AlarmName=name, **options)
+        arn = f"arn:aws:cloudwatch:{self._region}:{self._account_id}:alarm:{name}"
+        return Deployed(logical_id, "", name, {"Arn": arn})
+
     CREATORS: ClassVar[dict[str, Callable[..., Deployed]]] = {
         "AWS::IAM::Role": _iam_role,
         "AWS::IAM::Policy": _iam_policy,
@@ -265,6 +279,7 @@ class Deployer:
         "AWS::Lambda::EventSourceMapping": _lambda_event_source_mapping,
         "AWS::Lambda::EventInvokeConfig": _lambda_event_invoke_config,
         "AWS::StepFunctions::StateMachine": _state_machine,
+        "AWS::CloudWatch::Alarm": _alarm,
     }
 
     def resolve_parameter(self, run: "_Run", logical_id: str, declaration: dict[str, Any]) -> Any:

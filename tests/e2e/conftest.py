@@ -18,7 +18,7 @@ from pausable_sfn.history import Snapshot, wait_for
 from pausable_sfn.local.deployer import Deployment
 from pausable_sfn.local.embedded import EmbeddedAws
 
-SHORT_TIMEOUTS = {"longJobTimeoutSeconds": 3, "longJobHeartbeatSeconds": 1}
+SHORT_TIMEOUTS = {"longJobTimeoutSeconds": 3, "manualResumeTimeoutSeconds": 3, "longJobHeartbeatSeconds": 1}
 SHORT_STACK = f"{STACK_NAME}ShortTimeouts"
 
 
@@ -91,3 +91,16 @@ def seconds_between(earlier: dict[str, Any], later: dict[str, Any]) -> float:
 
 def sleep_briefly() -> None:
     time.sleep(0.3)
+
+
+def drain(aws: EmbeddedAws, queue_url: str) -> list[dict[str, Any]]:
+    """Every message now in the queue, received and deleted."""
+    sqs = aws.client("sqs")
+    messages: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get(
+        "Messages", []
+    ):
+        for message in batch:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        messages += batch
+    return messages

@@ -17,6 +17,8 @@ def test_stack_outputs_are_published_where_tools_look_for_them(app):
         "ResumeStepFunctionFunctionName",
         "CallbackTopicArn",
         "LongJobRequestQueueUrl",
+        "CallbackDeadLetterQueueUrl",
+        "LongJobRequestDeadLetterQueueUrl",
     }
 
 

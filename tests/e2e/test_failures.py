@@ -44,7 +44,8 @@ def test_a_task_that_is_never_resumed_times_out(short_timeouts):
 
     result = short_timeouts.wait_end(arn)
 
-    assert (result["status"], result["error"]) == ("FAILED", "States.Timeout")
+    assert (result["status"], result["error"]) == ("FAILED", "LongJobTimedOut")
+    assert result["cause"] == "No callback arrived in time (States.Timeout; the task allows 3 seconds)."
     events = short_timeouts.history(arn)
     assert "TaskTimedOut" in event_types(events)
     assert (
@@ -58,23 +59,25 @@ def test_a_task_without_heartbeats_times_out_at_the_heartbeat_timeout(short_time
 
     result = short_timeouts.wait_end(arn)
 
-    assert (result["status"], result["error"]) == ("FAILED", "States.HeartbeatTimeout")
+    assert (result["status"], result["error"]) == ("FAILED", "LongJobTimedOut")
+    assert result["cause"].startswith("No callback arrived in time (States.HeartbeatTimeout;")
     events = short_timeouts.history(arn)
     assert (
         first(events, "TaskTimedOut")["timestamp"] - first(events, "TaskScheduled")["timestamp"]
     ).total_seconds() < 2.9
 
 
-def test_a_resume_after_the_timeout_is_refused_as_timed_out(short_timeouts):
+def test_a_resume_after_the_timeout_is_reported_as_expired_without_an_error(short_timeouts):
     arn = short_timeouts.start({"IsManualCallback": "True"})
     token = short_timeouts.wait_paused(arn).task_token
     short_timeouts.wait_end(arn)
 
     response = short_timeouts.resume({"taskToken": token})
 
-    assert response["FunctionError"] == "Unhandled"
-    assert response["Payload"]["errorType"] == "CallbackRefusedError"
-    assert response["Payload"]["errorMessage"].startswith("TaskTimedOut: the task no longer waits for a callback")
+    assert response["FunctionError"] is None
+    [closed] = response["Payload"]["alreadyClosed"]
+    assert closed["alreadyClosed"].startswith("TaskTimedOut: already resumed or expired")
+    assert short_timeouts.sfn.describe_execution(executionArn=arn)["error"] == "LongJobTimedOut"
 
 
 def test_a_bogus_token_is_refused_and_nothing_else_is_touched(app):
@@ -89,7 +92,7 @@ def test_a_bogus_token_is_refused_and_nothing_else_is_touched(app):
     assert app.sfn.describe_execution(executionArn=paused)["status"] == "RUNNING"
 
 
-def test_a_second_resume_of_the_same_token_says_it_was_already_resumed(app):
+def test_a_second_resume_of_the_same_token_says_it_was_already_resumed_and_changes_nothing(app):
     arn = app.start({"IsManualCallback": "True"})
     token = app.wait_paused(arn).task_token
     app.resume({"taskToken": token})
@@ -97,8 +100,9 @@ def test_a_second_resume_of_the_same_token_says_it_was_already_resumed(app):
 
     second = app.resume({"taskToken": token, "output": {"again": True}})
 
-    assert second["FunctionError"] == "Unhandled"
-    assert "already resumed" in second["Payload"]["errorMessage"]
+    assert second["FunctionError"] is None
+    assert second["Payload"]["resumed"] == []
+    assert "already resumed or expired" in second["Payload"]["alreadyClosed"][0]["alreadyClosed"]
     assert json.loads(app.sfn.describe_execution(executionArn=arn)["output"])["CallAsyncServiceStep"] == {
         "resumed": True
     }

@@ -71,8 +71,8 @@ def test_functions_learn_their_targets_from_environment_variables(template, synt
     )
 
 
-def test_each_function_logs_to_its_own_group_with_a_retention(template):
-    template.resource_properties_count_is("AWS::Logs::LogGroup", {"RetentionInDays": 30}, len(FUNCTIONS))
+def test_each_function_and_the_state_machine_log_to_their_own_group_with_a_retention(template):
+    template.resource_properties_count_is("AWS::Logs::LogGroup", {"RetentionInDays": 30}, len(FUNCTIONS) + 1)
 
 
 def test_the_asset_holds_handler_code_only(synthesized):

@@ -1,7 +1,26 @@
 """Least privilege: each role may do only what its code does, on the resources it names."""
 
-# X-Ray accepts no resource-level permissions: "*" is the only resource these actions take.
-UNSCOPABLE = {"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
+# X-Ray, and the CloudWatch Logs delivery that state machine logging uses, accept no
+# resource-level permissions: "*" is the only resource these actions take.
+UNSCOPABLE = {
+    "xray:PutTelemetryRecords",
+    "xray:PutTraceSegments",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+}
+WRITE_OWN_LOGS = ["logs:CreateLogStream", "logs:PutLogEvents"]
+
+
+def own_logs(synthesized, function: str) -> tuple[list[str], dict]:
+    return WRITE_OWN_LOGS, {"Fn::GetAtt": [synthesized.logical_id("AWS::Logs::LogGroup", f"{function}Logs"), "Arn"]}
 
 
 def statements_of(synthesized, role_prefix: str) -> list[dict]:
@@ -27,9 +46,13 @@ def scoped(statements: list[dict]) -> list[tuple[list[str], object]]:
 
 def test_resume_function_may_only_send_task_results_to_this_state_machine(synthesized):
     machine = synthesized.logical_id("AWS::StepFunctions::StateMachine", "WorkflowPausableStepFunction")
+    dead_letters = synthesized.logical_id("AWS::SQS::Queue", "CallbackDeadLetterQueue")
 
     assert scoped(statements_of(synthesized, "ResumeStepFunctionLambda")) == [
-        (["states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess"], {"Ref": machine})
+        own_logs(synthesized, "ResumeStepFunctionLambda"),
+        # Lambda itself sends the events that failed after the retries to the on-failure destination.
+        (["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"], {"Fn::GetAtt": [dead_letters, "Arn"]}),
+        (["states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess"], {"Ref": machine}),
     ]
 
 
@@ -37,7 +60,8 @@ def test_call_function_may_only_send_to_the_job_request_queue(synthesized):
     queue = synthesized.logical_id("AWS::SQS::Queue", "EmulatedExternalServiceLongJobRequestQueue")
 
     assert scoped(statements_of(synthesized, "CallAsyncServiceLambda")) == [
-        (["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"], {"Fn::GetAtt": [queue, "Arn"]})
+        own_logs(synthesized, "CallAsyncServiceLambda"),
+        (["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"], {"Fn::GetAtt": [queue, "Arn"]}),
     ]
 
 
@@ -46,6 +70,7 @@ def test_emulated_job_may_only_consume_its_queue_and_publish_callbacks(synthesiz
     topic = synthesized.logical_id("AWS::SNS::Topic", "CallbackToUnpauseSfnTopic")
 
     assert scoped(statements_of(synthesized, "EmulatedLongJobLambda")) == [
+        own_logs(synthesized, "EmulatedLongJobLambda"),
         (
             [
                 "sqs:ChangeMessageVisibility",
@@ -77,5 +102,11 @@ def test_no_statement_grants_a_wildcard_resource_it_could_name(synthesized):
         if statement["Resource"] == "*" or "*" in statement["Resource"]
     ]
 
-    assert wildcards  # the X-Ray grants, so this test does look at the statements
+    assert wildcards  # the X-Ray and log-delivery grants, so this test does look at the statements
     assert all(set(actions) <= UNSCOPABLE for actions in wildcards), wildcards
+
+
+def test_no_function_uses_the_managed_basic_execution_role(synthesized):
+    roles = synthesized.resources("AWS::IAM::Role").values()
+
+    assert all("ManagedPolicyArns" not in role["Properties"] for role in roles)

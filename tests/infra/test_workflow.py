@@ -58,19 +58,68 @@ def test_long_job_execution_invokes_the_call_function_and_waits_for_the_token(st
     assert task["ResultPath"] == "$.CallAsyncServiceStep"
 
 
-def test_long_job_execution_times_out_after_an_hour_without_heartbeat_by_default(states):
+def test_each_mode_sets_its_own_task_timeout_an_hour_automatic_a_week_manual(states):
     task = states["Long job execution"]
 
-    assert task["TimeoutSeconds"] == 3600
+    assert task["TimeoutSecondsPath"] == "$.taskTimeoutSeconds"
     assert "HeartbeatSeconds" not in task
+    assert states["Automatic callback"]["Parameters"]["taskTimeoutSeconds"] == 3600
+    assert states["Manual callback"]["Parameters"]["taskTimeoutSeconds"] == 7 * 24 * 3600
 
 
-def test_timeout_and_heartbeat_come_from_cdk_context():
-    custom = synthesize({"longJobTimeoutSeconds": "120", "longJobHeartbeatSeconds": 30, "logRetentionDays": 7})
-    task = custom.definition()["States"]["Long job execution"]
+def test_timeouts_heartbeat_and_retention_come_from_cdk_context():
+    custom = synthesize(
+        {
+            "longJobTimeoutSeconds": "120",
+            "manualResumeTimeoutSeconds": 600,
+            "longJobHeartbeatSeconds": 30,
+            "logRetentionDays": 7,
+        }
+    )
+    states = custom.definition()["States"]
 
-    assert (task["TimeoutSeconds"], task["HeartbeatSeconds"]) == (120, 30)
-    custom.template.resource_properties_count_is("AWS::Logs::LogGroup", {"RetentionInDays": 7}, 3)
+    assert states["Long job execution"]["HeartbeatSeconds"] == 30
+    assert states["Automatic callback"]["Parameters"]["taskTimeoutSeconds"] == 120
+    assert states["Manual callback"]["Parameters"]["taskTimeoutSeconds"] == 600
+    custom.template.resource_properties_count_is("AWS::Logs::LogGroup", {"RetentionInDays": 7}, 4)
+
+
+def test_a_timeout_ends_in_long_job_timed_out_with_a_cause_that_says_what_ran_out(states):
+    [timeouts, _] = states["Long job execution"]["Catch"]
+
+    assert timeouts["ErrorEquals"] == ["States.Timeout", "States.HeartbeatTimeout"]
+    assert timeouts["ResultPath"] == "$.failure"
+    assert states[timeouts["Next"]] == {
+        "Type": "Fail",
+        "Error": "LongJobTimedOut",
+        "CausePath": "States.Format('No callback arrived in time ({}; the task allows {} seconds).', "
+        "$.failure.Error, $.taskTimeoutSeconds)",
+    }
+    assert timeouts["Next"] == "LongJobTimedOut"
+
+
+def test_a_failed_job_ends_in_long_job_failed_keeping_the_callbacks_error_and_cause(states):
+    [_, failures] = states["Long job execution"]["Catch"]
+
+    assert failures["ErrorEquals"] == ["States.ALL"]
+    assert failures["Next"] == "LongJobFailed"
+    assert states["LongJobFailed"] == {"Type": "Fail", "ErrorPath": "$.failure.Error", "CausePath": "$.failure.Cause"}
+
+
+def test_the_state_machine_logs_every_event_without_execution_data_and_is_traced(template, synthesized):
+    group = synthesized.logical_id("AWS::Logs::LogGroup", "WorkflowExecutionLogs")
+
+    template.has_resource_properties(
+        "AWS::StepFunctions::StateMachine",
+        {
+            "LoggingConfiguration": {
+                "Destinations": [{"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": [group, "Arn"]}}}],
+                "IncludeExecutionData": False,
+                "Level": "ALL",
+            },
+            "TracingConfiguration": {"Enabled": True},
+        },
+    )
 
 
 def test_input_that_is_not_an_object_is_rejected_first(states):
@@ -106,8 +155,9 @@ def test_is_manual_callback_defaults_to_automatic_and_accepts_words_and_booleans
             {"Variable": flag, "BooleanEquals": boolean},
         ]
         assert rule["Next"] == f"{target} callback"
-        assert states[f"{target} callback"]["Result"] is boolean
-        assert states[f"{target} callback"]["ResultPath"] == "$.isManualCallback"
+        parameters = states[f"{target} callback"]["Parameters"]
+        assert parameters["request.$"] == "$.request"
+        assert parameters["isManualCallback"] is boolean
     assert states[states["Read IsManualCallback"]["Default"]]["Error"] == "InvalidInput"
     assert "IsManualCallback must be" in states[states["Read IsManualCallback"]["Default"]]["Cause"]
 
@@ -140,7 +190,7 @@ def test_every_state_is_reachable_and_uses_jsonpath_only(asl, states):
         reachable.add(name)
         state = states[name]
         pending += [state[key] for key in ("Next", "Default") if key in state]
-        pending += [choice["Next"] for choice in state.get("Choices", [])]
+        pending += [choice["Next"] for choice in state.get("Choices", []) + state.get("Catch", [])]
 
     assert reachable == set(states)
     assert "QueryLanguage" not in asl

@@ -60,7 +60,10 @@ class TestDirectInvocation:
 
         result = handler({"taskToken": TOKEN}, lambda_context)
 
-        assert result == {"resumed": [{"taskToken": fingerprint(TOKEN), "status": "SUCCEED", "executionId": None}]}
+        assert result == {
+            "resumed": [{"taskToken": fingerprint(TOKEN), "status": "SUCCEED", "executionId": None}],
+            "alreadyClosed": [],
+        }
         assert TOKEN not in json.dumps(result)
 
     def test_sends_the_given_output_object(self, sfn, lambda_context):
@@ -160,8 +163,6 @@ def test_a_bad_callback_is_refused_with_a_message_naming_the_problem(sfn, lambda
     ("code", "meaning"),
     [
         ("InvalidToken", "does not recognise this task token"),
-        ("TaskDoesNotExist", "already resumed, timed out, or its execution has ended"),
-        ("TaskTimedOut", "it timed out, or it was already resumed"),
         ("InvalidOutput", "refused the output"),
     ],
 )
@@ -177,6 +178,23 @@ def test_a_refusal_by_step_functions_is_explained(sfn, lambda_context, code, mea
     assert TOKEN not in str(raised.value)
 
 
+@pytest.mark.parametrize("code", ["TaskTimedOut", "TaskDoesNotExist"])
+def test_a_callback_for_a_closed_task_is_reported_as_already_resumed_or_expired_not_raised(
+    sfn, lambda_context, log_lines, code
+):
+    sfn.add_client_error("send_task_success", service_error_code=code)
+
+    result = handler(sns_event(json.dumps({"taskToken": TOKEN})), lambda_context)
+
+    assert result["resumed"] == []
+    [closed] = result["alreadyClosed"]
+    assert closed["taskToken"] == fingerprint(TOKEN)
+    assert closed["alreadyClosed"].startswith(f"{code}: already resumed or expired")
+    [warning] = [line for line in log_lines() if line["level"] == "WARNING"]
+    assert warning["message"] == "Callback not applied: already resumed or expired"
+    assert TOKEN not in log_lines.text()
+
+
 def test_throttling_is_raised_as_is_so_that_lambda_retries(sfn, lambda_context):
     sfn.add_client_error("send_task_success", service_error_code="ThrottlingException", http_status_code=400)
 
@@ -186,7 +204,7 @@ def test_throttling_is_raised_as_is_so_that_lambda_retries(sfn, lambda_context):
 
 def test_logs_name_the_token_by_fingerprint_only(sfn, lambda_context, log_lines):
     expect_success(sfn, '{"resumed": true}')
-    sfn.add_client_error("send_task_success", service_error_code="TaskTimedOut")
+    sfn.add_client_error("send_task_success", service_error_code="InvalidToken")
 
     handler(sns_event(json.dumps({"taskToken": TOKEN, "executionId": "arn:exec"})), lambda_context)
     with pytest.raises(CallbackRefusedError):
@@ -196,13 +214,13 @@ def test_logs_name_the_token_by_fingerprint_only(sfn, lambda_context, log_lines)
     resumed = next(line for line in lines if line["message"] == "Execution resumed")
     assert resumed["task_token"] == fingerprint(TOKEN)
     assert resumed["correlation_id"] == "arn:exec"
-    assert any(line["level"] == "ERROR" and "TaskTimedOut" in line["reason"] for line in lines)
+    assert any(line["level"] == "ERROR" and "InvalidToken" in line["reason"] for line in lines)
     assert TOKEN not in log_lines.text()
 
 
 def test_the_default_client_is_created_once(monkeypatch):
     made = []
-    monkeypatch.setattr(boto3, "client", lambda service: made.append(service) or object())
+    monkeypatch.setattr(boto3, "client", lambda service, config: made.append(service) or object())
 
     assert clients.client("stepfunctions") is clients.client("stepfunctions")
     assert made == ["stepfunctions"]

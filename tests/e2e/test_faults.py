@@ -1,0 +1,141 @@
+"""Faults the embedded AWS provokes on purpose (emulator only: the real cloud cannot be told to
+throttle or to crash a handler). A callback is never lost: it resumes, or it is kept."""
+
+import json
+import random
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from unittest import mock
+
+from moto.core.exceptions import JsonRESTError
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+from .conftest import Stack, drain
+
+
+@contextmanager
+def send_task_success_failing(times: int, code: str, status: int = 400) -> Iterator[list[str]]:
+    """SendTaskSuccess answers `code` `times` times (every time with times < 0), then works."""
+    calls: list[str] = []
+    original = StepFunctionsParserBackend.send_task_success
+
+    def failing(backend: StepFunctionsParserBackend, task_token: str, outcome: str) -> Any:
+        calls.append(task_token)
+        if times < 0 or len(calls) <= times:
+            raise JsonRESTError(code, f"injected {code}")
+        return original(backend, task_token, outcome)
+
+    with mock.patch.object(StepFunctionsParserBackend, "send_task_success", failing):
+        yield calls
+
+
+def publish(stack: Stack, message: Any) -> None:
+    text = message if isinstance(message, str) else json.dumps(message)
+    stack.aws.client("sns").publish(TopicArn=stack.output("CallbackTopicArn"), Message=text)
+
+
+def dead_letters(stack: Stack) -> list[dict[str, Any]]:
+    return [json.loads(m["Body"]) for m in drain(stack.aws, stack.output("CallbackDeadLetterQueueUrl"))]
+
+
+def test_a_callback_throttled_twice_still_resumes_its_execution(app):
+    dead_letters(app)
+    arn = app.start({"IsManualCallback": "True"})
+    token = app.wait_paused(arn).task_token
+
+    with send_task_success_failing(2, "ThrottlingException") as calls:
+        publish(app, {"taskToken": token, "output": {"after": "throttling"}})
+        result = app.wait_end(arn)
+        app.aws.wait_idle()
+
+    assert result["status"] == "SUCCEEDED"
+    assert json.loads(result["output"])["CallAsyncServiceStep"] == {"after": "throttling"}
+    assert len(calls) == 3
+    assert dead_letters(app) == []
+
+
+def test_a_callback_that_is_not_json_or_has_no_token_is_kept_and_the_execution_times_out(short_timeouts, app):
+    dead_letters(short_timeouts)
+    waiting = short_timeouts.start({"IsManualCallback": "True"})
+    bystander = app.start({"IsManualCallback": "True"})
+    short_timeouts.wait_paused(waiting)
+    app.wait_paused(bystander)
+    marker = uuid.uuid4().hex
+
+    publish(short_timeouts, f"done {marker}")
+    publish(short_timeouts, {"status": "SUCCEED", "output": {"marker": marker}})
+    short_timeouts.aws.wait_idle()
+    result = short_timeouts.wait_end(waiting)
+
+    kept = dead_letters(short_timeouts)
+    assert sorted(record["responsePayload"]["errorType"] for record in kept) == ["InvalidEventError"] * 2
+    assert {record["requestContext"]["approximateInvokeCount"] for record in kept} == {3}
+    assert all(marker in record["requestPayload"]["Records"][0]["Sns"]["Message"] for record in kept)
+    assert result["error"] == "LongJobTimedOut"
+    assert app.sfn.describe_execution(executionArn=bystander)["status"] == "RUNNING"
+
+
+def test_a_resume_that_crashes_on_every_attempt_is_kept_after_the_retries(app):
+    dead_letters(app)
+    arn = app.start({"IsManualCallback": "True"})
+    token = app.wait_paused(arn).task_token
+
+    with send_task_success_failing(-1, "AccessDeniedException") as calls:
+        publish(app, {"taskToken": token, "executionId": arn})
+        app.aws.wait_idle()
+
+    [kept] = dead_letters(app)
+    assert len(calls) == 3  # the first attempt and Lambda's two retries
+    assert kept["requestContext"]["condition"] == "RetriesExhausted"
+    assert "AccessDeniedException" in kept["responsePayload"]["errorMessage"]
+    assert app.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"  # still resumable by hand
+
+
+def test_the_same_callback_delivered_twice_resumes_once_without_error(app, embedded):
+    dead_letters(app)
+    arn = app.start({"IsManualCallback": "True"})
+    token = app.wait_paused(arn).task_token
+    resume_function = app.output("ResumeStepFunctionFunctionName")
+    before = len(embedded.runtime.invocations)
+
+    for _ in range(2):
+        publish(app, {"taskToken": token, "output": {"delivery": "first"}})
+        app.aws.wait_idle()
+
+    runs = [i for i in embedded.runtime.invocations[before:] if i.function == resume_function]
+    assert [run.error_type for run in runs] == [None, None]
+    assert [len(run.result()["resumed"]) for run in runs] == [1, 0]
+    assert [len(run.result()["alreadyClosed"]) for run in runs] == [0, 1]
+    assert json.loads(app.wait_end(arn)["output"])["CallAsyncServiceStep"] == {"delivery": "first"}
+    assert dead_letters(app) == []
+
+
+def test_two_hundred_executions_resumed_in_random_order_with_duplicates_all_end_right(app):
+    dead_letters(app)
+    arns = [
+        app.start({"IsManualCallback": "True", "n": n}, name=f"crowd-{n}-{uuid.uuid4().hex[:6]}") for n in range(200)
+    ]
+    tokens = [app.wait_paused(arn, timeout=60).task_token for arn in arns]
+    callbacks = []
+    for n, token in enumerate(tokens):
+        if n % 5 == 0:
+            callback = {"taskToken": token, "status": "FAILED", "error": "Rejected", "cause": f"number {n}"}
+        else:
+            callback = {"taskToken": token, "output": {"n": n}}
+        callbacks += [callback] * (2 if n % 7 == 0 else 1)
+    random.Random(7).shuffle(callbacks)
+
+    for callback in callbacks:
+        publish(app, callback)
+    results = [app.wait_end(arn, timeout=60) for arn in arns]
+    app.aws.wait_idle(timeout=60)
+
+    for n, result in enumerate(results):
+        if n % 5 == 0:
+            assert (result["status"], result["error"], result["cause"]) == ("FAILED", "Rejected", f"number {n}")
+        else:
+            assert result["status"] == "SUCCEEDED"
+            assert json.loads(result["output"])["CallAsyncServiceStep"] == {"n": n}
+    assert dead_letters(app) == []

@@ -1,0 +1,49 @@
+"""Task tokens are credentials: after the flows, no log line, output or error cause holds one."""
+
+from .conftest import Stack
+
+
+def every_log_message(stack: Stack) -> list[str]:
+    logs = stack.aws.client("logs")
+    messages = []
+    for page in logs.get_paginator("describe_log_groups").paginate():
+        for group in page["logGroups"]:
+            for events in logs.get_paginator("filter_log_events").paginate(logGroupName=group["logGroupName"]):
+                messages += [event["message"] for event in events["events"]]
+    return messages
+
+
+def every_execution_result(stack: Stack) -> list[str]:
+    sfn = stack.sfn
+    results = []
+    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=stack.output("StateMachineArn")):
+        for execution in page["executions"]:
+            description = sfn.describe_execution(executionArn=execution["executionArn"])
+            results += [description.get(key) or "" for key in ("output", "error", "cause")]
+    return results
+
+
+def test_no_log_line_output_or_cause_carries_a_task_token(app, short_timeouts):
+    tokens = []
+    automatic = app.start({"JobDurationSeconds": 1})
+    tokens.append(app.wait_paused(automatic).task_token)
+    for callback in ({}, {"status": "FAILED", "error": "Rejected", "cause": "no"}):
+        arn = app.start({"IsManualCallback": "True"})
+        token = app.wait_paused(arn).task_token
+        tokens.append(token)
+        app.resume({"taskToken": token, **callback})
+        app.resume({"taskToken": token})  # a second, late resume is logged too
+        app.wait_end(arn)
+    timed_out = short_timeouts.start({"IsManualCallback": "True"})
+    tokens.append(short_timeouts.wait_paused(timed_out).task_token)
+    app.wait_end(automatic)
+    short_timeouts.wait_end(timed_out)
+    app.aws.wait_idle()
+
+    messages = every_log_message(app)
+    results = every_execution_result(app) + every_execution_result(short_timeouts)
+
+    assert len(messages) > 20  # the handlers did log
+    assert any("tok-" in message for message in messages)  # by fingerprint
+    leaks = [text for text in messages + results for token in tokens if token in text]
+    assert leaks == []
