@@ -3,6 +3,7 @@
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from rich.console import Console
 
@@ -16,6 +17,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve = local.add_parser("serve", help="deploy the app into a local moto server and keep it running")
     serve.add_argument("--port", type=_port, default=5000, help="port on 127.0.0.1 (default 5000; 0 picks a free one)")
+    serve.add_argument(
+        "--assembly",
+        type=_assembly,
+        metavar="DIR",
+        help="deploy this synthesized cloud assembly (e.g. cdk.out after `make synth`) instead of synthesizing",
+    )
     return parser
 
 
@@ -29,6 +36,13 @@ def _port(text: str) -> int:
     return port
 
 
+def _assembly(text: str) -> Path:
+    folder = Path(text)
+    if not (folder / "manifest.json").is_file():
+        raise argparse.ArgumentTypeError(f"{text} is not a synthesized cloud assembly (no manifest.json there)")
+    return folder
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Wide enough for the timelines when the output is a file or a CI log rather than a terminal.
@@ -39,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if run(console) else 1
     from .local.server import serve
 
-    return serve(port=args.port, console=console)
+    return serve(port=args.port, console=console, assembly_dir=args.assembly)
 
 
 if __name__ == "__main__":

@@ -61,9 +61,9 @@ class LocalServer:
         self._server.stop()
 
 
-def serve(*, port: int, console: Console, stop: threading.Event | None = None) -> int:
-    with console.status("synthesizing and deploying"):
-        server = LocalServer(port=port).__enter__()
+def serve(*, port: int, console: Console, assembly_dir: Path | None = None, stop: threading.Event | None = None) -> int:
+    with console.status("deploying" if assembly_dir else "synthesizing and deploying"):
+        server = LocalServer(port=port, assembly_dir=assembly_dir).__enter__()
     try:
         console.print(f"[bold]pausable-sfn[/] deployed into a local moto server at [bold]{server.endpoint_url}[/]")
         for key, value in server.deployment.outputs.items():

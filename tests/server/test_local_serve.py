@@ -16,10 +16,15 @@ from pausable_sfn.local.server import LocalServer
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def assembly(tmp_path_factory):
     from pausable_sfn.cdk_app import synthesize
 
-    with LocalServer(assembly_dir=synthesize(tmp_path_factory.mktemp("cdk.out"))) as running:
+    return synthesize(tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture(scope="module")
+def server(assembly):
+    with LocalServer(assembly_dir=assembly) as running:
         yield running
 
 
@@ -67,8 +72,8 @@ def test_a_manual_execution_is_resumed_by_invoking_the_resume_function_over_http
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
-def test_the_serve_command_starts_and_stops_cleanly_on_ctrl_c_or_sigterm(stop_signal):
-    command = [sys.executable, "-m", "pausable_sfn", "local", "serve", "--port", "0"]
+def test_the_serve_command_starts_and_stops_cleanly_on_ctrl_c_or_sigterm(assembly, stop_signal):
+    command = [sys.executable, "-m", "pausable_sfn", "local", "serve", "--port", "0", "--assembly", str(assembly)]
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         lines = []
@@ -84,6 +89,18 @@ def test_the_serve_command_starts_and_stops_cleanly_on_ctrl_c_or_sigterm(stop_si
         assert "stopping" in process.stdout.read()
     finally:
         process.kill()
+
+
+def test_a_folder_that_is_not_an_assembly_is_a_usage_error(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "pausable_sfn", "local", "serve", "--assembly", str(tmp_path)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 2
+    assert "is not a synthesized cloud assembly (no manifest.json there)" in result.stderr
 
 
 def test_a_bad_port_is_a_usage_error():
