@@ -68,6 +68,7 @@ class EmbeddedAws:
         self._exit.enter_context(moto_gaps.keep_task_failure_cause())
         self._exit.enter_context(moto_gaps.report_closed_tasks())
         self._exit.enter_context(moto_gaps.name_heartbeat_timeouts())
+        self._exit.enter_context(moto_gaps.reuse_parsed_definitions())
         self._exit.enter_context(moto_gaps.quiet_interpreter())
         self._exit.callback(self._stop_delivery)
         return self

@@ -30,8 +30,13 @@ not a gap to close).
     TaskTimedOut also reaches the client without its error code; it gets it back here.
 12. A heartbeat timeout fails the task with States.Timeout; Step Functions names it
     States.HeartbeatTimeout (what a Catch or Retry matches): `name_heartbeat_timeouts`.
+13. Every execution parses its state machine's definition again with a pure-Python ANTLR parser
+    (~50 ms of CPU, holding the GIL, so 200 executions take 10 s to start):
+    `reuse_parsed_definitions` parses each definition once. The parsed program keeps no
+    execution's state (that lives in each execution's Environment), so executions share it.
 """
 
+import functools
 import json
 import logging
 import os
@@ -49,6 +54,8 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
 from moto.stepfunctions.parser.asl.eval.callback.callback import HeartbeatTimeoutError
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
@@ -173,6 +180,21 @@ def name_heartbeat_timeouts() -> ExitStack:
 
     patches = ExitStack()
     patches.enter_context(mock.patch.object(StateTask, "_from_error", from_error))
+    return patches
+
+
+def reuse_parsed_definitions() -> ExitStack:
+    """Gap 13."""
+
+    @functools.lru_cache(maxsize=64)
+    def parsed(definition: str) -> Any:
+        return AmazonStateLanguageParser.parse(definition)[0]
+
+    def entrypoint(worker: ExecutionWorker) -> Any:
+        return parsed(worker._evaluation_details.state_machine_details.definition)
+
+    patches = ExitStack()
+    patches.enter_context(mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint))
     return patches
 
 

@@ -250,3 +250,15 @@ def test_gap_10_the_interpreter_logs_each_handled_failure_as_an_error(aws, caplo
     assert any(
         record.name.startswith("moto.stepfunctions.parser") and record.levelname == "ERROR" for record in caplog.records
     )
+
+
+def test_gap_13_every_execution_parses_the_definition_again(aws):
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    arn = create_state_machine({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    original = AmazonStateLanguageParser.parse
+    with mock.patch.object(AmazonStateLanguageParser, "parse", side_effect=original) as parse:
+        run_to_end(arn)
+        run_to_end(arn)
+
+    assert parse.call_count == 2
