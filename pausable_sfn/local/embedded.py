@@ -69,6 +69,8 @@ class EmbeddedAws:
         self._exit.enter_context(moto_gaps.report_closed_tasks())
         self._exit.enter_context(moto_gaps.name_heartbeat_timeouts())
         self._exit.enter_context(moto_gaps.reuse_parsed_definitions())
+        self._exit.enter_context(moto_gaps.page_execution_history())
+        self._exit.enter_context(moto_gaps.accept_heartbeats_without_timeout())
         self._exit.enter_context(moto_gaps.quiet_interpreter())
         self._exit.callback(self._stop_delivery)
         return self

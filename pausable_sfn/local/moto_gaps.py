@@ -30,31 +30,40 @@ not a gap to close).
     TaskTimedOut also reaches the client without its error code; it gets it back here.
 12. A heartbeat timeout fails the task with States.Timeout; Step Functions names it
     States.HeartbeatTimeout (what a Catch or Retry matches): `name_heartbeat_timeouts`.
-13. Every execution parses its state machine's definition again with a pure-Python ANTLR parser
-    (~50 ms of CPU, holding the GIL, so 200 executions take 10 s to start):
-    `reuse_parsed_definitions` parses each definition once. The parsed program keeps no
-    execution's state (that lives in each execution's Environment), so executions share it.
+13. Slow where it need not be: every execution parses its definition again with a pure-Python
+    ANTLR parser (~50 ms of CPU, holding the GIL), every JSONPath is compiled again at every
+    evaluation (jsonpath_ng builds a parser each time), and every Lambda task makes a new boto3
+    client. `reuse_parsed_definitions` parses each definition once (the parsed program keeps no
+    execution's state: that lives in each execution's Environment), compiles each JSONPath once
+    (compiled expressions are not changed by `find`), and keeps one Lambda client per region.
+14. GetExecutionHistory ignores `reverseOrder`, `maxResults` and `nextToken`: the whole history,
+    oldest first, in one page. `page_execution_history` pages it as Step Functions does.
+15. SendTaskHeartbeat for a waiting task that has no HeartbeatSeconds is refused; Step Functions
+    accepts it (and ignores it): `accept_heartbeats_without_timeout`.
 """
 
 import functools
 import json
 import logging
 import os
+import threading
 import uuid
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 from moto.awslambda.models import LambdaFunction
-from moto.core.responses import EmptyResult
+from moto.core.responses import ActionResult, EmptyResult
 from moto.sns.models import Subscription
 from moto.sqs.models import sqs_backends
 from moto.stepfunctions.parser.api import InvalidToken, TaskTimedOut
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
-from moto.stepfunctions.parser.asl.eval.callback.callback import HeartbeatTimeoutError
+from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, HeartbeatTimeoutError
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
@@ -185,16 +194,31 @@ def name_heartbeat_timeouts() -> ExitStack:
 
 def reuse_parsed_definitions() -> ExitStack:
     """Gap 13."""
-
-    @functools.lru_cache(maxsize=64)
-    def parsed(definition: str) -> Any:
-        return AmazonStateLanguageParser.parse(definition)[0]
+    lock = threading.Lock()  # executions start concurrently: parse each definition once, not once each
+    programs: dict[str, Any] = {}
+    lambda_clients: dict[str, Any] = {}
 
     def entrypoint(worker: ExecutionWorker) -> Any:
-        return parsed(worker._evaluation_details.state_machine_details.definition)
+        definition = worker._evaluation_details.state_machine_details.definition
+        with lock:
+            if definition not in programs:
+                programs[definition] = AmazonStateLanguageParser.parse(definition)[0]
+            return programs[definition]
+
+    original_client_for = lambda_eval_utils.boto_client_for
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        if service != "lambda" or state_credentials is not None:
+            return original_client_for(region=region, service=service, state_credentials=state_credentials)
+        with lock:
+            if region not in lambda_clients:
+                lambda_clients[region] = original_client_for(region=region, service=service)
+            return lambda_clients[region]
 
     patches = ExitStack()
     patches.enter_context(mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint))
+    patches.enter_context(mock.patch.object(json_path, "parse", functools.lru_cache(maxsize=1024)(json_path.parse)))
+    patches.enter_context(mock.patch.object(lambda_eval_utils, "boto_client_for", boto_client_for))
     return patches
 
 
@@ -204,6 +228,40 @@ def quiet_interpreter() -> ExitStack:
     patches = ExitStack()
     patches.enter_context(mock.patch.object(interpreter, "handlers", [logging.NullHandler()]))
     patches.enter_context(mock.patch.object(interpreter, "propagate", False))
+    return patches
+
+
+def page_execution_history() -> ExitStack:
+    """Gap 14."""
+
+    def get_execution_history(response: StepFunctionResponse) -> ActionResult:
+        history = response.stepfunction_backend.get_execution_history(response._get_param("executionArn"))
+        events = list(history["events"])
+        if response._get_param("reverseOrder"):
+            events.reverse()
+        start = int(response._get_param("nextToken") or 0)
+        size = int(response._get_param("maxResults") or 100)  # Step Functions' default page
+        page: dict[str, Any] = {"events": events[start : start + size]}
+        if start + size < len(events):
+            page["nextToken"] = str(start + size)
+        return ActionResult(page)
+
+    patches = ExitStack()
+    patches.enter_context(mock.patch.object(StepFunctionResponse, "get_execution_history", get_execution_history))
+    return patches
+
+
+def accept_heartbeats_without_timeout() -> ExitStack:
+    """Gap 15."""
+    original = CallbackEndpoint.notify_heartbeat
+
+    def notify_heartbeat(endpoint: CallbackEndpoint) -> bool:
+        if endpoint._heartbeat_endpoint is None:
+            return endpoint.get_outcome() is None  # still waiting: accepted, nothing to reset
+        return original(endpoint)
+
+    patches = ExitStack()
+    patches.enter_context(mock.patch.object(CallbackEndpoint, "notify_heartbeat", notify_heartbeat))
     return patches
 
 

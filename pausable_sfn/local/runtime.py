@@ -81,12 +81,15 @@ class LambdaContext:
 
 
 class _OutputRouter(io.TextIOBase):
-    """Stands in for stdout while handlers import and run: what an invocation writes is kept
-    for its log stream; writes from any other thread pass through to the real stdout."""
+    """The stream the handlers' loggers write to: what an invocation logs is kept for its log
+    stream (per thread); anything else goes to the process's real stdout."""
 
     def __init__(self) -> None:
-        self.passthrough: Any = sys.stdout
         self._local = threading.local()
+
+    @property
+    def passthrough(self) -> Any:
+        return sys.__stdout__
 
     @contextmanager
     def capture(self) -> Iterator[io.StringIO]:
@@ -131,7 +134,10 @@ class LambdaRuntime:
         self._instance = uuid.uuid4().hex[:8]
 
     def register(self, config: FunctionConfig) -> None:
+        """Registers a function and imports its handler now, as Lambda's init phase would."""
         self.functions[config.name] = config
+        with self._lock, self._environment(config), self._stdout_routed():
+            self._handler(config)
 
     def find(self, name_or_arn: str) -> FunctionConfig:
         # Accepts a name, a full or partial ARN, with or without a qualifier.
@@ -147,7 +153,7 @@ class LambdaRuntime:
     def invoke(self, name_or_arn: str, event: Any) -> Invocation:
         config = self.find(name_or_arn)
         request_id = str(uuid.uuid4())
-        with self._lock, self._environment(config), self._stdout_routed(), _ROUTER.capture() as output:
+        with self._lock, self._environment(config), _ROUTER.capture() as output:
             started = time.monotonic()
             context = LambdaContext(
                 function_name=config.name,
@@ -234,10 +240,9 @@ class LambdaRuntime:
 
     @contextmanager
     def _stdout_routed(self) -> Iterator[None]:
-        previous = sys.stdout
-        if previous is not _ROUTER:
-            _ROUTER.passthrough = previous
-        sys.stdout = _ROUTER
+        """While a handler module is imported: a logger created now binds to the router. Only at
+        registration, in the deploying thread, so that no other thread's output is rerouted."""
+        previous, sys.stdout = sys.stdout, _ROUTER
         try:
             yield
         finally:

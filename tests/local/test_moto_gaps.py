@@ -262,3 +262,25 @@ def test_gap_13_every_execution_parses_the_definition_again(aws):
         run_to_end(arn)
 
     assert parse.call_count == 2
+
+
+def test_gap_14_execution_history_ignores_reverse_order_and_page_size(aws):
+    arn = create_state_machine(
+        {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "End": True}}}
+    )
+    execution = run_to_end(arn)["executionArn"]
+
+    sfn = boto3.client("stepfunctions")
+    history = sfn.get_execution_history(executionArn=execution, reverseOrder=True, maxResults=2)
+
+    assert history["events"][0]["type"] == "ExecutionStarted"
+    assert len(history["events"]) > 2
+    assert "nextToken" not in history
+
+
+def test_gap_15_a_heartbeat_for_a_task_without_heartbeat_timeout_is_refused(aws, recorded_invocations):
+    _, token = start_paused(recorded_invocations)
+    sfn = boto3.client("stepfunctions")
+
+    with pytest.raises(sfn.exceptions.InvalidToken):
+        sfn.send_task_heartbeat(taskToken=token)

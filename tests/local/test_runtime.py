@@ -10,14 +10,20 @@ import pytest
 from pausable_sfn.local.runtime import FunctionConfig, FunctionNotFoundError, LambdaRuntime
 
 HANDLER = """
-import os, time
+import logging, os, sys, time
+
+# Like Powertools' Logger: a handler on stdout, made when the module is imported.
+log = logging.getLogger("asset-under-test")
+log.addHandler(logging.StreamHandler(sys.stdout))
+log.setLevel(logging.INFO)
+log.propagate = False
 
 def handler(event, context):
     if event.get("fail"):
         raise ValueError("told to fail")
     if event.get("sleep"):
         time.sleep(event["sleep"])
-    print("hello from the handler")
+    log.info("hello from the handler")
     return {
         "file": __file__,
         "name": context.function_name,
@@ -113,7 +119,7 @@ def test_an_overrun_of_the_timeout_is_reported_as_lambda_reports_it(runtime):
     assert "Task timed out after 1.00 seconds" in invocation.result()["errorMessage"]
 
 
-def test_what_the_handler_prints_goes_to_its_log_with_lambdas_platform_lines(runtime):
+def test_what_the_handler_logs_goes_to_its_log_with_lambdas_platform_lines(runtime):
     invocation = runtime.invoke("fn", {})
 
     [(function, lines)] = runtime.written

@@ -1,0 +1,286 @@
+"""The operator CLI against the embedded AWS: each command, its output, its exit code, its errors."""
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+import uuid
+from unittest import mock
+
+import pytest
+
+from pausable_sfn import PROJECT_ROOT, operations
+from pausable_sfn.cli import main
+from pausable_sfn.tokens import fingerprint
+
+from .conftest import SHORT_STACK
+
+
+@pytest.fixture
+def cli(app, capsys):
+    """Runs `pausable-sfn ARGS` in this process; returns (exit code, stdout, stderr)."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        try:
+            code = main(list(args))
+        except SystemExit as exit_:  # argparse's usage errors
+            code = exit_.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def cli_json(cli, *args: str):
+    code, out, err = cli(*args, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def test_start_wait_pauses_a_manual_execution_and_paused_lists_it(cli, app):
+    name = unique("manual")
+
+    started = cli_json(cli, "start", "--manual", "--name", name, "--wait")
+    listed = {row["name"]: row for row in cli_json(cli, "paused")}
+
+    assert started["status"] == "PAUSED"
+    assert started["executionArn"].endswith(f":{name}")
+    row = listed[name]
+    assert row["mode"] == "manual"
+    token = app.wait_paused(started["executionArn"]).task_token
+    assert row["taskToken"] == fingerprint(token)
+    assert row["pausedForSeconds"] >= 0
+
+
+def test_show_token_prints_the_live_token_that_resumes_it(cli, app):
+    name = unique("show")
+    cli_json(cli, "start", "--manual", "--name", name, "--wait")
+
+    [row] = [row for row in cli_json(cli, "paused", "--show-token") if row["name"] == name]
+    code, _, _ = cli("resume", "--token", row["taskToken"])
+
+    assert code == 0
+    assert app.wait_end(row["executionArn"])["status"] == "SUCCEEDED"
+
+
+def test_an_automatic_execution_started_with_wait_ends_succeeded(cli):
+    code, out, _ = cli("start", "--job-duration", "0", "--input", '{"ticket": "T-1"}', "--wait", "--json")
+
+    assert code == 0
+    assert json.loads(out)["status"] in ("SUCCEEDED", "PAUSED")
+
+
+@pytest.mark.parametrize("by", ["name", "arn"])
+def test_resume_by_name_or_arn_with_an_output(cli, app, by):
+    name = unique("resume")
+    arn = cli_json(cli, "start", "--manual", "--name", name, "--wait")["executionArn"]
+
+    code, out, _ = cli("resume", name if by == "name" else arn, "--output", '{"approved": true}')
+
+    assert (code, out.strip()) == (0, f"resumed {name if by == 'name' else arn}")
+    assert json.loads(app.wait_end(arn)["output"])["CallAsyncServiceStep"] == {"approved": True}
+
+
+def test_resume_via_lambda_invokes_the_resume_function(cli, app, embedded):
+    name = unique("lambda")
+    arn = cli_json(cli, "start", "--manual", "--name", name, "--wait")["executionArn"]
+    before = len(embedded.runtime.invocations)
+
+    code, _, _ = cli("resume", name, "--via-lambda")
+
+    assert code == 0
+    assert app.wait_end(arn)["status"] == "SUCCEEDED"
+    assert any(
+        i.function == app.output("ResumeStepFunctionFunctionName") for i in embedded.runtime.invocations[before:]
+    )
+
+
+def test_fail_ends_the_execution_with_the_given_error_and_cause(cli, app):
+    name = unique("fail")
+    arn = cli_json(cli, "start", "--manual", "--name", name, "--wait")["executionArn"]
+
+    code, _, _ = cli("fail", name, "--error", "Rejected", "--cause", "out of stock")
+
+    result = app.wait_end(arn)
+    assert code == 0
+    assert (result["status"], result["error"], result["cause"]) == ("FAILED", "Rejected", "out of stock")
+
+
+def test_heartbeats_keep_a_task_alive_past_its_heartbeat_timeout(cli, short_timeouts):
+    name = unique("beat")
+    arn = cli_json(cli, "start", "--stack", SHORT_STACK, "--manual", "--name", name, "--wait")["executionArn"]
+
+    began = time.monotonic()
+    while time.monotonic() - began < 1.6:  # past the 1 s heartbeat timeout, within the 3 s task timeout
+        assert cli("heartbeat", name, "--stack", SHORT_STACK)[0] == 0
+        time.sleep(0.3)
+
+    assert short_timeouts.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+
+
+def test_history_shows_the_timeline_and_the_ending(cli, app):
+    name = unique("history")
+    arn = cli_json(cli, "start", "--manual", "--name", name, "--wait")["executionArn"]
+    cli("fail", name, "--error", "Rejected", "--cause", "no")
+    app.wait_end(arn)
+
+    data = cli_json(cli, "history", name)
+    code, out, _ = cli("history", name)
+
+    assert (data["status"], data["error"], data["cause"]) == ("FAILED", "Rejected", "no")
+    events = [event["event"] for event in data["events"]]
+    assert events[0] == "ExecutionStarted"
+    assert {"TaskScheduled", "TaskSubmitted", "TaskFailed", "ExecutionFailed"} <= set(events)
+    assert code == 0
+    assert "Long job execution" in out
+    assert "FAILED Rejected no" in out
+
+
+def test_resume_all_paused_resumes_two_hundred_executions_in_about_two_calls_each(cli, app):
+    cli("resume", "--all-paused")  # start from none paused
+    run = uuid.uuid4().hex[:6]
+    arns = [app.start({"IsManualCallback": "True"}, name=f"batch-{run}-{n}") for n in range(200)]
+    for arn in arns:
+        app.wait_paused(arn, timeout=60)
+
+    report = cli_json(cli, "resume", "--all-paused", "--concurrency", "16")
+
+    assert (report["resumed"], report["alreadyDone"], report["failed"]) == (200, 0, [])
+    assert report["apiCalls"] <= 2.1 * 200
+    assert all(app.wait_end(arn)["status"] == "SUCCEEDED" for arn in arns)
+
+
+def test_resume_all_paused_can_leave_automatic_executions_alone(cli, app):
+    manual = cli_json(cli, "start", "--manual", "--name", unique("m"), "--wait")["executionArn"]
+    automatic = app.start({"JobDurationSeconds": 30})
+    app.wait_paused(automatic)
+
+    report = cli_json(cli, "resume", "--all-paused", "--manual-only")
+
+    assert report["resumed"] >= 1
+    assert app.wait_end(manual)["status"] == "SUCCEEDED"
+    assert app.sfn.describe_execution(executionArn=automatic)["status"] == "RUNNING"
+    app.resume({"taskToken": app.wait_paused(automatic).task_token})
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("paused", "--stack", "NoSuchStack"), 1, "stack NoSuchStack not found in us-east-1"),
+        (("history", "never-started"), 1, "execution never-started not found"),
+        (("resume", "x", "--output", "{oops"), 2, "--output is not valid JSON"),
+        (("resume", "x", "--output", json.dumps({"big": "x" * 262144})), 2, "Step Functions accepts at most 262144"),
+        (("start", "--job-duration", "901"), 2, "a job takes 0 to 900 seconds, not 901"),
+        (("start", "--input", "[1]"), 2, "the execution input must be a JSON object"),
+        (("resume",), 2, "one of the arguments"),
+    ],
+)
+def test_usage_and_lookup_errors_say_what_is_wrong(cli, args, code, message):
+    result_code, _, err = cli(*args)
+
+    assert result_code == code
+    assert message in err
+
+
+def test_a_finished_execution_is_not_paused(cli, app):
+    name = unique("done")
+    arn = cli_json(cli, "start", "--manual", "--name", name, "--wait")["executionArn"]
+    cli("resume", name)
+    app.wait_end(arn)
+
+    code, _, err = cli("resume", name)
+
+    assert code == 1
+    assert f"execution {name} is not paused: it has ended (SUCCEEDED)" in err
+
+
+def test_a_token_already_used_is_reported_as_already_resumed(cli, app):
+    name = unique("twice")
+    arn = cli_json(cli, "start", "--manual", "--name", name, "--wait")["executionArn"]
+    token = app.wait_paused(arn).task_token
+    cli("resume", "--token", token)
+    app.wait_end(arn)
+
+    code, _, err = cli("resume", "--token", token)
+
+    assert code == 1
+    assert "already resumed or expired" in err
+
+
+def test_an_expired_token_is_reported_as_expired(cli, short_timeouts):
+    arn = short_timeouts.start({"IsManualCallback": "True"})
+    token = short_timeouts.wait_paused(arn).task_token
+    short_timeouts.wait_end(arn)
+
+    code, _, err = cli("heartbeat", arn, "--stack", SHORT_STACK)
+    token_code, _, token_err = cli("resume", "--token", token, "--stack", SHORT_STACK)
+
+    assert code == 1
+    assert "is not paused: it has ended (FAILED)" in err
+    assert token_code == 1
+    assert "already resumed or expired" in token_err
+
+
+def test_throttling_that_outlasts_the_retries_is_reported(cli, app, monkeypatch):
+    from botocore.config import Config
+    from moto.core.exceptions import JsonRESTError
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    monkeypatch.setattr(operations, "RETRIES", Config(retries={"mode": "adaptive", "max_attempts": 2}))
+    name = unique("throttled")
+    cli_json(cli, "start", "--manual", "--name", name, "--wait")
+
+    def throttled(*args, **kwargs):
+        raise JsonRESTError("ThrottlingException", "Rate exceeded")
+
+    with mock.patch.object(StepFunctionsParserBackend, "send_task_success", throttled):
+        code, _, err = cli("resume", name)
+
+    assert code == 1
+    assert "throttled by AWS on send_task_success even after retries" in err
+    assert cli("resume", name)[0] == 0
+
+
+def test_without_credentials_it_says_how_to_provide_them(tmp_path):
+    environment = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "AWS_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+    }
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pausable_sfn", "paused"], env=environment, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 1
+    assert "no AWS credentials: set AWS_PROFILE (or pass --profile)" in result.stderr
+
+
+def readme_cli_examples() -> list[str]:
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme.split("## Operating paused executions", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block is not None
+    return [line for line in block.group(1).splitlines() if line.startswith("pausable-sfn ")]
+
+
+def test_the_readme_cli_examples_work(cli, app):
+    examples = readme_cli_examples()
+    assert len(examples) >= 6
+
+    for example in examples:
+        args = shlex.split(example, comments=True)[1:]
+        code, out, err = cli(*args)
+        assert code == 0, f"{example}\n{out}\n{err}"
