@@ -4,4 +4,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS_DIR = PROJECT_ROOT / "lambdas"
+# Names users meet (in the console, the CLI, the docs); light to import, unlike the CDK modules.
 STACK_NAME = "PausableStepFunctionStack"
+STATE_MACHINE_NAME = "PausableStepFunction"
+LONG_JOB_STATE = "Long job execution"

@@ -124,7 +124,7 @@ class Demo:
             final = self._wait(arn, started, lambda snapshot: False)
         except TimeoutError as error:
             outcome.problems.append(str(error))
-            final = Snapshot("RUNNING", [])
+            final = Snapshot(self.sfn, arn, "RUNNING")
         outcome.seconds = time.monotonic() - started
         description = self.sfn.describe_execution(executionArn=arn)
         outcome.status, outcome.error = description["status"], description.get("error")

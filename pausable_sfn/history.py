@@ -8,9 +8,10 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from .workflow import LONG_JOB_STATE
+from . import LONG_JOB_STATE
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 _TASK_ENDS = {"TaskSucceeded", "TaskFailed", "TaskTimedOut", "TaskSubmitFailed", "TaskStartFailed"}
@@ -81,20 +82,38 @@ def waiting_task_token(events: list[dict[str, Any]], state: str = LONG_JOB_STATE
     return token
 
 
-@dataclass(frozen=True)
 class Snapshot:
-    status: str
-    events: list[dict[str, Any]]
+    """An execution's status at one poll; its history is read only when asked for."""
+
+    RECENT = 8  # enough newest events to hold the waiting task's TaskStateEntered and TaskScheduled
+
+    def __init__(self, sfn: Any, execution_arn: str, status: str) -> None:
+        self._sfn = sfn
+        self.execution_arn = execution_arn
+        self.status = status
+
+    @cached_property
+    def events(self) -> list[dict[str, Any]]:
+        """The whole history, oldest first."""
+        return read_history(self._sfn, self.execution_arn)
+
+    @cached_property
+    def recent(self) -> list[dict[str, Any]]:
+        """The newest events, oldest first: one short call, whatever the history's length."""
+        page = self._sfn.get_execution_history(
+            executionArn=self.execution_arn, reverseOrder=True, maxResults=self.RECENT, includeExecutionData=True
+        )
+        return list(reversed(page["events"]))
 
     @property
     def paused(self) -> bool:
         """Running, with its task handed to the external service and not yet called back."""
-        task_events = [event["type"] for event in self.events if event["type"].startswith("Task")]
+        task_events = [event["type"] for event in self.recent if event["type"].startswith("Task")]
         return self.status == "RUNNING" and bool(task_events) and task_events[-1] == "TaskSubmitted"
 
     @property
     def task_token(self) -> str | None:
-        return waiting_task_token(self.events)
+        return waiting_task_token(self.recent)
 
 
 def wait_for(
@@ -110,7 +129,7 @@ def wait_for(
     deadline = time.monotonic() + timeout
     while True:
         status = sfn.describe_execution(executionArn=execution_arn)["status"]
-        snapshot = Snapshot(status=status, events=read_history(sfn, execution_arn))
+        snapshot = Snapshot(sfn, execution_arn, status)
         if on_poll is not None:
             on_poll(snapshot)
         if until(snapshot) or status in TERMINAL:

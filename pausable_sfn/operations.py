@@ -20,16 +20,15 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
 
-from . import STACK_NAME
+from . import LONG_JOB_STATE, STACK_NAME
 from .history import TERMINAL, TimelineEntry, read_history, timeline
 from .tokens import MAX_TASK_TOKEN_LENGTH
-from .workflow import LONG_JOB_STATE
 
 MAX_OUTPUT_BYTES = 256 * 1024
 # Adaptive retries: backoff on throttling plus a client-side rate limiter, so a batch resume
 # slows to what the SendTask* token bucket allows instead of failing.
 RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 10})
-HISTORY_PAGE = 20  # newest events first: the waiting task's TaskScheduled is among the first few
+HISTORY_PAGE = 8  # newest events first: the waiting task's TaskStateEntered and TaskScheduled are among them
 _TASK_ENDS = {"TaskSucceeded", "TaskFailed", "TaskTimedOut", "TaskStateExited", "TaskSubmitFailed", "TaskStartFailed"}
 _CLOSED = {"TaskTimedOut", "TaskDoesNotExist"}
 

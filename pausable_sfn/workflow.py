@@ -12,11 +12,10 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from . import LONG_JOB_STATE, STATE_MACHINE_NAME
 from .functions import depend_on_role_policy_only
 from .settings import Settings
 
-STATE_MACHINE_NAME = "PausableStepFunction"
-LONG_JOB_STATE = "Long job execution"
 INVALID_INPUT = "InvalidInput"
 TIMED_OUT = "LongJobTimedOut"
 FAILED = "LongJobFailed"

@@ -234,7 +234,7 @@ def test_throttling_that_outlasts_the_retries_is_reported(cli, app, monkeypatch)
     from moto.core.exceptions import JsonRESTError
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
-    monkeypatch.setattr(operations, "RETRIES", Config(retries={"mode": "adaptive", "max_attempts": 2}))
+    monkeypatch.setattr(operations, "RETRIES", Config(retries={"mode": "adaptive", "max_attempts": 1}))
     name = unique("throttled")
     cli_json(cli, "start", "--manual", "--name", name, "--wait")
 
