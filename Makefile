@@ -9,7 +9,7 @@ PORT ?= 5000
 # CDK CLI then run on a supported Node, whatever the machine has).
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup demo serve test lint synth bootstrap deploy diff destroy clean
+.PHONY: setup demo serve test lint synth bootstrap deploy diff destroy bench clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -56,3 +56,6 @@ destroy: setup
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .ruff_cache
+
+bench: setup  ## measures speed and cost; writes BENCHMARKS.md, bench/results.json and the README's table
+	python -m bench

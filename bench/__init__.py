@@ -1,0 +1,1 @@
+"""`make bench`: the project's benchmarks (see README, Performance)."""

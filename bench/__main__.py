@@ -1,0 +1,109 @@
+"""`make bench`: measures, then writes BENCHMARKS.md, bench/results.json and the README's table."""
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pausable_sfn import PROJECT_ROOT
+from pausable_sfn.cdk_app import synthesize
+
+from . import figures
+from .figures import Figure
+
+README_MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
+
+
+def machine() -> dict[str, str]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())  # fmt: skip
+    memory_kb = int(
+        next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    )
+    node = subprocess.run([str(figures.BIN / "node"), "--version"], capture_output=True, text=True).stdout.strip()
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "memory": f"{memory_kb / 1024 / 1024:.0f} GiB",
+        "python": platform.python_version(),
+        "node": node,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+    }
+
+
+def _number(value: float) -> str:
+    return f"{value:.3g}" if value < 100 else f"{value:.0f}"
+
+
+def table(rows: list[Figure]) -> str:
+    lines = [
+        "| figure | ours: median (min–max) | reference: median | ratio | target | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        ours = f"{_number(row.ours.median)} {row.unit}"
+        if row.ours.runs > 1:
+            ours += f" ({_number(row.ours.low)}–{_number(row.ours.high)}, {row.ours.runs} runs)"
+        reference = f"{row.reference_name}: {_number(row.reference.median)} {row.unit}" if row.reference else ""
+        ratio = "" if row.ratio is None else f"{row.ratio:.2f}×" if row.ratio >= 0.1 else f"1/{1 / row.ratio:.0f}"
+        met = {True: "yes", False: "**no**", None: ""}[row.met]
+        note = f" ({row.note})" if row.note else ""
+        lines.append(f"| {row.name}{note} | {ours} | {reference} | {ratio} | {row.target} | {met} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="make bench")
+    parser.add_argument("--runs", type=int, default=5, help="runs of each quick measurement (default 5)")
+    parser.add_argument("--suite-runs", type=int, default=2, help="runs of the test suite (default 2)")
+    parser.add_argument("--executions", type=int, default=200, help="executions for the latency figures")
+    parser.add_argument("--bulk", type=int, default=1000, help="paused executions for the bulk resume")
+    parser.add_argument("--only", help="comma-separated steps to run (default: all)")
+    args = parser.parse_args()
+    began = time.perf_counter()
+    assembly = synthesize(tempfile.mkdtemp(prefix="pausable-sfn-bench-"))
+    steps = [
+        ("cdk synth", lambda: figures.synth(args.runs)),
+        ("cold imports", lambda: figures.cold_imports(args.runs * 2)),
+        ("asset size", lambda: figures.asset_size(assembly)),
+        ("embedded flows", lambda: figures.embedded_flows(assembly, args.executions)),
+        ("bulk resume", lambda: figures.bulk_resume(assembly, args.bulk)),
+        ("test suite", lambda: figures.test_suite(args.suite_runs)),
+    ]
+    if args.only:
+        steps = [(title, step) for title, step in steps if title in args.only.split(",")]
+    rows: list[Figure] = []
+    for title, step in steps:
+        print(f"measuring: {title}", flush=True)
+        rows += step()
+    about = machine()
+    markdown = table(rows)
+    header = (
+        f"Measured by `make bench` on {about['date']}: {about['cpu']}, {about['cores']} cores, "
+        f"{about['memory']}, Python {about['python']}, Node.js {about['node']}; "
+        f"{time.perf_counter() - began:.0f} s in all."
+    )
+    (PROJECT_ROOT / "BENCHMARKS.md").write_text(f"# Benchmarks\n\n{header}\n\n{markdown}\n")
+    results = {"machine": about, "figures": [
+        {"name": r.name, "unit": r.unit, "ours": r.ours.as_dict(), "reference_name": r.reference_name,
+         "reference": r.reference.as_dict() if r.reference else None, "ratio": r.ratio, "target": r.target,
+         "met": r.met, "note": r.note, **r.extra} for r in rows]}  # fmt: skip
+    (PROJECT_ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    readme = PROJECT_ROOT / "README.md"
+    start, end = README_MARKERS
+    text = readme.read_text()
+    text = re.sub(f"{re.escape(start)}.*?{re.escape(end)}", f"{start}\n{header}\n\n{markdown}\n{end}", text, flags=re.S)
+    readme.write_text(text)
+    print(markdown)
+    return 0 if all(row.met is not False for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""Each figure of the benchmark table, measured with the project's own tools."""
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from pausable_sfn import PROJECT_ROOT, STACK_NAME
+from pausable_sfn.history import read_history, wait_for
+from pausable_sfn.local.deployer import _zip_folder
+from pausable_sfn.local.embedded import EmbeddedAws
+from pausable_sfn.local.server import free_port
+from pausable_sfn.operations import Operations
+
+from .measure import Sample, repeat, run_process
+
+BIN = Path(sys.executable).parent
+ORIGINAL_SLEEP_MS = 10_000.0  # the TypeScript demo's CallAsyncServiceLambda slept 10 s per execution
+
+
+@dataclass
+class Figure:
+    name: str
+    unit: str
+    ours: Sample
+    reference_name: str = ""
+    reference: Sample | None = None
+    target: str = ""
+    met: bool | None = None
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        return self.ours.median / self.reference.median if self.reference else None
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+
+
+def synth(runs: int) -> list[Figure]:
+    cli = str(PROJECT_ROOT / "node_modules" / ".bin" / "cdk")
+    memory: dict[str, list[float]] = {"app": [], "empty": []}
+
+    def timed(folder: Path, key: str) -> Callable[[], float]:
+        def one() -> float:
+            with tempfile.TemporaryDirectory() as out:
+                result = run_process([cli, "synth", "--quiet", "--output", out], cwd=folder, env=_env())
+            memory[key].append(result.peak_rss_mb)
+            return result.seconds
+
+        return one
+
+    ours = repeat(timed(PROJECT_ROOT, "app"), runs=runs)
+    empty = repeat(timed(PROJECT_ROOT / "bench" / "empty_app", "empty"), runs=runs)
+    ratio = ours.median / empty.median
+    return [
+        Figure("`cdk synth` of the whole app (pinned CLI, cdk-nag on)", "s", ours, "empty CDK Python app", empty,
+               "≤ 1.6×", ratio <= 1.6),
+        Figure("peak memory of `cdk synth` (largest process)", "MB", Sample.of(memory["app"][1:]),
+               "empty CDK Python app", Sample.of(memory["empty"][1:]), "report"),
+    ]  # fmt: skip
+
+
+def test_suite(runs: int) -> list[Figure]:
+    def pytest(*paths: str) -> Callable[[], float]:
+        return lambda: run_process([str(BIN / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", *paths],
+                                   cwd=PROJECT_ROOT, env=_env()).seconds  # fmt: skip
+
+    whole = repeat(pytest(), runs=runs, warmup=0)
+    e2e = repeat(pytest("tests/e2e"), runs=runs, warmup=0)
+    return [
+        Figure("`make test` without set-up (ruff aside)", "s", whole, target="≤ 120 s", met=whole.median <= 120),
+        Figure("e2e part (`tests/e2e`)", "s", e2e, target="≤ 60 s", met=e2e.median <= 60),
+    ]
+
+
+def cold_imports(runs: int) -> list[Figure]:
+    def importing(statement: str) -> Callable[[], float]:
+        code = f"import sys; sys.path.insert(0, 'lambdas'); {statement}"
+        return lambda: run_process([str(BIN / "python"), "-c", code], cwd=PROJECT_ROOT).seconds
+
+    boto = repeat(importing("import boto3"), runs=runs)
+    figures = []
+    for module in ("call_async_service", "resume_step_function", "emulated_long_job"):
+        ours = repeat(importing(f"import handlers.{module}"), runs=runs)
+        figures.append(
+            Figure(
+                f"cold import of `handlers.{module}`",
+                "s",
+                ours,
+                "`import boto3`",
+                boto,
+                "≤ 1.3×",
+                ours.median / boto.median <= 1.3,
+            )
+        )
+    return figures
+
+
+def embedded_flows(assembly: Path, executions: int) -> list[Figure]:
+    """Lambda time per automatic execution, and callback → SUCCEEDED latency, on the embedded AWS."""
+    with EmbeddedAws() as aws:
+        deployment = aws.deploy(assembly)
+        sfn, sns = aws.client("stepfunctions"), aws.client("sns")
+        machine, topic = deployment.outputs["StateMachineArn"], deployment.outputs["CallbackTopicArn"]
+
+        def automatic() -> float:
+            before = len(aws.runtime.invocations)
+            arn = sfn.start_execution(stateMachineArn=machine, input='{"JobDurationSeconds": 0}')["executionArn"]
+            wait_for(sfn, arn, lambda s: False, timeout=30, interval=0.01)
+            aws.wait_idle()
+            return sum(i.duration_ms for i in aws.runtime.invocations[before:])
+
+        billed = repeat(automatic, runs=20, warmup=1)  # the warm-up run carries the handlers' imports
+
+        latencies = []
+        for _ in range(executions):
+            arn = sfn.start_execution(stateMachineArn=machine, input='{"IsManualCallback": "True"}')["executionArn"]
+            token = wait_for(sfn, arn, lambda s: s.paused, timeout=30, interval=0.005).task_token
+            sent = time.time()
+            sns.publish(TopicArn=topic, Message=json.dumps({"taskToken": token}))
+            wait_for(sfn, arn, lambda s: False, timeout=30, interval=0.002)
+            succeeded = read_history(sfn, arn)[-1]["timestamp"].timestamp()
+            latencies.append((succeeded - sent) * 1000)
+    percentiles = statistics.quantiles(latencies, n=100)
+    reference = Sample(ORIGINAL_SLEEP_MS, ORIGINAL_SLEEP_MS, ORIGINAL_SLEEP_MS, 0)
+    return [
+        Figure("Lambda time billed per automatic execution (all handlers)", "ms", billed,
+               "original design: 10 s sleep in the call Lambda", reference, "≤ 300 ms (> 30× less)",
+               billed.median <= 300, note="reference is the original's fixed sleep, not a run"),
+        Figure(f"callback → `SUCCEEDED` latency, p50 over {executions} executions", "ms",
+               Sample.of([percentiles[49]]), target="report; guard against regressions",
+               extra={"p50_ms": percentiles[49], "p99_ms": percentiles[98], "max_ms": max(latencies)}),
+        Figure(f"callback → `SUCCEEDED` latency, p99 over {executions} executions", "ms",
+               Sample.of([percentiles[98]]), target="report"),
+    ]  # fmt: skip
+
+
+def bulk_resume(assembly: Path, executions: int, concurrency: int = 16) -> list[Figure]:
+    """`resume --all-paused` against `local serve`, beside a naive loop, on the same server."""
+    port = free_port()
+    server = subprocess.Popen(
+        [str(BIN / "python"), "-m", "pausable_sfn", "local", "serve", "--port", str(port), "--assembly", str(assembly)],
+        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    endpoint = f"http://127.0.0.1:{port}"
+    saved = {key: os.environ.get(key) for key in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    os.environ.update({"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "embedded", "AWS_SECRET_ACCESS_KEY": "x"})
+    try:
+        while "stops it" not in (line := server.stdout.readline()):
+            if not line:
+                raise RuntimeError("local serve did not start")
+        naive_rate, naive_calls = _naive_loop(endpoint, _pause(endpoint, executions))
+        operations = Operations(region="us-east-1")
+        _pause(endpoint, executions)
+        operations.calls = 0
+        started = time.perf_counter()
+        report = operations.resume_all(concurrency=concurrency)
+        seconds = time.perf_counter() - started
+        if report.resumed != executions or report.failed:
+            raise RuntimeError(f"resume --all-paused resumed {report.resumed} of {executions}: {report.failed[:3]}")
+        ours_rate, ours_calls = executions / seconds, operations.calls / executions
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+        for key, value in saved.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+    return [
+        Figure(f"`resume --all-paused` over {executions} paused executions on `local serve`", "executions/s",
+               Sample.of([ours_rate]), "naive loop: list, read each full history, send", Sample.of([naive_rate]),
+               "≥ 3× the loop's rate", ours_rate / naive_rate >= 3),
+        Figure("AWS API calls per resumed execution", "calls", Sample.of([ours_calls]), "naive loop",
+               Sample.of([naive_calls]), "≤ 2.1", ours_calls <= 2.1),
+    ]  # fmt: skip
+
+
+def _client(endpoint: str, service: str) -> Any:
+    return boto3.client(
+        service, endpoint_url=endpoint, region_name="us-east-1", config=Config(retries={"mode": "adaptive"})
+    )
+
+
+def _pause(endpoint: str, executions: int) -> list[str]:
+    sfn = _client(endpoint, "stepfunctions")
+    [stack] = _client(endpoint, "cloudformation").describe_stacks(StackName=STACK_NAME)["Stacks"]
+    machine = next(o["OutputValue"] for o in stack["Outputs"] if o["OutputKey"] == "StateMachineArn")
+    arns = [sfn.start_execution(stateMachineArn=machine, input='{"IsManualCallback": "True"}')["executionArn"]
+            for _ in range(executions)]  # fmt: skip
+    for arn in arns:
+        wait_for(sfn, arn, lambda s: s.paused, timeout=120, interval=0.02)
+    return arns
+
+
+def _naive_loop(endpoint: str, arns: list[str]) -> tuple[float, float]:
+    """What a script without this project would do: list, read each whole history, send."""
+    sfn = _client(endpoint, "stepfunctions")
+    calls = 0
+
+    def count(**_: Any) -> None:
+        nonlocal calls
+        calls += 1
+
+    sfn.meta.events.register("before-call", count)
+    [stack] = _client(endpoint, "cloudformation").describe_stacks(StackName=STACK_NAME)["Stacks"]
+    machine = next(o["OutputValue"] for o in stack["Outputs"] if o["OutputKey"] == "StateMachineArn")
+    started = time.perf_counter()
+    pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=machine, statusFilter="RUNNING")
+    running = [execution for page in pages for execution in page["executions"]]
+    for execution in running:
+        events = read_history(sfn, execution["executionArn"])
+        scheduled = [e for e in events if e["type"] == "TaskScheduled"][-1]
+        token = json.loads(scheduled["taskScheduledEventDetails"]["parameters"])["Payload"]["taskToken"]
+        sfn.send_task_success(taskToken=token, output="{}")
+    seconds = time.perf_counter() - started
+    return len(running) / seconds, calls / len(running)
+
+
+def asset_size(assembly: Path) -> list[Figure]:
+    template = json.loads((assembly / f"{STACK_NAME}.template.json").read_text())
+    figures = []
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        key = resource["Properties"]["Code"]["S3Key"].removesuffix(".zip")
+        size_kb = len(_zip_folder(assembly / f"asset.{key}")) / 1024
+        name = logical_id[:-8]  # CDK appends an 8-character hash to the construct path
+        figures.append(Figure(f"asset of `{name}` (zip)", "KB", Sample.of([size_kb]), target="≤ 20 KB",
+                              met=size_kb <= 20, note="one asset, shared by the three functions"))  # fmt: skip
+    return figures
