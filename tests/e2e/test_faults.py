@@ -9,10 +9,13 @@ from contextlib import contextmanager
 from typing import Any
 from unittest import mock
 
+import pytest
 from moto.core.exceptions import JsonRESTError
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from .conftest import Stack, drain
+
+pytestmark = pytest.mark.emulator_only(reason="faults are injected into the embedded AWS; AWS cannot be told to")
 
 
 @contextmanager

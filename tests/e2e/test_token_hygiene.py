@@ -1,12 +1,15 @@
 """Task tokens are credentials: after the flows, no log line, output or error cause holds one."""
 
+from pausable_sfn import STACK_NAME
+
 from .conftest import Stack
 
 
 def every_log_message(stack: Stack) -> list[str]:
     logs = stack.aws.client("logs")
     messages = []
-    for page in logs.get_paginator("describe_log_groups").paginate():
+    # The stacks' own groups only (both stacks' names start so), never the rest of an account.
+    for page in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=STACK_NAME):
         for group in page["logGroups"]:
             for events in logs.get_paginator("filter_log_events").paginate(logGroupName=group["logGroupName"]):
                 messages += [event["message"] for event in events["events"]]
