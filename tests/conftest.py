@@ -46,6 +46,19 @@ class LambdaContext:
 
 
 @pytest.fixture
+def no_aws_credentials(tmp_path: Path) -> dict[str, str]:
+    """An environment for a subprocess that finds no AWS credentials anywhere (and asks no metadata service)."""
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "AWS_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+@pytest.fixture
 def lambda_context() -> LambdaContext:
     return LambdaContext()
 

@@ -1,7 +1,6 @@
 """The operator CLI against the embedded AWS: each command, its output, its exit code, its errors."""
 
 import json
-import os
 import re
 import shlex
 import subprocess
@@ -250,16 +249,8 @@ def test_throttling_that_outlasts_the_retries_is_reported(cli, app, monkeypatch)
     assert cli("resume", name)[0] == 0
 
 
-def test_without_credentials_it_says_how_to_provide_them(tmp_path):
-    environment = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
-        "AWS_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(tmp_path / "none"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-    }
+def test_without_credentials_it_says_how_to_provide_them(no_aws_credentials):
+    environment = {**no_aws_credentials, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
 
     result = subprocess.run(
         [sys.executable, "-m", "pausable_sfn", "paused"], env=environment, capture_output=True, text=True, timeout=60

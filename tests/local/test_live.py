@@ -1,7 +1,6 @@
 """The live-test layer (make test-live), tried on the embedded AWS: target, discovery, clean-up."""
 
 import json
-import os
 import subprocess
 import sys
 
@@ -38,18 +37,13 @@ def test_a_stack_is_found_through_its_outputs(tmp_path):
     assert outputs["TopicArn"].startswith("arn:aws:sns:")
 
 
-def test_without_credentials_it_stops_at_once_and_says_why(tmp_path):
-    environment = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
-        "AWS_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(tmp_path / "none"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-
+def test_without_credentials_it_stops_at_once_and_says_why(no_aws_credentials):
     result = subprocess.run(
-        [sys.executable, "-m", "pausable_sfn.live"], cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True
+        [sys.executable, "-m", "pausable_sfn.live"],
+        cwd=PROJECT_ROOT,
+        env=no_aws_credentials,
+        capture_output=True,
+        text=True,
     )
 
     assert result.returncode == 2
