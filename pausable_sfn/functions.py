@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -10,6 +10,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from . import LAMBDAS_DIR
+from .nag import acknowledge
 from .settings import Settings
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14  # the newest runtime that the Powertools layer ships for
@@ -62,12 +63,10 @@ class FunctionFactory:
             description=f"Runs {construct_id}",
         )
         log_group.grant_write(role)
-        Validations.of(role).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-                reason="Only X-Ray's PutTraceSegments and PutTelemetryRecords, which take no resource-level "
-                "permission.",
-            )
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Only X-Ray's PutTraceSegments and PutTelemetryRecords, which take no resource-level permission.",
         )
         function = lambda_.Function(
             self._scope,

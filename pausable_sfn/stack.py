@@ -1,6 +1,6 @@
 """PausableStepFunctionStack: composes the workflow, its Lambda functions and the callback path."""
 
-from aws_cdk import Acknowledgment, CfnOutput, Stack, Validations
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_sns as sns
@@ -9,6 +9,7 @@ from constructs import Construct
 
 from .external_service import EmulatedExternalService
 from .functions import FunctionFactory
+from .nag import acknowledge
 from .queues import dead_letter_queue
 from .settings import Settings
 from .workflow import PausableWorkflow
@@ -32,12 +33,11 @@ class PausableStepFunctionStack(Stack):
         callback_dead_letters = dead_letter_queue(
             self, "CallbackDeadLetterQueue", holds="callbacks that could not resume their execution"
         )
-        Validations.of(callback_dead_letters).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions::AwsSolutions-SQS3",
-                reason="It is itself a dead-letter queue: of the SNS subscription and of ResumeStepFunctionLambda's "
-                "failed events (a redrive policy of another queue is the only use the rule recognises).",
-            )
+        acknowledge(
+            callback_dead_letters,
+            "AwsSolutions-SQS3",
+            "It is itself a dead-letter queue: of the SNS subscription and of ResumeStepFunctionLambda's failed "
+            "events (a redrive policy of another queue is the only use the rule recognises).",
         )
         resume = functions.create(
             "ResumeStepFunctionLambda",

@@ -5,7 +5,7 @@ fails at once with the error InvalidInput and a cause naming the field. Only JSO
 so the embedded AWS (moto) can run every state.
 """
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -14,6 +14,7 @@ from constructs import Construct
 
 from . import LONG_JOB_STATE, STATE_MACHINE_NAME
 from .functions import depend_on_role_policy_only
+from .nag import acknowledge
 from .settings import Settings
 
 INVALID_INPUT = "InvalidInput"
@@ -174,15 +175,15 @@ class PausableWorkflow(Construct):
         )
         depend_on_role_policy_only(self.state_machine, self.state_machine.role)
         call_function_id = Stack.of(self).get_logical_id(call_async_service.node.default_child)
-        Validations.of(self.state_machine.role).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-                reason="X-Ray tracing and CloudWatch Logs delivery (logs:*LogDelivery*, DescribeLogGroups, "
-                "DescribeResourcePolicies, PutResourcePolicy) take no resource-level permission.",
-            ),
-            Acknowledgment(
-                id=f"AwsSolutions::AwsSolutions-IAM5[Resource::<{call_function_id}.Arn>:*]",
-                reason="Invoking the one function CallAsyncServiceLambda, any version or alias of it (ARN:*), as "
-                "the Lambda task grants it.",
-            ),
+        acknowledge(
+            self.state_machine.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray tracing and CloudWatch Logs delivery (logs:*LogDelivery*, DescribeLogGroups, "
+            "DescribeResourcePolicies, PutResourcePolicy) take no resource-level permission.",
+        )
+        acknowledge(
+            self.state_machine.role,
+            f"AwsSolutions-IAM5[Resource::<{call_function_id}.Arn>:*]",
+            "Invoking the one function CallAsyncServiceLambda, any version or alias of it (ARN:*), as the Lambda "
+            "task grants it.",
         )

@@ -89,7 +89,7 @@ def _read_sns_message(message_id: str, message: str) -> Callback | InvalidEventE
 
 
 def resume(callback: Callback, *, sfn: Any) -> Resumed:
-    token = fingerprint(callback.taskToken)
+    token_fingerprint = fingerprint(callback.taskToken)
     try:
         if callback.status == "SUCCEED":
             sfn.send_task_success(taskToken=callback.taskToken, output=callback.output_document())
@@ -104,16 +104,20 @@ def resume(callback: Callback, *, sfn: Any) -> Resumed:
         if code in ALREADY_CLOSED:
             reason = f"{code}: {ALREADY_CLOSED[code]}"
             logger.warning(
-                "Callback not applied: already resumed or expired", extra={"task_token": token, "reason": reason}
+                "Callback not applied: already resumed or expired",
+                extra={"task_token": token_fingerprint, "reason": reason},
             )
             return Resumed(
-                token=token, status=callback.status, execution_id=callback.executionId, already_closed=reason
+                token=token_fingerprint,
+                status=callback.status,
+                execution_id=callback.executionId,
+                already_closed=reason,
             )
         if code in REFUSALS:
-            raise CallbackRefusedError(code, f"task token {token}") from None
+            raise CallbackRefusedError(code, f"task token {token_fingerprint}") from None
         raise  # throttling and service errors are transient: let Lambda retry
-    logger.info("Execution resumed", extra={"task_token": token, "status": callback.status})
-    return Resumed(token=token, status=callback.status, execution_id=callback.executionId)
+    logger.info("Execution resumed", extra={"task_token": token_fingerprint, "status": callback.status})
+    return Resumed(token=token_fingerprint, status=callback.status, execution_id=callback.executionId)
 
 
 def resume_all(event: Any, *, sfn: Any) -> dict[str, Any]:
