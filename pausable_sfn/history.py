@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -65,27 +66,59 @@ def _describe(event_type: str, details: dict[str, Any]) -> str:
     return ""
 
 
-def waiting_task_token(events: list[dict[str, Any]], state: str = LONG_JOB_STATE) -> str | None:
-    """The token of the task that waits now in `state`, or None. The token of an attempt that
-    has ended (timed out, failed, succeeded) is never returned."""
-    current_state: str | None = None
-    token: str | None = None
+@dataclass(frozen=True)
+class WaitingTask:
+    state: str
+    token: str
+    manual: bool | None
+    scheduled_at: datetime
+
+
+def waiting_task(events: list[dict[str, Any]]) -> WaitingTask | None:
+    """The task that waits for a callback now, from events oldest first, or None. The token of an
+    attempt that has ended (timed out, failed, succeeded, retried) is never returned."""
+    current_state = ""
+    task: WaitingTask | None = None
     for event in events:
         kind = event["type"]
         if kind == "TaskStateEntered":
-            current_state = _details(event).get("name")
-        elif kind == "TaskScheduled" and current_state == state:
-            parameters = json.loads(event["taskScheduledEventDetails"]["parameters"])
-            token = parameters.get("Payload", {}).get("taskToken")
-        elif kind in _TASK_ENDS or kind == "TaskStateExited":
-            token = None
-    return token
+            current_state = _details(event).get("name", "")
+        elif kind == "TaskScheduled":
+            payload = json.loads(event["taskScheduledEventDetails"]["parameters"]).get("Payload")
+            token = payload.get("taskToken") if isinstance(payload, dict) else None
+            manual = payload.get("isManualCallback") if isinstance(payload, dict) else None
+            task = WaitingTask(current_state, token, manual, event["timestamp"]) if token else None
+        elif kind in _TASK_ENDS or kind == "TaskStateExited" or kind.startswith("Execution"):
+            task = None
+    return task
+
+
+def waiting_task_token(events: list[dict[str, Any]], state: str = LONG_JOB_STATE) -> str | None:
+    """The token of the task that waits now in `state`, or None."""
+    task = waiting_task(events)
+    return task.token if task is not None and task.state == state else None
+
+
+def recent_events(sfn: Any, execution_arn: str, page_size: int = 8) -> list[dict[str, Any]]:
+    """The newest events, oldest first, back to the entry of the state the execution is in:
+    usually one short call, however long the history (a retried task adds pages, not errors)."""
+    pages = sfn.get_paginator("get_execution_history").paginate(
+        executionArn=execution_arn,
+        reverseOrder=True,
+        includeExecutionData=True,
+        PaginationConfig={"PageSize": page_size},
+    )
+    newest: list[dict[str, Any]] = []
+    for page in pages:
+        for event in page["events"]:
+            newest.append(event)
+            if event["type"].endswith("StateEntered") or event["type"] == "ExecutionStarted":
+                return list(reversed(newest))
+    return list(reversed(newest))
 
 
 class Snapshot:
     """An execution's status at one poll; its history is read only when asked for."""
-
-    RECENT = 8  # enough newest events to hold the waiting task's TaskStateEntered and TaskScheduled
 
     def __init__(self, sfn: Any, execution_arn: str, status: str) -> None:
         self._sfn = sfn
@@ -99,11 +132,7 @@ class Snapshot:
 
     @cached_property
     def recent(self) -> list[dict[str, Any]]:
-        """The newest events, oldest first: one short call, whatever the history's length."""
-        page = self._sfn.get_execution_history(
-            executionArn=self.execution_arn, reverseOrder=True, maxResults=self.RECENT, includeExecutionData=True
-        )
-        return list(reversed(page["events"]))
+        return recent_events(self._sfn, self.execution_arn)
 
     @property
     def paused(self) -> bool:

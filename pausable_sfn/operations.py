@@ -21,15 +21,13 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
 
 from . import LONG_JOB_STATE, STACK_NAME
-from .history import TERMINAL, TimelineEntry, read_history, timeline
+from .history import TERMINAL, TimelineEntry, WaitingTask, read_history, recent_events, timeline, waiting_task
 from .tokens import MAX_TASK_TOKEN_LENGTH
 
 MAX_OUTPUT_BYTES = 256 * 1024
 # Adaptive retries: backoff on throttling plus a client-side rate limiter, so a batch resume
 # slows to what the SendTask* token bucket allows instead of failing.
 RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 10})
-HISTORY_PAGE = 8  # newest events first: the waiting task's TaskStateEntered and TaskScheduled are among them
-_TASK_ENDS = {"TaskSucceeded", "TaskFailed", "TaskTimedOut", "TaskStateExited", "TaskSubmitFailed", "TaskStartFailed"}
 _CLOSED = {"TaskTimedOut", "TaskDoesNotExist"}
 
 
@@ -39,14 +37,6 @@ class OperationError(Exception):
 
 class UsageError(OperationError):
     """What was asked is malformed (bad JSON, an output too large): nothing was sent."""
-
-
-@dataclass(frozen=True)
-class WaitingTask:
-    state: str
-    token: str
-    manual: bool | None
-    scheduled_at: datetime
 
 
 @dataclass(frozen=True)
@@ -159,33 +149,7 @@ class Operations:
 
     def waiting_task(self, execution_arn: str) -> WaitingTask | None:
         """The task that waits for a callback now, read from the newest events, or None."""
-        scheduled: dict[str, Any] | None = None
-        pages = self.client("stepfunctions").get_paginator("get_execution_history")
-        for page in pages.paginate(
-            executionArn=execution_arn,
-            reverseOrder=True,
-            includeExecutionData=True,
-            PaginationConfig={"PageSize": HISTORY_PAGE},
-        ):
-            for event in page["events"]:
-                kind = event["type"]
-                if scheduled is None and (kind in _TASK_ENDS or kind.startswith("Execution")):
-                    return None  # the latest task has ended, or the execution has
-                if scheduled is None and kind == "TaskScheduled":
-                    scheduled = event
-                elif scheduled is not None and event["id"] == scheduled["previousEventId"]:
-                    parameters = json.loads(scheduled["taskScheduledEventDetails"]["parameters"])
-                    payload = parameters.get("Payload", {})
-                    token = payload.get("taskToken") if isinstance(payload, dict) else None
-                    if not token:
-                        return None
-                    return WaitingTask(
-                        state=event.get("stateEnteredEventDetails", {}).get("name", ""),
-                        token=token,
-                        manual=payload.get("isManualCallback"),
-                        scheduled_at=scheduled["timestamp"],
-                    )
-        return None
+        return waiting_task(recent_events(self.client("stepfunctions"), execution_arn))
 
     def paused(self, *, manual_only: bool = False) -> Iterator[PausedExecution]:
         """Running executions whose Long job execution waits for its callback."""

@@ -50,10 +50,6 @@ class Deployment:
     functions: list[FunctionConfig]
     sqs_event_sources: list[SqsEventSource]
 
-    def physical_id(self, logical_prefix: str) -> Any:
-        [match] = [res.ref for key, res in self.resources.items() if key.startswith(logical_prefix)]
-        return match
-
 
 class Deployer:
     def __init__(self, clients: ClientFactory, *, region: str, account_id: str) -> None:

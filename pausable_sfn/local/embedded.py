@@ -4,8 +4,7 @@ event delivery that ties them together, in this process; or behind a local moto 
 import json
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -42,7 +41,6 @@ class EmbeddedAws:
     ) -> None:
         self.region = region
         self.endpoint_url = endpoint_url
-        self.deployments: dict[str, Deployment] = {}
         aws_environment = dict(CREDENTIALS)
         if endpoint_url:
             aws_environment["AWS_ENDPOINT_URL"] = endpoint_url
@@ -62,16 +60,8 @@ class EmbeddedAws:
             self._exit.enter_context(mock_aws(config=MOTO_CONFIG))
         else:
             self._exit.enter_context(mock.patch.dict(default_user_config, MOTO_CONFIG))
-            self._exit.enter_context(moto_gaps.point_interpreter_at(int(self.endpoint_url.rsplit(":", 1)[1])))
-        self._exit.enter_context(moto_gaps.route_lambda_invocations(self.runtime, self._async))
-        self._exit.enter_context(moto_gaps.name_unnamed_executions())
-        self._exit.enter_context(moto_gaps.keep_task_failure_cause())
-        self._exit.enter_context(moto_gaps.report_closed_tasks())
-        self._exit.enter_context(moto_gaps.name_heartbeat_timeouts())
-        self._exit.enter_context(moto_gaps.reuse_parsed_definitions())
-        self._exit.enter_context(moto_gaps.page_execution_history())
-        self._exit.enter_context(moto_gaps.accept_heartbeats_without_timeout())
-        self._exit.enter_context(moto_gaps.quiet_interpreter())
+        server_port = int(self.endpoint_url.rsplit(":", 1)[1]) if self.endpoint_url else None
+        moto_gaps.apply(self._exit, self.runtime, self._async, server_port=server_port)
         self._exit.callback(self._stop_delivery)
         return self
 
@@ -103,7 +93,6 @@ class EmbeddedAws:
             poller = SqsPoller(source, self.runtime, self.client)
             poller.start()
             self._pollers.append(poller)
-        self.deployments[deployment.stack_name] = deployment
         return deployment
 
     def invoke(self, function: str, event: Any) -> Any:
@@ -122,9 +111,8 @@ class EmbeddedAws:
             poller.stop()
         self._async.stop()
 
-    def _write_logs(self, config: FunctionConfig, request_id: str, lines: list[str]) -> None:
+    def _write_logs(self, config: FunctionConfig, stream: str, lines: list[str]) -> None:
         logs = self.client("logs")
-        stream = f"embedded/[$LATEST]{request_id.replace('-', '')}"
         now = int(time.time() * 1000)
         try:
             logs.create_log_stream(logGroupName=config.log_group, logStreamName=stream)
@@ -135,9 +123,3 @@ class EmbeddedAws:
             )
         except logs.exceptions.ResourceNotFoundException:
             pass  # a function whose log group is gone logs nowhere, as on AWS
-
-
-@contextmanager
-def embedded_aws(assembly_dir: Path, **options: Any) -> Iterator[tuple[EmbeddedAws, Deployment]]:
-    with EmbeddedAws(**options) as aws:
-        yield aws, aws.deploy(assembly_dir)

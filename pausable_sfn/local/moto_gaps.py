@@ -75,8 +75,8 @@ if TYPE_CHECKING:
     from .runtime import LambdaRuntime
 
 
-def route_lambda_invocations(runtime: "LambdaRuntime", async_invoker: "AsyncInvoker") -> ExitStack:
-    """Gaps 2 and 3. Returns the patches, undone when the stack is closed."""
+def route_lambda_invocations(patches: ExitStack, runtime: "LambdaRuntime", async_invoker: "AsyncInvoker") -> None:
+    """Gaps 2 and 3."""
 
     def invoke(function: LambdaFunction, body: Any, request_headers: Any, response_headers: dict[str, str]) -> bytes:
         event = json.loads(body) if body else {}
@@ -114,10 +114,28 @@ def route_lambda_invocations(runtime: "LambdaRuntime", async_invoker: "AsyncInvo
         async_invoker.submit(subscription.endpoint, event)
         return None
 
-    patches = ExitStack()
     patches.enter_context(mock.patch.object(LambdaFunction, "invoke", invoke))
     patches.enter_context(mock.patch.object(Subscription, "publish", publish))
-    return patches
+
+
+def apply(
+    patches: ExitStack, runtime: "LambdaRuntime", async_invoker: "AsyncInvoker", *, server_port: int | None
+) -> None:
+    """Every workaround, entered into `patches`: closing it undoes them all."""
+    if server_port is not None:
+        point_interpreter_at(patches, server_port)
+    route_lambda_invocations(patches, runtime, async_invoker)
+    for workaround in (
+        name_unnamed_executions,
+        keep_task_failure_cause,
+        report_closed_tasks,
+        name_heartbeat_timeouts,
+        reuse_parsed_definitions,
+        page_execution_history,
+        accept_heartbeats_without_timeout,
+        quiet_interpreter,
+    ):
+        workaround(patches)
 
 
 def detach_sqs_push_delivery(account_id: str, region: str, queue_name: str) -> None:
@@ -125,19 +143,17 @@ def detach_sqs_push_delivery(account_id: str, region: str, queue_name: str) -> N
     sqs_backends[account_id][region].queues[queue_name].lambda_event_source_mappings.clear()
 
 
-def name_unnamed_executions() -> ExitStack:
+def name_unnamed_executions(patches: ExitStack) -> None:
     """Gap 5."""
     original = StepFunctionsParserBackend.start_execution
 
     def start_execution(backend: StepFunctionsParserBackend, state_machine_arn: str, name: Any = None, *args, **kwargs):
         return original(backend, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
 
-    patches = ExitStack()
     patches.enter_context(mock.patch.object(StepFunctionsParserBackend, "start_execution", start_execution))
-    return patches
 
 
-def keep_task_failure_cause() -> ExitStack:
+def keep_task_failure_cause(patches: ExitStack) -> None:
     """Gap 9."""
 
     def send_task_failure(response: StepFunctionResponse) -> EmptyResult:
@@ -146,14 +162,11 @@ def keep_task_failure_cause() -> ExitStack:
         )
         return EmptyResult()
 
-    patches = ExitStack()
     patches.enter_context(mock.patch.object(StepFunctionResponse, "send_task_failure", send_task_failure))
-    return patches
 
 
-def report_closed_tasks() -> ExitStack:
+def report_closed_tasks(patches: ExitStack) -> None:
     """Gap 11."""
-    patches = ExitStack()
     patches.enter_context(mock.patch.object(TaskTimedOut, "TYPE", "TaskTimedOut"))
     for operation in ("send_task_success", "send_task_failure", "send_task_heartbeat"):
         original = getattr(StepFunctionsParserBackend, operation)
@@ -167,7 +180,6 @@ def report_closed_tasks() -> ExitStack:
                 raise
 
         patches.enter_context(mock.patch.object(StepFunctionsParserBackend, operation, closed_aware))
-    return patches
 
 
 def _issued(execution: Any, task_token: str) -> bool:
@@ -175,7 +187,7 @@ def _issued(execution: Any, task_token: str) -> bool:
     return worker is not None and worker.env.callback_pool_manager.get(task_token) is not None
 
 
-def name_heartbeat_timeouts() -> ExitStack:
+def name_heartbeat_timeouts(patches: ExitStack) -> None:
     """Gap 12."""
     original = StateTask._from_error
 
@@ -187,12 +199,10 @@ def name_heartbeat_timeouts() -> ExitStack:
             event.event_details["taskTimedOutEventDetails"]["error"] = name.error_name
         return event
 
-    patches = ExitStack()
     patches.enter_context(mock.patch.object(StateTask, "_from_error", from_error))
-    return patches
 
 
-def reuse_parsed_definitions() -> ExitStack:
+def reuse_parsed_definitions(patches: ExitStack) -> None:
     """Gap 13."""
     lock = threading.Lock()  # executions start concurrently: parse each definition once, not once each
     programs: dict[str, Any] = {}
@@ -215,23 +225,19 @@ def reuse_parsed_definitions() -> ExitStack:
                 lambda_clients[region] = original_client_for(region=region, service=service)
             return lambda_clients[region]
 
-    patches = ExitStack()
     patches.enter_context(mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint))
     patches.enter_context(mock.patch.object(json_path, "parse", functools.lru_cache(maxsize=1024)(json_path.parse)))
     patches.enter_context(mock.patch.object(lambda_eval_utils, "boto_client_for", boto_client_for))
-    return patches
 
 
-def quiet_interpreter() -> ExitStack:
+def quiet_interpreter(patches: ExitStack) -> None:
     """Gap 10."""
     interpreter = logging.getLogger("moto.stepfunctions.parser")
-    patches = ExitStack()
     patches.enter_context(mock.patch.object(interpreter, "handlers", [logging.NullHandler()]))
     patches.enter_context(mock.patch.object(interpreter, "propagate", False))
-    return patches
 
 
-def page_execution_history() -> ExitStack:
+def page_execution_history(patches: ExitStack) -> None:
     """Gap 14."""
 
     def get_execution_history(response: StepFunctionResponse) -> ActionResult:
@@ -246,12 +252,10 @@ def page_execution_history() -> ExitStack:
             page["nextToken"] = str(start + size)
         return ActionResult(page)
 
-    patches = ExitStack()
     patches.enter_context(mock.patch.object(StepFunctionResponse, "get_execution_history", get_execution_history))
-    return patches
 
 
-def accept_heartbeats_without_timeout() -> ExitStack:
+def accept_heartbeats_without_timeout(patches: ExitStack) -> None:
     """Gap 15."""
     original = CallbackEndpoint.notify_heartbeat
 
@@ -260,16 +264,12 @@ def accept_heartbeats_without_timeout() -> ExitStack:
             return endpoint.get_outcome() is None  # still waiting: accepted, nothing to reset
         return original(endpoint)
 
-    patches = ExitStack()
     patches.enter_context(mock.patch.object(CallbackEndpoint, "notify_heartbeat", notify_heartbeat))
-    return patches
 
 
-def point_interpreter_at(port: int) -> ExitStack:
+def point_interpreter_at(patches: ExitStack, port: int) -> None:
     """Gap 6."""
-    patches = ExitStack()
     patches.enter_context(mock.patch.dict(os.environ, {"MOTO_PORT": str(port)}))
-    return patches
 
 
 def publish_stand_in_layer(lambda_client: Any, parameter_name: str) -> str:

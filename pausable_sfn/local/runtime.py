@@ -113,6 +113,7 @@ class _OutputRouter(io.TextIOBase):
 # and later runtimes (a second embedded AWS in the same process) reuse that logger.
 _ROUTER = _OutputRouter()
 
+# (function, log stream, lines): where an invocation's log lines go, in the stream its context names.
 LogSink = Callable[[FunctionConfig, str, list[str]], None]
 
 
@@ -153,6 +154,7 @@ class LambdaRuntime:
     def invoke(self, name_or_arn: str, event: Any) -> Invocation:
         config = self.find(name_or_arn)
         request_id = str(uuid.uuid4())
+        log_stream = _log_stream_name(request_id)
         with self._lock, self._environment(config), _ROUTER.capture() as output:
             started = time.monotonic()
             context = LambdaContext(
@@ -161,7 +163,7 @@ class LambdaRuntime:
                 memory_limit_in_mb=config.memory_mb,
                 aws_request_id=request_id,
                 log_group_name=config.log_group,
-                log_stream_name=_log_stream_name(request_id),
+                log_stream_name=log_stream,
                 deadline=started + config.timeout_seconds,
             )
             error_type: str | None = None
@@ -189,7 +191,7 @@ class LambdaRuntime:
         )
         self.invocations.append(invocation)
         if self.log_sink is not None:
-            self.log_sink(config, invocation.request_id, _platform_lines(invocation, config))
+            self.log_sink(config, log_stream, _platform_lines(invocation, config))
         return invocation
 
     def billed_ms(self, function: str | None = None) -> float:

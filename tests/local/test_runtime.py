@@ -29,6 +29,7 @@ def handler(event, context):
         "name": context.function_name,
         "arn": context.invoked_function_arn,
         "request_id": context.aws_request_id,
+        "log_stream": context.log_stream_name,
         "remaining_ms": context.get_remaining_time_in_millis(),
         "setting": os.environ.get("SETTING"),
         "endpoint": os.environ.get("AWS_ENDPOINT_URL"),
@@ -53,7 +54,7 @@ def runtime(asset: Path) -> LambdaRuntime:
         region="us-east-1",
         account_id="123456789012",
         aws_environment={"AWS_ENDPOINT_URL": "http://127.0.0.1:1"},
-        log_sink=lambda config, request_id, lines: written.append((config.name, lines)),
+        log_sink=lambda config, stream, lines: written.append((config.name, stream, lines)),
     )
     runtime.written = written  # type: ignore[attr-defined]
     runtime.register(
@@ -122,8 +123,10 @@ def test_an_overrun_of_the_timeout_is_reported_as_lambda_reports_it(runtime):
 def test_what_the_handler_logs_goes_to_its_log_with_lambdas_platform_lines(runtime):
     invocation = runtime.invoke("fn", {})
 
-    [(function, lines)] = runtime.written
+    [(function, stream, lines)] = runtime.written
     assert function == "fn"
+    assert stream == invocation.result()["log_stream"]  # the stream the handler's context names
+    assert stream.endswith(f"[$LATEST]{invocation.request_id.replace('-', '')}")
     assert lines[0] == f"START RequestId: {invocation.request_id} Version: $LATEST"
     assert "hello from the handler" in lines
     assert lines[-1].startswith(f"REPORT RequestId: {invocation.request_id}\tDuration: ")
