@@ -32,12 +32,20 @@ class DeployError(RuntimeError):
     pass
 
 
-@dataclass
+@dataclass(frozen=True)
+class Created:
+    """What a creator made: its Ref value, and the attributes Fn::GetAtt can read."""
+
+    ref: Any
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Deployed:
     logical_id: str
     type: str
     ref: Any
-    attributes: dict[str, Any] = field(default_factory=dict)
+    attributes: dict[str, Any]
 
 
 @dataclass
@@ -63,7 +71,7 @@ class Deployer:
 
     # Resource creators: each returns the resource's Ref value and its attributes (Fn::GetAtt).
 
-    def _iam_role(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+    def _iam_role(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
         iam = self._clients("iam")
         name = props.get("RoleName") or run.physical_name(logical_id, 64)
         role = iam.create_role(
@@ -78,30 +86,30 @@ class Deployer:
             iam.put_role_policy(
                 RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(policy["PolicyDocument"])
             )
-        return Deployed(logical_id, "", name, {"Arn": role["Arn"], "RoleId": role["RoleId"]})
+        return Created(name, {"Arn": role["Arn"], "RoleId": role["RoleId"]})
 
-    def _iam_policy(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+    def _iam_policy(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
         iam = self._clients("iam")
         for role in props.get("Roles", []):
             iam.put_role_policy(
                 RoleName=role, PolicyName=props["PolicyName"], PolicyDocument=json.dumps(props["PolicyDocument"])
             )
-        return Deployed(logical_id, "", props["PolicyName"])
+        return Created(props["PolicyName"])
 
-    def _sns_topic(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+    def _sns_topic(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
         attributes = {key: str(props[key]) for key in ("DisplayName", "KmsMasterKeyId", "FifoTopic") if key in props}
         name = props.get("TopicName") or run.physical_name(logical_id, 256)
         arn = self._clients("sns").create_topic(Name=name, Attributes=attributes)["TopicArn"]
-        return Deployed(logical_id, "", arn, {"TopicArn": arn, "TopicName": name})
+        return Created(arn, {"TopicArn": arn, "TopicName": name})
 
-    def _sns_topic_policy(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+    def _sns_topic_policy(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
         for topic in props["Topics"]:
             self._clients("sns").set_topic_attributes(
                 TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps(props["PolicyDocument"])
             )
-        return Deployed(logical_id, "", run.physical_name(logical_id, 256))
+        return Created(run.physical_name(logical_id, 256))
 
-    def _sns_subscription(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+    def _sns_subscription(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
         attributes = {
             key: json.dumps(props[key]) if isinstance(props[key], dict) else str(props[key]).lower()
             for key in ("RedrivePolicy", "FilterPolicy", "RawMessageDelivery")
@@ -114,9 +122,9 @@ class Deployer:
             Attributes=attributes,
             ReturnSubscriptionArn=True,
         )["SubscriptionArn"]
-        return Deployed(logical_id, "", arn, {"Arn": arn})
+        return Created(arn, {"Arn": arn})
 
-    def _sqs_queue(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+    def _sqs_queue(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
         name = props.get("QueueName") or run.physical_name(logical_id, 80)
         attributes = {
             key: json.dumps(value)
@@ -130,25 +138,25 @@ class Deployer:
         sqs = self._clients("sqs")
         url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        return Deployed(logical_id, "", url, {"Arn": arn, "QueueName": name, "QueueUrl": url})
+        return Created(url, {"Arn": arn, "QueueName": name, "QueueUrl": url})
 
-    def _sqs_queue_policy(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+    def _sqs_queue_policy(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
         for url in props["Queues"]:
             self._clients("sqs").set_queue_attributes(
                 QueueUrl=url, Attributes={"Policy": json.dumps(props["PolicyDocument"])}
             )
-        return Deployed(logical_id, "", run.physical_name(logical_id, 256))
+        return Created(run.physical_name(logical_id, 256))
 
-    def _log_group(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+    def _log_group(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
         logs = self._clients("logs")
         name = props.get("LogGroupName") or run.physical_name(logical_id, 512)
         logs.create_log_group(logGroupName=name)
         if "RetentionInDays" in props:
             logs.put_retention_policy(logGroupName=name, retentionInDays=int(props["RetentionInDays"]))
         arn = f"arn:aws:logs:{self._region}:{self._account_id}:log-group:{name}:*"
-        return Deployed(logical_id, "", name, {"Arn": arn})
+        return Created(name, {"Arn": arn})
 
-    def _lambda_function(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+    def _lambda_function(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
         name = props.get("FunctionName") or run.physical_name(logical_id, 64)
         asset_dir = run.stack.asset_dir(props["Code"]["S3Key"])
         environment = props.get("Environment", {}).get("Variables", {})
@@ -179,9 +187,9 @@ class Deployer:
             log_group=log_group,
             dead_letter_arn=props.get("DeadLetterConfig", {}).get("TargetArn"),
         )
-        return Deployed(logical_id, "", name, {"Arn": created["FunctionArn"]})
+        return Created(name, {"Arn": created["FunctionArn"]})
 
-    def _lambda_permission(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+    def _lambda_permission(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
         optional = {key: props[key] for key in ("SourceArn", "SourceAccount") if key in props}
         self._clients("lambda").add_permission(
             FunctionName=props["FunctionName"],
@@ -190,9 +198,9 @@ class Deployer:
             Principal=props["Principal"],
             **optional,
         )
-        return Deployed(logical_id, "", logical_id)
+        return Created(logical_id)
 
-    def _lambda_event_source_mapping(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+    def _lambda_event_source_mapping(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
         source_arn = props["EventSourceArn"]
         if source_arn.split(":")[2] != "sqs":
             raise DeployError(f"{logical_id}: the embedded AWS polls SQS event sources only, not {source_arn}")
@@ -217,17 +225,17 @@ class Deployer:
                     report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
                 )
             )
-        return Deployed(logical_id, "", mapping["UUID"])
+        return Created(mapping["UUID"])
 
-    def _lambda_event_invoke_config(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+    def _lambda_event_invoke_config(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
         function = run.functions[run.function_name(props["FunctionName"])]
         if "MaximumRetryAttempts" in props:
             function.max_retry_attempts = int(props["MaximumRetryAttempts"])
         on_failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         function.on_failure_arn = on_failure
-        return Deployed(logical_id, "", logical_id)
+        return Created(logical_id)
 
-    def _state_machine(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+    def _state_machine(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
         name = props.get("StateMachineName") or run.physical_name(logical_id, 80)
         definition = props.get("DefinitionString") or json.dumps(props["Definition"])
         optional = {
@@ -245,9 +253,9 @@ class Deployer:
             type=props.get("StateMachineType", "STANDARD"),
             **optional,
         )["stateMachineArn"]
-        return Deployed(logical_id, "", arn, {"Arn": arn, "Name": name})
+        return Created(arn, {"Arn": arn, "Name": name})
 
-    def _alarm(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Deployed:
+    def _alarm(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
         name = props.get("AlarmName") or run.physical_name(logical_id, 255)
         keys = (
             "AlarmDescription", "MetricName", "Namespace", "Statistic", "Period", "EvaluationPeriods", "Threshold",
@@ -259,9 +267,9 @@ class Deployer:
             options["Threshold"] = float(options["Threshold"])
         self._clients("cloudwatch").put_metric_alarm(AlarmName=name, **options)
         arn = f"arn:aws:cloudwatch:{self._region}:{self._account_id}:alarm:{name}"
-        return Deployed(logical_id, "", name, {"Arn": arn})
+        return Created(name, {"Arn": arn})
 
-    CREATORS: ClassVar[dict[str, Callable[..., Deployed]]] = {
+    CREATORS: ClassVar[dict[str, Callable[..., Created]]] = {
         "AWS::IAM::Role": _iam_role,
         "AWS::IAM::Policy": _iam_policy,
         "AWS::SNS::Topic": _sns_topic,
@@ -377,13 +385,12 @@ class _Run:
             properties = resolve(declaration.get("Properties", {}), self.ref, self.get_att)
             creator = Deployer.CREATORS[declaration["Type"]]
             try:
-                deployed = creator(self.deployer, self, properties, logical_id)
+                created = creator(self.deployer, self, properties, logical_id)
             except DeployError:
                 raise
             except Exception as error:
                 raise DeployError(f"{declaration['Type']} ({logical_id}) could not be created: {error}") from error
-            deployed.type = declaration["Type"]
-            self.deployed[logical_id] = deployed
+            self.deployed[logical_id] = Deployed(logical_id, declaration["Type"], created.ref, created.attributes)
 
         outputs = {
             key: str(resolve(value["Value"], self.ref, self.get_att))

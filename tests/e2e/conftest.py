@@ -18,7 +18,7 @@ import pytest
 
 from pausable_sfn import STACK_NAME
 from pausable_sfn.cdk_app import synthesize
-from pausable_sfn.history import Snapshot, wait_for
+from pausable_sfn.history import Snapshot, read_history, wait_for
 from pausable_sfn.live import SHORT_STACK, SHORT_TIMEOUTS
 from pausable_sfn.local.embedded import EmbeddedAws
 
@@ -71,7 +71,7 @@ class Stack:
         return self.sfn.describe_execution(executionArn=arn)
 
     def history(self, arn: str) -> list[dict[str, Any]]:
-        return wait_for(self.sfn, arn, lambda s: True, timeout=1).events
+        return read_history(self.sfn, arn)
 
     def resume(self, callback: dict[str, Any]) -> dict[str, Any]:
         """Invokes ResumeStepFunctionLambda as `aws lambda invoke` does; the parsed response."""
