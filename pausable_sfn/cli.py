@@ -74,13 +74,34 @@ def _parser() -> argparse.ArgumentParser:
     local = commands.add_parser("local", help="the embedded local AWS").add_subparsers(
         dest="local_command", required=True, metavar="COMMAND"
     )
-    serve = local.add_parser("serve", help="deploy the app into a local moto server and keep it running")
+    serve = local.add_parser(
+        "serve",
+        help="deploy a stack into the embedded AWS and serve it on 127.0.0.1",
+        description="Deploys a stack (this project's app, or any synthesized CDK app) into the embedded AWS and "
+        "serves it on 127.0.0.1 for the AWS CLI, boto3 and pausable-sfn, until Ctrl-C or SIGTERM.",
+        epilog="examples:\n  pausable-sfn local serve\n  pausable-sfn local serve --port 0 --latency 30\n"
+        "  pausable-sfn local serve --assembly cdk.out --stack MyStack",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     serve.add_argument("--port", type=_port, default=5000, help="port on 127.0.0.1 (default 5000; 0 picks a free one)")
     serve.add_argument(
         "--assembly",
         type=_assembly,
         metavar="DIR",
         help="deploy this synthesized cloud assembly (e.g. cdk.out after `make synth`) instead of synthesizing",
+    )
+    serve.add_argument(
+        "--stack",
+        dest="serve_stack",
+        metavar="NAME",
+        help="the stack of the assembly to deploy (default: its only one)",
+    )
+    serve.add_argument(
+        "--latency",
+        type=_latency,
+        default=0,
+        metavar="MS",
+        help="delay every API answer by MS milliseconds, as a network round trip to AWS would (default 0)",
     )
     return parser
 
@@ -123,6 +144,16 @@ def _json_object(text: str) -> dict[str, Any]:
     return value
 
 
+def _latency(text: str) -> float:
+    try:
+        milliseconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of milliseconds: {text!r}") from None
+    if not 0 <= milliseconds <= 10_000:
+        raise argparse.ArgumentTypeError(f"a latency is from 0 to 10000 ms, not {text}")
+    return milliseconds
+
+
 def _assembly(text: str) -> Path:
     folder = Path(text)
     if not (folder / "manifest.json").is_file():
@@ -141,9 +172,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .demo import run
 
             return EXIT_OK if run(console) else EXIT_FAILED
+        from .cdk_app import synthesize
         from .local.server import serve
 
-        return serve(port=args.port, console=console, assembly_dir=args.assembly)
+        return serve(
+            port=args.port,
+            complain=lambda message: print(f"pausable-sfn: {message}", file=sys.stderr),
+            assembly_dir=args.assembly,
+            stack_name=args.serve_stack,
+            synthesize=synthesize,
+            latency_ms=args.latency,
+        )
 
     from .operations import OperationError, Operations, UsageError
 

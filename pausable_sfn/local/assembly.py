@@ -24,15 +24,24 @@ class StackArtifact:
             raise AssemblyError(f"the template names asset {object_key}, which the assembly does not hold") from None
 
 
-def read_stack(assembly_dir: Path, stack_name: str) -> StackArtifact:
+def read_stack(assembly_dir: Path, stack_name: str | None = None) -> StackArtifact:
+    """The named stack, or without a name the assembly's only stack."""
     manifest_file = assembly_dir / "manifest.json"
     if not manifest_file.is_file():
         raise AssemblyError(f"no cloud assembly at {assembly_dir}: synthesize the app first (make synth)")
-    artifacts = json.loads(manifest_file.read_text())["artifacts"]
-    stack = artifacts.get(stack_name)
-    if stack is None or stack["type"] != "aws:cloudformation:stack":
-        found = sorted(name for name, art in artifacts.items() if art["type"] == "aws:cloudformation:stack")
+    try:
+        artifacts = json.loads(manifest_file.read_text())["artifacts"]
+    except (ValueError, KeyError, TypeError):
+        raise AssemblyError(f"{manifest_file} is not a cloud assembly manifest") from None
+    found = sorted(name for name, art in artifacts.items() if art.get("type") == "aws:cloudformation:stack")
+    if stack_name is None:
+        if len(found) != 1:
+            listed = ", ".join(found) or "none"
+            raise AssemblyError(f"the assembly at {assembly_dir} has {len(found)} stacks ({listed}): name one")
+        stack_name = found[0]
+    if stack_name not in found:
         raise AssemblyError(f"the assembly at {assembly_dir} has no stack {stack_name} (it has: {', '.join(found)})")
+    stack = artifacts[stack_name]
     template = json.loads((assembly_dir / stack["properties"]["templateFile"]).read_text())
 
     file_assets: dict[str, Path] = {}

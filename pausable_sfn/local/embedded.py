@@ -1,10 +1,11 @@
-"""EmbeddedAws: moto with executing state machines, the in-process Lambda runtime, and the
-event delivery that ties them together, in this process; or behind a local moto server."""
+"""EmbeddedAws: moto with executing state machines, the Lambda runtime, and the event delivery
+that ties them together, in this process, with an HTTP endpoint on 127.0.0.1 for the Lambda
+execution environments (and, in server mode, for every client)."""
 
 import json
 import threading
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -14,12 +15,12 @@ from botocore.config import Config
 from moto import mock_aws
 from moto.core.config import default_user_config
 
-from .. import STACK_NAME
 from . import moto_gaps
 from .assembly import read_stack
 from .deployer import Deployer, Deployment
+from .endpoint import Endpoint
 from .events import AsyncInvoker, SqsPoller, wait_until_idle
-from .runtime import FunctionConfig, LambdaRuntime
+from .runtime import DEFAULT_MAX_ENVIRONMENTS, FunctionConfig, LambdaRuntime
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 REGION = "us-east-1"
@@ -29,23 +30,29 @@ MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "iam": {"load_a
 
 
 class EmbeddedAws:
-    """Use as a context manager. `endpoint_url` set means a moto server of this process listens
-    there (server mode); unset, moto intercepts every boto3 call in this process."""
+    """Use as a context manager. In process (the default), moto also intercepts every boto3 call
+    of this process; in server mode (`in_process=False`) clients reach it at `endpoint_url` only.
+    Either way the endpoint listens on 127.0.0.1:`port` (0: a free one)."""
 
     def __init__(
         self,
         *,
         region: str = REGION,
-        endpoint_url: str | None = None,
+        in_process: bool = True,
+        port: int = 0,
+        latency_ms: float = 0,
         async_retry_delays: tuple[float, ...] = (1.0, 2.0),
+        max_environments: int = DEFAULT_MAX_ENVIRONMENTS,
     ) -> None:
         self.region = region
-        self.endpoint_url = endpoint_url
-        aws_environment = dict(CREDENTIALS)
-        if endpoint_url:
-            aws_environment["AWS_ENDPOINT_URL"] = endpoint_url
+        self.in_process = in_process
+        self.endpoint = Endpoint(port=port, latency_ms=latency_ms)
         self.runtime = LambdaRuntime(
-            region=region, account_id=ACCOUNT_ID, aws_environment=aws_environment, log_sink=self._write_logs
+            region=region,
+            account_id=ACCOUNT_ID,
+            aws_environment=dict(CREDENTIALS),
+            log_sink=self._write_logs,
+            max_environments=max_environments,
         )
         self._async = AsyncInvoker(self.runtime, self.client, retry_delays=async_retry_delays)
         self._pollers: list[SqsPoller] = []
@@ -53,17 +60,33 @@ class EmbeddedAws:
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
 
+    @property
+    def endpoint_url(self) -> str:
+        return self.endpoint.url
+
     def __enter__(self) -> "EmbeddedAws":
+        try:
+            self._enter()
+        except BaseException:
+            self._exit.close()
+            raise
+        return self
+
+    def _enter(self) -> None:
         self._exit.enter_context(mock.patch.dict("os.environ", {"AWS_DEFAULT_REGION": self.region}))
-        if self.endpoint_url is None:
+        if self.in_process:
             self._exit.enter_context(mock.patch.dict("os.environ", CREDENTIALS))
             self._exit.enter_context(mock_aws(config=MOTO_CONFIG))
         else:
             self._exit.enter_context(mock.patch.dict(default_user_config, MOTO_CONFIG))
-        server_port = int(self.endpoint_url.rsplit(":", 1)[1]) if self.endpoint_url else None
-        moto_gaps.apply(self._exit, self.runtime, self._async, server_port=server_port)
+        self.endpoint.start()
+        self._exit.callback(self.endpoint.stop)
+        self.runtime.aws_environment["AWS_ENDPOINT_URL"] = self.endpoint_url
+        self._exit.callback(self.runtime.stop)
+        moto_gaps.apply(
+            self._exit, self.runtime, self._async, server_port=None if self.in_process else self.endpoint.port
+        )
         self._exit.callback(self._stop_delivery)
-        return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._exit.close()
@@ -75,7 +98,7 @@ class EmbeddedAws:
                 self._clients[service] = boto3.client(
                     service,
                     region_name=self.region,
-                    endpoint_url=self.endpoint_url,
+                    endpoint_url=None if self.in_process else self.endpoint_url,
                     aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
                     aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
                     aws_session_token=CREDENTIALS["AWS_SESSION_TOKEN"],
@@ -83,8 +106,9 @@ class EmbeddedAws:
                 )
             return self._clients[service]
 
-    def deploy(self, assembly_dir: Path, *, stack_name: str = STACK_NAME, as_stack: str | None = None) -> Deployment:
-        """Deploys a stack of a synthesized assembly (under another stack name with `as_stack`)."""
+    def deploy(self, assembly_dir: Path, *, stack_name: str | None = None, as_stack: str | None = None) -> Deployment:
+        """Deploys a stack of a synthesized assembly (by default its only one; under another stack
+        name with `as_stack`)."""
         stack = read_stack(Path(assembly_dir), stack_name)
         deployment = Deployer(self.client, region=self.region, account_id=ACCOUNT_ID).deploy(stack, stack_name=as_stack)
         for function in deployment.functions:
@@ -112,14 +136,18 @@ class EmbeddedAws:
         self._async.stop()
 
     def _write_logs(self, config: FunctionConfig, stream: str, lines: list[str]) -> None:
+        """An environment's lines go to its own stream; as Lambda does, a missing log group (the
+        default /aws/lambda/<name> is never declared by most apps) is created on first use."""
         logs = self.client("logs")
         now = int(time.time() * 1000)
+        events = [{"timestamp": now, "message": line} for line in lines if line]  # CloudWatch refuses empty ones
         try:
-            logs.create_log_stream(logGroupName=config.log_group, logStreamName=stream)
-            logs.put_log_events(
-                logGroupName=config.log_group,
-                logStreamName=stream,
-                logEvents=[{"timestamp": now, "message": line} for line in lines],
-            )
+            logs.put_log_events(logGroupName=config.log_group, logStreamName=stream, logEvents=events)
+            return
         except logs.exceptions.ResourceNotFoundException:
-            pass  # a function whose log group is gone logs nowhere, as on AWS
+            pass
+        with suppress(logs.exceptions.ResourceAlreadyExistsException):
+            logs.create_log_group(logGroupName=config.log_group)
+        with suppress(logs.exceptions.ResourceAlreadyExistsException):
+            logs.create_log_stream(logGroupName=config.log_group, logStreamName=stream)
+        logs.put_log_events(logGroupName=config.log_group, logStreamName=stream, logEvents=events)

@@ -29,7 +29,8 @@ class AsyncInvoker:
         self._runtime = runtime
         self._clients = clients
         self._retry_delays = retry_delays
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lambda-async")
+        # Lambda handles queued events of a function concurrently; 16 at once is plenty here.
+        self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="lambda-async")
         self._pending: set[Future[None]] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()

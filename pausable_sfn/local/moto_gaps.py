@@ -8,7 +8,8 @@ not a gap to close).
    backend that does not execute it: the deployer creates each resource through its own API
    instead of through CloudFormation (deployer.py).
 2. moto runs Lambda code only in Docker: `route_lambda_invocations` hands every invocation to
-   the in-process runtime.
+   the embedded Lambda runtime (runtime.py), after checking its payload is JSON as Lambda's API
+   does (InvalidRequestContentException, 400), and returns the log tail when asked (Tail).
 3. moto delivers SNS → Lambda synchronously, inside Publish, without retries or dead letters:
    `route_lambda_invocations` turns it into an asynchronous invoke (events.AsyncInvoker).
 4. moto delivers SQS → Lambda synchronously, inside SendMessage, so a delayed message is never
@@ -42,6 +43,7 @@ not a gap to close).
     accepts it (and ignores it): `accept_heartbeats_without_timeout`.
 """
 
+import base64
 import functools
 import json
 import logging
@@ -52,6 +54,7 @@ from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
+from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaFunction
 from moto.core.responses import ActionResult, EmptyResult
 from moto.sns.models import Subscription
@@ -79,10 +82,11 @@ def route_lambda_invocations(patches: ExitStack, runtime: "LambdaRuntime", async
     """Gaps 2 and 3."""
 
     def invoke(function: LambdaFunction, body: Any, request_headers: Any, response_headers: dict[str, str]) -> bytes:
-        event = json.loads(body) if body else {}
-        invocation_type = (request_headers or {}).get("X-Amz-Invocation-Type") or (request_headers or {}).get(
-            "x-amz-invocation-type", "RequestResponse"
-        )
+        try:
+            event = json.loads(body) if body else {}
+        except ValueError as error:  # as Lambda's API answers: 400, nothing invoked
+            raise InvalidRequestContentError(f"Could not parse request body into json: {error}") from None
+        invocation_type = _header(request_headers, "X-Amz-Invocation-Type") or "RequestResponse"
         if invocation_type == "Event":
             async_invoker.submit(function.function_name, event)
             return b""
@@ -92,6 +96,10 @@ def route_lambda_invocations(patches: ExitStack, runtime: "LambdaRuntime", async
         if invocation.failed:
             response_headers["x-amz-function-error"] = "Unhandled"
         response_headers["x-amz-executed-version"] = "$LATEST"
+        if _header(request_headers, "X-Amz-Log-Type") == "Tail":
+            # The last 4 KB of the invocation's log, as `aws lambda invoke --log-type Tail` shows it.
+            tail = "\n".join(invocation.log_lines).encode()[-4096:]
+            response_headers["x-amz-log-result"] = base64.b64encode(tail).decode()
         return invocation.payload
 
     original_publish = Subscription.publish
@@ -116,6 +124,19 @@ def route_lambda_invocations(patches: ExitStack, runtime: "LambdaRuntime", async
 
     patches.enter_context(mock.patch.object(LambdaFunction, "invoke", invoke))
     patches.enter_context(mock.patch.object(Subscription, "publish", publish))
+
+
+class InvalidRequestContentError(LambdaClientError):
+    def __init__(self, message: str) -> None:
+        super().__init__("InvalidRequestContentException", message)
+
+
+def _header(headers: Any, name: str) -> str | None:
+    """A request header, whatever the case of its name (mock mode and server mode spell them differently)."""
+    for key, value in (headers or {}).items():
+        if key.lower() == name.lower():
+            return str(value)
+    return None
 
 
 def apply(

@@ -1,26 +1,37 @@
-"""An in-process Lambda runtime: runs a deployed function's handler from its asset.
+"""The embedded Lambda runtime: each function's invocations run in execution environments of their
+own, as on Lambda.
 
-Each call gets that function's environment variables, a context like Lambda's, and boto3 aimed at
-the embedded AWS. An exception becomes Lambda's error payload with FunctionError "Unhandled".
-What the handler logs is collected per invocation and written to the function's log group.
+An execution environment is a process (lambda_worker.py) that imports the handler from the
+function's asset once (a cold start) and then serves one invocation at a time while it stays warm.
+Invocations of a function run concurrently, each in an idle environment or a new one, up to
+`max_environments` per function (beyond that they wait for one to be free: see the README's
+known differences). Each environment sees only its function's environment variables. An
+invocation that outlives its function's timeout is ended, its environment discarded, and it is
+reported as Lambda reports it (Sandbox.Timedout). What the code writes to stdout and stderr goes,
+with Lambda's START/END/REPORT lines, to the environment's log stream in the function's log group.
 """
 
-import importlib
-import io
 import json
 import os
+import queue
+import shutil
+import subprocess
 import sys
+import tempfile
 import threading
 import time
-import traceback
-import types
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+WORKER = Path(__file__).with_name("lambda_worker.py")
+# Lambda gives a function's init phase 10 seconds; a process start and its imports fit in that.
+INIT_TIMEOUT_SECONDS = 10.0
+DEFAULT_MAX_ENVIRONMENTS = 10
+PYTHON_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 class FunctionNotFoundError(LookupError):
@@ -52,6 +63,8 @@ class Invocation:
     payload: bytes
     error_type: str | None = None
     log_lines: tuple[str, ...] = ()
+    log_stream: str = ""
+    cold_start: bool = False
 
     @property
     def failed(self) -> bool:
@@ -61,84 +74,127 @@ class Invocation:
         return json.loads(self.payload) if self.payload else None
 
 
-@dataclass
-class LambdaContext:
-    """What a handler receives as `context`: the fields of the Python runtime's LambdaContext."""
-
-    function_name: str
-    invoked_function_arn: str
-    memory_limit_in_mb: int
-    aws_request_id: str
-    log_group_name: str
-    log_stream_name: str
-    deadline: float
-    function_version: str = "$LATEST"
-    identity: Any = None
-    client_context: Any = None
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.deadline - time.monotonic()) * 1000))
-
-
-class _OutputRouter(io.TextIOBase):
-    """The stream the handlers' loggers write to: what an invocation logs is kept for its log
-    stream (per thread); anything else goes to the process's real stdout."""
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-
-    @property
-    def passthrough(self) -> Any:
-        return sys.__stdout__
-
-    @contextmanager
-    def capture(self) -> Iterator[io.StringIO]:
-        buffer = io.StringIO()
-        self._local.buffer = buffer
-        try:
-            yield buffer
-        finally:
-            self._local.buffer = None
-
-    def write(self, text: str) -> int:
-        buffer = getattr(self._local, "buffer", None)
-        return (buffer or self.passthrough).write(text)
-
-    def flush(self) -> None:
-        if getattr(self._local, "buffer", None) is None:
-            self.passthrough.flush()
-
-
-# One for the process: a Powertools Logger keeps the stream it found when it was first created,
-# and later runtimes (a second embedded AWS in the same process) reuse that logger.
-_ROUTER = _OutputRouter()
-
-# (function, log stream, lines): where an invocation's log lines go, in the stream its context names.
+# (function, log stream, lines): where an invocation's log lines go.
 LogSink = Callable[[FunctionConfig, str, list[str]], None]
+
+
+class RuntimeStoppedError(RuntimeError):
+    pass
+
+
+class _EndedError(Exception):
+    """The environment's process ended (crashed, or was killed) before it answered."""
+
+
+class ExecutionEnvironment:
+    """One warm (or starting) process of one function."""
+
+    def __init__(self, config: FunctionConfig, environment: dict[str, str], scratch: Path) -> None:
+        self.config = config
+        self.id = uuid.uuid4().hex
+        self.log_stream = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{self.id}"
+        self.served = 0
+        self._log_path = scratch / f"{self.id}.log"
+        self._log = self._log_path.open("a+b")
+        self._answers: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._process = subprocess.Popen(
+            [sys.executable, "-u", "-P", str(WORKER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            cwd=config.asset_dir,
+            env={**environment, "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream},
+        )
+        assert self._process.stdout is not None
+        threading.Thread(target=self._read_answers, args=(self._process.stdout,), daemon=True).start()
+
+    def _read_answers(self, stream: IO[bytes]) -> None:
+        for line in stream:
+            self._answers.put(json.loads(line))
+        self._answers.put(None)
+
+    def _answer(self, timeout: float) -> dict[str, Any]:
+        try:
+            answer = self._answers.get(timeout=max(0.0, timeout))
+        except queue.Empty:
+            raise TimeoutError from None
+        if answer is None:
+            raise _EndedError
+        return answer
+
+    def wait_ready(self, timeout: float) -> None:
+        self._answer(timeout)
+
+    def invoke(self, request_id: str, event_json: str, deadline: float) -> dict[str, Any]:
+        """The worker's answer; TimeoutError past the deadline, _EndedError if the process died."""
+        request = {
+            "requestId": request_id,
+            "event": event_json,
+            "remainingMs": int((deadline - time.monotonic()) * 1000),
+            "invokedFunctionArn": self.config.arn,
+        }
+        assert self._process.stdin is not None
+        try:
+            self._process.stdin.write((json.dumps(request) + "\n").encode())
+            self._process.stdin.flush()
+        except OSError:
+            raise _EndedError from None
+        self.served += 1
+        return self._answer(deadline - time.monotonic())
+
+    def take_log_lines(self) -> list[str]:
+        """What the process wrote since the last call (it is idle or gone: nothing writes meanwhile)."""
+        self._log.seek(0)
+        text = self._log.read().decode("utf-8", errors="replace")
+        self._log.truncate(0)
+        return text.splitlines()
+
+    def kill(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+
+    def stop(self) -> None:
+        self.kill()
+        for stream in (self._process.stdin, self._process.stdout):
+            if stream is not None:
+                stream.close()
+        self._log.close()
+        self._log_path.unlink(missing_ok=True)
+
+
+class _Environments:
+    """A function's environments: warm ones are reused, newest first, as Lambda tends to."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.idle: list[ExecutionEnvironment] = []
+        self.all: set[ExecutionEnvironment] = set()  # idle, busy and starting
+        self.changed = threading.Condition()
 
 
 @dataclass
 class LambdaRuntime:
     region: str
     account_id: str
-    # AWS settings every handler sees: credentials, region, and the endpoint in server mode.
+    # AWS settings every handler sees: credentials, region, and the embedded AWS's endpoint.
     aws_environment: dict[str, str]
     log_sink: LogSink | None = None
+    max_environments: int = DEFAULT_MAX_ENVIRONMENTS
     functions: dict[str, FunctionConfig] = field(default_factory=dict)
     invocations: list[Invocation] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        # One invocation at a time: handlers share this process's os.environ.
-        self._lock = threading.RLock()
-        self._packages: dict[Path, str] = {}
-        self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
-        self._instance = uuid.uuid4().hex[:8]
+        self._pools: dict[str, _Environments] = {}
+        self._lock = threading.Lock()
+        self._scratch = Path(tempfile.mkdtemp(prefix="pausable-sfn-lambda-"))
+        self._stopped = False
 
     def register(self, config: FunctionConfig) -> None:
-        """Registers a function and imports its handler now, as Lambda's init phase would."""
-        self.functions[config.name] = config
-        with self._lock, self._environment(config), self._stdout_routed():
-            self._handler(config)
+        """Makes a function invokable; its first invocation starts its first environment (a cold start)."""
+        with self._lock:
+            self.functions[config.name] = config
+            self._pools.setdefault(config.name, _Environments(self.max_environments))
 
     def find(self, name_or_arn: str) -> FunctionConfig:
         # Accepts a name, a full or partial ARN, with or without a qualifier.
@@ -154,124 +210,143 @@ class LambdaRuntime:
     def invoke(self, name_or_arn: str, event: Any) -> Invocation:
         config = self.find(name_or_arn)
         request_id = str(uuid.uuid4())
-        log_stream = _log_stream_name(request_id)
-        with self._lock, self._environment(config), _ROUTER.capture() as output:
-            started = time.monotonic()
-            context = LambdaContext(
-                function_name=config.name,
-                invoked_function_arn=config.arn,
-                memory_limit_in_mb=config.memory_mb,
-                aws_request_id=request_id,
-                log_group_name=config.log_group,
-                log_stream_name=log_stream,
-                deadline=started + config.timeout_seconds,
-            )
-            error_type: str | None = None
-            try:
-                result = self._handler(config)(event, context)
-                payload = json.dumps(result).encode()
-            except Exception as error:
-                error_type = type(error).__name__
-                payload = _error_payload(error, request_id)
-                print(f"[ERROR] {error_type}: {error}", file=output)
-            duration_ms = (time.monotonic() - started) * 1000
-            if error_type is None and duration_ms > config.timeout_seconds * 1000:
-                # A thread cannot be stopped as Lambda stops a sandbox: the overrun is reported after the fact.
-                error_type = "Sandbox.Timedout"
-                message = f"{request_id} Task timed out after {config.timeout_seconds:.2f} seconds"
-                payload = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+        started_at = time.time()
+        started = time.monotonic()
+        environment, cold = self._acquire(config)
+        healthy = True
+        try:
+            if cold:
+                # Lambda's init phase: the process starts and imports the handler (Lambda allows
+                # 10 s, then tries again within the invocation's own time).
+                environment.wait_ready(INIT_TIMEOUT_SECONDS + config.timeout_seconds)
+            deadline = time.monotonic() + config.timeout_seconds
+            answer = environment.invoke(request_id, json.dumps(event), deadline)
+            payload, error_type = answer["payload"].encode(), answer["errorType"]
+            extra: list[str] = []
+        except TimeoutError:
+            # Lambda stops the sandbox at the timeout; the next invocation gets a fresh one.
+            healthy = False
+            error_type = "Sandbox.Timedout"
+            message = f"{request_id} Task timed out after {config.timeout_seconds:.2f} seconds"
+            payload = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+            extra = [f"{datetime.now(UTC).isoformat(timespec='milliseconds')} {message}"]
+        except _EndedError:
+            healthy = False
+            error_type = "Runtime.ExitError"
+            message = f"RequestId: {request_id} Error: Runtime exited without providing a reason"
+            payload = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+            extra = [message]
+        if not healthy:
+            environment.kill()  # before its log is read: nothing may write to it afterwards
+        duration_ms = (time.monotonic() - started) * 1000
+        lines = environment.take_log_lines() + extra
+        self._release(config, environment, healthy=healthy)
         invocation = Invocation(
             function=config.name,
             request_id=request_id,
-            started_at=time.time() - duration_ms / 1000,
+            started_at=started_at,
             duration_ms=duration_ms,
             payload=payload,
             error_type=error_type,
-            log_lines=tuple(output.getvalue().splitlines()),
+            log_lines=tuple(lines),
+            log_stream=environment.log_stream,
+            cold_start=cold,
         )
-        self.invocations.append(invocation)
+        with self._lock:
+            self.invocations.append(invocation)
         if self.log_sink is not None:
-            self.log_sink(config, log_stream, _platform_lines(invocation, config))
+            self.log_sink(config, environment.log_stream, _platform_lines(invocation, config))
         return invocation
 
     def billed_ms(self, function: str | None = None) -> float:
-        return sum(i.duration_ms for i in self.invocations if function is None or i.function == function)
+        with self._lock:
+            invocations = list(self.invocations)
+        return sum(i.duration_ms for i in invocations if function is None or i.function == function)
 
-    def _handler(self, config: FunctionConfig) -> Callable[[Any, Any], Any]:
-        if config.name not in self._handlers:
-            module_path, _, attribute = config.handler.rpartition(".")
-            module = importlib.import_module(f"{self._package_for(config.asset_dir)}.{module_path}")
-            self._handlers[config.name] = getattr(module, attribute)
-        return self._handlers[config.name]
+    def environments(self, function: str) -> int:
+        """How many environments the function has now (warm or busy)."""
+        pool = self._pools[self.find(function).name]
+        with pool.changed:
+            return len(pool.all)
 
-    def _package_for(self, asset_dir: Path) -> str:
-        """A synthetic package whose path is the asset folder, so that each asset's modules are
-        imported from the asset itself (not from the source tree) and once per runtime."""
-        if asset_dir not in self._packages:
-            name = f"_pausable_local_{self._instance}_{len(self._packages)}"
-            package = types.ModuleType(name)
-            package.__path__ = [str(asset_dir)]
-            sys.modules[name] = package
-            self._packages[asset_dir] = name
-        return self._packages[asset_dir]
+    def stop(self) -> None:
+        """Ends every environment and removes their files; an invocation still running ends as
+        its environment does (Runtime.ExitError)."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            pools = list(self._pools.values())
+        for pool in pools:
+            with pool.changed:
+                idle, busy = list(pool.idle), pool.all - set(pool.idle)
+                pool.all.clear()
+                pool.idle.clear()
+                pool.changed.notify_all()
+            for environment in idle:
+                environment.stop()
+            for environment in busy:
+                environment.kill()  # its invocation reads what it logged, then stops it
+        shutil.rmtree(self._scratch, ignore_errors=True)
 
-    @contextmanager
-    def _environment(self, config: FunctionConfig) -> Iterator[None]:
-        variables = {
+    def _acquire(self, config: FunctionConfig) -> tuple[ExecutionEnvironment, bool]:
+        """An idle warm environment, or a new one (cold: not ready yet), once the limit allows."""
+        pool = self._pools[config.name]
+        with pool.changed:
+            while not pool.idle and len(pool.all) >= pool.limit and not self._stopped:
+                pool.changed.wait()
+            if self._stopped:
+                raise RuntimeStoppedError("the embedded Lambda runtime has stopped")
+            if pool.idle:
+                return pool.idle.pop(), False
+            environment = ExecutionEnvironment(config, self._environment_of(config), self._scratch)
+            pool.all.add(environment)
+            return environment, True
+
+    def _release(self, config: FunctionConfig, environment: ExecutionEnvironment, *, healthy: bool) -> None:
+        pool = self._pools[config.name]
+        with pool.changed:
+            keep = healthy and not self._stopped
+            if keep:
+                pool.idle.append(environment)
+            else:
+                pool.all.discard(environment)
+            pool.changed.notify()
+        if not keep:
+            environment.stop()
+
+    def _environment_of(self, config: FunctionConfig) -> dict[str, str]:
+        """What Lambda sets in a function's environment, its own variables, and the embedded AWS's settings;
+        nothing of this process's environment (the user's AWS profile and files included)."""
+        return {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "LAMBDA_TASK_ROOT": str(config.asset_dir),
+            "LAMBDA_RUNTIME_DIR": str(WORKER.parent),
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{PYTHON_VERSION}",
             "AWS_LAMBDA_FUNCTION_NAME": config.name,
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
             "AWS_LAMBDA_LOG_GROUP_NAME": config.log_group,
-            "AWS_EXECUTION_ENV": "AWS_Lambda_python_embedded",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "_HANDLER": config.handler,
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             **self.aws_environment,
             **config.environment,
         }
-        saved = {key: os.environ.get(key) for key in variables}
-        os.environ.update(variables)
-        try:
-            yield
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-
-    @contextmanager
-    def _stdout_routed(self) -> Iterator[None]:
-        """While a handler module is imported: a logger created now binds to the router. Only at
-        registration, in the deploying thread, so that no other thread's output is rerouted."""
-        previous, sys.stdout = sys.stdout, _ROUTER
-        try:
-            yield
-        finally:
-            sys.stdout = previous
-
-
-def _log_stream_name(request_id: str) -> str:
-    return f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{request_id.replace('-', '')}"
-
-
-def _error_payload(error: Exception, request_id: str) -> bytes:
-    return json.dumps(
-        {
-            "errorMessage": str(error),
-            "errorType": type(error).__name__,
-            "requestId": request_id,
-            "stackTrace": traceback.format_tb(error.__traceback__),
-        }
-    ).encode()
 
 
 def _platform_lines(invocation: Invocation, config: FunctionConfig) -> list[str]:
     billed = max(1, round(invocation.duration_ms))
+    status = "\tStatus: timeout" if invocation.error_type == "Sandbox.Timedout" else ""
     return [
         f"START RequestId: {invocation.request_id} Version: $LATEST",
         *invocation.log_lines,
         f"END RequestId: {invocation.request_id}",
         f"REPORT RequestId: {invocation.request_id}\tDuration: {invocation.duration_ms:.2f} ms\t"
-        f"Billed Duration: {billed} ms\tMemory Size: {config.memory_mb} MB",
+        f"Billed Duration: {billed} ms\tMemory Size: {config.memory_mb} MB{status}",
     ]

@@ -1,84 +1,151 @@
-"""`python -m pausable_sfn local serve`: the app deployed into a moto server on 127.0.0.1.
+"""`python -m pausable_sfn local serve`: a CDK app's stack deployed into the embedded AWS, served
+over HTTP on 127.0.0.1 for the AWS CLI, boto3 and our own tools (AWS_ENDPOINT_URL=...).
 
-The server runs in this process, so the in-process Lambda runtime and event delivery serve it
-as they serve the embedded mode; the AWS CLI, boto3 and our own tools reach it through
-AWS_ENDPOINT_URL=http://127.0.0.1:PORT.
+It serves any synthesized assembly (`--assembly DIR --stack NAME`); without `--assembly` it
+synthesizes this project's app first, into a temporary folder that is removed when it stops.
 """
 
-import logging
+import contextlib
+import shlex
+import shutil
 import signal
-import socket
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from moto.server import ThreadedMotoServer
-from rich.console import Console
+from .assembly import AssemblyError
+from .deployer import DeployError
+from .embedded import CREDENTIALS, EmbeddedAws
+from .endpoint import PortInUseError
 
-from .embedded import EmbeddedAws
-
-HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+# Synthesizes the default app into a folder and returns the assembly's path (the CLI passes ours).
+Synthesizer = Callable[[Path], Path]
 
 
 class LocalServer:
-    """A moto server with the app deployed in it; a context manager."""
+    """The embedded AWS in server mode with one stack deployed in it; a context manager."""
 
-    def __init__(self, *, port: int = 0, assembly_dir: Path | None = None) -> None:
-        self.port = port or free_port()
-        self.endpoint_url = f"http://{HOST}:{self.port}"
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        assembly_dir: Path | None = None,
+        stack_name: str | None = None,
+        synthesize: Synthesizer | None = None,
+        latency_ms: float = 0,
+    ) -> None:
+        if assembly_dir is None and synthesize is None:
+            raise ValueError("LocalServer needs an assembly_dir or a synthesize function")
         self._assembly_dir = assembly_dir
-        self._server = ThreadedMotoServer(ip_address=HOST, port=self.port, verbose=False)
-        self.aws = EmbeddedAws(endpoint_url=self.endpoint_url)
+        self._stack_name = stack_name
+        self._synthesize = synthesize
+        self._scratch: Path | None = None
+        self.aws = EmbeddedAws(in_process=False, port=port, latency_ms=latency_ms)
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.aws.endpoint_url
 
     def __enter__(self) -> "LocalServer":
-        # The server's access log would print a line per API call over the demo's own output.
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self.aws.__enter__()
         try:
-            self._server.start()
-        except OSError as error:
-            raise OSError(f"cannot listen on {self.endpoint_url}: {error.strerror}") from None
-        try:
-            self.aws.__enter__()
             assembly_dir = self._assembly_dir
             if assembly_dir is None:
-                from ..cdk_app import synthesize
-
-                assembly_dir = synthesize(tempfile.mkdtemp(prefix="pausable-sfn-"))
-            self.deployment = self.aws.deploy(assembly_dir)
+                assert self._synthesize is not None
+                self._scratch = Path(tempfile.mkdtemp(prefix="pausable-sfn-"))
+                assembly_dir = self._synthesize(self._scratch)
+            self.deployment = self.aws.deploy(assembly_dir, stack_name=self._stack_name)
         except BaseException:
             self.__exit__()
             raise
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self.aws.__exit__()
-        self._server.stop()
+        try:
+            self.aws.__exit__()
+        finally:
+            if self._scratch is not None:
+                shutil.rmtree(self._scratch, ignore_errors=True)
+
+    def export_line(self) -> str:
+        """The shell line that points the AWS CLI, boto3 and pausable-sfn at this server."""
+        variables = {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_REGION": self.aws.region,
+            "AWS_DEFAULT_REGION": self.aws.region,  # boto3 and the AWS CLI v1 read only this one
+            "AWS_ACCESS_KEY_ID": CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            "AWS_SECRET_ACCESS_KEY": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        }
+        return "export " + " ".join(f"{key}={shlex.quote(value)}" for key, value in variables.items())
 
 
-def serve(*, port: int, console: Console, assembly_dir: Path | None = None, stop: threading.Event | None = None) -> int:
-    with console.status("deploying" if assembly_dir else "synthesizing and deploying"):
-        server = LocalServer(port=port, assembly_dir=assembly_dir).__enter__()
+def serve(
+    *,
+    port: int,
+    say: Callable[[str], None] = print,
+    complain: Callable[[str], None],
+    assembly_dir: Path | None = None,
+    stack_name: str | None = None,
+    synthesize: Synthesizer | None = None,
+    latency_ms: float = 0,
+    stop: threading.Event | None = None,
+) -> int:
+    """Runs until Ctrl-C or SIGTERM (or `stop`). Lines go out whole (`say`), never wrapped: people
+    copy the export line and the ARNs from them."""
+    say("synthesizing and deploying…" if assembly_dir is None else "deploying…")
     try:
-        console.print(f"[bold]pausable-sfn[/] deployed into a local moto server at [bold]{server.endpoint_url}[/]")
+        server = LocalServer(
+            port=port, assembly_dir=assembly_dir, stack_name=stack_name, synthesize=synthesize, latency_ms=latency_ms
+        ).__enter__()
+    except PortInUseError as error:
+        complain(f"{error} (--port N picks another; --port 0 a free one)")
+        return EXIT_USAGE
+    except (AssemblyError, DeployError) as error:
+        complain(f"cannot deploy: {error}")
+        return EXIT_FAILED
+    except OSError as error:
+        complain(str(error))
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        complain("interrupted before it was up")
+        return EXIT_INTERRUPTED
+    stop = stop or threading.Event()
+    previous = _stop_on_signals(stop)
+    try:
+        say(f"{server.deployment.stack_name} deployed into the embedded AWS at {server.endpoint_url}")
         for key, value in server.deployment.outputs.items():
-            console.print(f"   {key:<32} {value}")
-        console.print(
-            f"\n   export AWS_ENDPOINT_URL={server.endpoint_url} AWS_REGION={server.aws.region} "
-            "AWS_ACCESS_KEY_ID=embedded AWS_SECRET_ACCESS_KEY=embedded"
-        )
-        stop = stop or threading.Event()
-        signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
-        console.print("   Ctrl-C (or SIGTERM) stops it.")
+            say(f"   {key:<32} {value}")
+        if latency_ms:
+            say(f"   every API answer is delayed by {latency_ms:g} ms (--latency)")
+        say("")
+        say(f"   {server.export_line()}")
+        say("   Ctrl-C (or SIGTERM) stops it.")
         stop.wait()
     except KeyboardInterrupt:
         pass
     finally:
-        console.print("stopping")
+        say("stopping")
         server.__exit__()
-    return 0
+        _set_handlers(previous)
+    return EXIT_OK
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _stop_on_signals(stop: threading.Event) -> dict[int, Any]:
+    """Ctrl-C and SIGTERM stop the server the same way, even where the shell started it with
+    SIGINT ignored (a background job): the previous handlers are returned, to be put back."""
+    previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
+    _set_handlers(dict.fromkeys(STOP_SIGNALS, lambda signum, frame: stop.set()))
+    return previous
+
+
+def _set_handlers(handlers: dict[int, Any]) -> None:
+    # Outside the main thread (a test runs serve in a thread) the handlers stay as they were.
+    with contextlib.suppress(ValueError):
+        for number, handler in handlers.items():
+            signal.signal(number, handler)

@@ -1,14 +1,18 @@
 """Server mode: the app in a moto server on 127.0.0.1, reached over HTTP as the AWS CLI would."""
 
 import json
+import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from pausable_sfn import PROJECT_ROOT
 from pausable_sfn.history import wait_for
@@ -71,45 +75,130 @@ def test_a_manual_execution_is_resumed_by_invoking_the_resume_function_over_http
     assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
-def test_the_serve_command_starts_and_stops_cleanly_on_ctrl_c_or_sigterm(assembly, stop_signal):
-    command = [sys.executable, "-m", "pausable_sfn", "local", "serve", "--port", "0", "--assembly", str(assembly)]
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def serve_command(*arguments: str) -> list[str]:
+    return [sys.executable, "-m", "pausable_sfn", "local", "serve", *arguments]
+
+
+def start_serving(command: list[str], environment: dict[str, str]) -> tuple[subprocess.Popen, list[str]]:
+    """Starts `local serve` and reads its lines until it says how to stop it (or ends)."""
+    process = subprocess.Popen(
+        command, cwd=PROJECT_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    lines = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        lines.append(line.rstrip("\n"))
+        if "stops it" in line or not line:
+            break
+    return process, lines
+
+
+@pytest.mark.parametrize(
+    ("stop_signal", "arguments"),
+    [(signal.SIGINT, ("--assembly",)), (signal.SIGTERM, ())],
+    ids=["ctrl-c, a given assembly", "sigterm, the app synthesized"],
+)
+def test_the_serve_command_starts_and_stops_cleanly_leaving_no_temporary_folder(
+    assembly, tmp_path, stop_signal, arguments
+):
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    # A narrow terminal and a pipe: lines people copy must still come whole.
+    environment = {**os.environ, "TMPDIR": str(temporary), "COLUMNS": "30"}
+    command = serve_command("--port", "0", *(arguments and (arguments[0], str(assembly))))
+    process, lines = start_serving(command, environment)
     try:
-        lines = []
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            lines.append(line)
-            if "stops it" in line or not line:
-                break
-        assert any("deployed into a local moto server at http://127.0.0.1:" in line for line in lines), lines
+        endpoint = next(line.split(" at ")[-1] for line in lines if "deployed into the embedded AWS at" in line)
+        [export] = [line.strip() for line in lines if line.strip().startswith("export ")]
+        assert export == (
+            f"export AWS_ENDPOINT_URL={endpoint} AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 "
+            "AWS_ACCESS_KEY_ID=embedded AWS_SECRET_ACCESS_KEY=embedded"
+        )
+        assert any(line.split()[:1] == ["StateMachineArn"] and ":stateMachine:" in line for line in lines), lines
         process.send_signal(stop_signal)
         assert process.wait(timeout=30) == 0
         assert "stopping" in process.stdout.read()
+        assert list(temporary.iterdir()) == []
     finally:
         process.kill()
 
 
-def test_a_folder_that_is_not_an_assembly_is_a_usage_error(tmp_path):
+def test_a_port_in_use_stops_it_at_once_naming_the_port(assembly):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            serve_command("--port", str(port), "--assembly", str(assembly)),
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert result.returncode == 2
+    assert f"port {port} on 127.0.0.1 is in use" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def other_app(folder: Path, stacks: dict[str, dict]) -> Path:
+    """A cloud assembly of another CDK app: these stacks, each with this template."""
+    artifacts = {}
+    for name, template in stacks.items():
+        (folder / f"{name}.template.json").write_text(json.dumps(template))
+        artifacts[name] = {"type": "aws:cloudformation:stack", "properties": {"templateFile": f"{name}.template.json"}}
+    (folder / "manifest.json").write_text(json.dumps({"version": "41.0.0", "artifacts": artifacts}))
+    return folder
+
+
+QUEUE_APP = {"Resources": {"Jobs": {"Type": "AWS::SQS::Queue"}}, "Outputs": {"JobsUrl": {"Value": {"Ref": "Jobs"}}}}
+
+
+def test_any_app_s_only_stack_is_served_under_its_own_name(tmp_path):
+    app = other_app(tmp_path, {"OrdersStack": QUEUE_APP})
+
+    process, lines = start_serving(serve_command("--port", "0", "--assembly", str(app)), dict(os.environ))
+    try:
+        assert any("OrdersStack deployed into the embedded AWS" in line for line in lines), lines
+        assert any(line.split()[:1] == ["JobsUrl"] for line in lines), lines
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("stacks", "arguments", "message"),
+    [
+        ({"A": QUEUE_APP, "B": QUEUE_APP}, (), "has 2 stacks (A, B): name one"),
+        ({"A": QUEUE_APP}, ("--stack", "C"), "has no stack C (it has: A)"),
+        (
+            {"A": {"Resources": {"Db": {"Type": "AWS::RDS::DBInstance"}}}},
+            (),
+            "the embedded AWS cannot deploy: AWS::RDS::DBInstance (Db)",
+        ),
+    ],
+    ids=["two stacks, none named", "an unknown stack", "an unknown resource type"],
+)
+def test_a_deploy_it_cannot_do_is_one_clear_message(tmp_path, stacks, arguments, message):
+    app = other_app(tmp_path, stacks)
+
     result = subprocess.run(
-        [sys.executable, "-m", "pausable_sfn", "local", "serve", "--assembly", str(tmp_path)],
+        serve_command("--port", "0", "--assembly", str(app), *arguments),
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
+        timeout=120,
     )
 
-    assert result.returncode == 2
-    assert "is not a synthesized cloud assembly (no manifest.json there)" in result.stderr
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
 
 
-def test_a_bad_port_is_a_usage_error():
-    result = subprocess.run(
-        [sys.executable, "-m", "pausable_sfn", "local", "serve", "--port", "70000"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-    )
+def test_a_lambda_payload_that_is_not_json_is_refused_as_lambda_refuses_it(server):
+    with pytest.raises(ClientError) as refused:
+        client(server, "lambda").invoke(FunctionName=outputs(server)["ResumeStepFunctionFunctionName"], Payload=b"{not")
 
-    assert result.returncode == 2
-    assert "a port is from 0 to 65535, not 70000" in result.stderr
+    assert refused.value.response["Error"]["Code"] == "InvalidRequestContentException"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

@@ -1,0 +1,88 @@
+"""The embedded AWS's HTTP endpoint on 127.0.0.1: moto's server application in a thread of this
+process, so it serves the same backends as the in-process mock.
+
+The Lambda execution environments (processes) call AWS through it, and so do the AWS CLI, boto3
+and our tools in server mode. moto's own ThreadedMotoServer binds in its thread, where a port in
+use exits that thread and leaves the caller waiting forever: here the socket is bound first, in
+the caller's thread, so a taken port is an error the caller sees at once.
+"""
+
+import errno
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
+
+HOST = "127.0.0.1"
+
+
+class PortInUseError(OSError):
+    def __init__(self, port: int) -> None:
+        super().__init__(f"port {port} on {HOST} is in use by another program: stop it, or choose another port")
+        self.port = port
+
+
+class _Delayed:
+    """A WSGI application that answers each request `seconds` later, as a network round trip would."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], seconds: float) -> None:
+        self._app = app
+        self._seconds = seconds
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        time.sleep(self._seconds)
+        return self._app(environ, start_response)
+
+
+class Endpoint:
+    def __init__(self, *, port: int = 0, latency_ms: float = 0) -> None:
+        self._requested_port = port
+        self.latency_ms = latency_ms
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() first"
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def start(self) -> None:
+        # The server's access log would print a line per API call over everything else.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            listener.bind((HOST, self._requested_port))
+        except OSError as error:
+            listener.close()
+            if error.errno == errno.EADDRINUSE:
+                raise PortInUseError(self._requested_port) from None
+            raise OSError(f"cannot listen on {HOST}:{self._requested_port}: {error.strerror}") from None
+        listener.listen(128)
+        app: Any = DomainDispatcherApplication(create_backend_app)
+        if self.latency_ms:
+            app = _Delayed(app, self.latency_ms / 1000)
+        port = listener.getsockname()[1]
+        try:
+            self._server = make_server(
+                HOST, port, app, threaded=True, request_handler=MotoRequestHandler, fd=listener.fileno()
+            )
+        finally:
+            listener.close()  # the server holds its own duplicate of the socket
+        self._thread = threading.Thread(target=self._server.serve_forever, name=f"endpoint-{port}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)

@@ -1,0 +1,115 @@
+"""One Lambda execution environment: a process that imports a function's handler once and then
+runs one invocation at a time, as Lambda's Python runtime does.
+
+Started by runtime.py as `python -u -P lambda_worker.py`, with the function's environment only,
+in the function's asset folder. It imports nothing but the standard library before the handler,
+so that a function sees only its own code and the libraries installed beside this Python.
+
+Protocol, one JSON document per line: the environment's standard input brings invocations
+({"requestId", "event", "remainingMs", "invokedFunctionArn"}) and its original standard output
+takes the answers ({"ready"} once, then {"payload", "errorType"} per invocation). Everything the
+handler writes to stdout or stderr goes to the file the parent gave as stderr: its log.
+"""
+
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+from typing import Any
+
+
+class LambdaContext:
+    """The `context` argument, with the fields of the Python runtime's own."""
+
+    def __init__(self, request_id: str, invoked_function_arn: str, remaining_ms: int) -> None:
+        self.function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+        self.function_version = os.environ["AWS_LAMBDA_FUNCTION_VERSION"]
+        self.memory_limit_in_mb = os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
+        self.log_group_name = os.environ["AWS_LAMBDA_LOG_GROUP_NAME"]
+        self.log_stream_name = os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]
+        self.invoked_function_arn = invoked_function_arn
+        self.aws_request_id = request_id
+        self.identity = None
+        self.client_context = None
+        self._deadline = time.monotonic() + remaining_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def error_document(error_type: str, message: str, request_id: str | None, error: BaseException | None) -> dict:
+    document: dict[str, Any] = {"errorMessage": message, "errorType": error_type}
+    if request_id:
+        document["requestId"] = request_id
+    # The handler's frames only, not this worker's call into it (Lambda's runtime shows none of its own).
+    frames = traceback.extract_tb(error.__traceback__)[1:] if error else []
+    document["stackTrace"] = traceback.format_list(frames)
+    return document
+
+
+def log_error(document: dict) -> None:
+    # The runtime's own report of an unhandled error, as one entry: "[ERROR] Type: message" and the trace.
+    trace = "".join(document.get("stackTrace", []))
+    print(f"[ERROR] {document['errorType']}: {document['errorMessage']}\nTraceback (most recent call last):\n{trace}")
+
+
+def load_handler() -> tuple[Any, dict | None]:
+    """The handler named by _HANDLER, or the init error every invocation will answer with."""
+    module_name, _, attribute = os.environ["_HANDLER"].rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as error:
+        message = f"Unable to import module '{module_name}': {error}"
+        return None, error_document("Runtime.ImportModuleError", message, None, error)
+    handler = getattr(module, attribute, None)
+    if not callable(handler):
+        message = f"Handler '{attribute}' missing on module '{module_name}'"
+        return None, error_document("Runtime.HandlerNotFound", message, None, None)
+    return handler, None
+
+
+def invoke(handler: Any, init_error: dict | None, request: dict) -> dict:
+    request_id = request["requestId"]
+    if init_error is not None:
+        document = {**init_error, "requestId": request_id}
+        log_error(document)
+        return {"payload": json.dumps(document), "errorType": document["errorType"]}
+    context = LambdaContext(request_id, request["invokedFunctionArn"], request["remainingMs"])
+    try:
+        result = handler(json.loads(request["event"]), context)
+    except Exception as error:
+        document = error_document(type(error).__name__, str(error), request_id, error)
+        log_error(document)
+        return {"payload": json.dumps(document), "errorType": document["errorType"]}
+    try:
+        return {"payload": json.dumps(result), "errorType": None}
+    except (TypeError, ValueError) as error:
+        document = error_document("Runtime.MarshalError", f"Unable to marshal response: {error}", request_id, None)
+        log_error(document)
+        return {"payload": json.dumps(document), "errorType": document["errorType"]}
+
+
+def main() -> None:
+    # The protocol keeps the pipes the parent opened; the handler's stdout joins stderr, its log.
+    requests = os.fdopen(os.dup(0), "r", encoding="utf-8")
+    answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    os.dup2(2, 1)
+    sys.path.insert(0, os.environ["LAMBDA_TASK_ROOT"])
+
+    def answer(document: dict) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        answers.write(json.dumps(document) + "\n")
+        answers.flush()
+
+    handler, init_error = load_handler()
+    answer({"ready": True})
+    for line in requests:
+        answer(invoke(handler, init_error, json.loads(line)))
+
+
+if __name__ == "__main__":
+    main()
