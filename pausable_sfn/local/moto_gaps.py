@@ -40,6 +40,12 @@ not a gap to close).
     oldest first, in one page. `page_execution_history` pages it as Step Functions does.
 15. SendTaskHeartbeat for a waiting task that has no HeartbeatSeconds is refused; Step Functions
     accepts it (and ignores it): `accept_heartbeats_without_timeout`.
+16. A task token does not close atomically: a callback endpoint takes every outcome it is sent,
+    so two SendTaskSuccess racing on one token are both accepted (and the later one's output
+    wins), and a callback that arrives after a timeout, while the execution moves on, is
+    accepted too. On Step Functions exactly one is accepted and the others get TaskTimedOut:
+    `close_tokens_atomically` lets the first outcome (or the end of the wait) close the endpoint
+    under a lock, and answers TaskTimedOut to any later success, failure or heartbeat.
 """
 
 import functools
@@ -48,6 +54,7 @@ import logging
 import os
 import threading
 import uuid
+import weakref
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 from unittest import mock
@@ -61,7 +68,13 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
-from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, HeartbeatTimeoutError
+from moto.stepfunctions.parser.asl.eval.callback.callback import (
+    CallbackEndpoint,
+    CallbackId,
+    CallbackOutcome,
+    CallbackPoolManager,
+    HeartbeatTimeoutError,
+)
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
@@ -133,6 +146,7 @@ def apply(
         reuse_parsed_definitions,
         page_execution_history,
         accept_heartbeats_without_timeout,
+        close_tokens_atomically,
         quiet_interpreter,
     ):
         workaround(patches)
@@ -265,6 +279,48 @@ def accept_heartbeats_without_timeout(patches: ExitStack) -> None:
         return original(endpoint)
 
     patches.enter_context(mock.patch.object(CallbackEndpoint, "notify_heartbeat", notify_heartbeat))
+
+
+CLOSED_TASK = "Task Timed Out: 'Provided task does not exist anymore'"
+
+
+def close_tokens_atomically(patches: ExitStack) -> None:
+    """Gap 16. One lock for every endpoint: what it guards (a check and a flag) takes microseconds."""
+    lock = threading.Lock()
+    closed: weakref.WeakSet[CallbackEndpoint] = weakref.WeakSet()  # took an outcome, or stopped waiting
+    original_notify = CallbackPoolManager.notify
+    original_heartbeat = CallbackPoolManager.heartbeat
+    original_interrupt = CallbackEndpoint.interrupt_all
+
+    def notify(manager: CallbackPoolManager, callback_id: CallbackId, outcome: CallbackOutcome) -> bool:
+        with lock:
+            endpoint = manager.get(callback_id)
+            if endpoint is None:
+                return False  # another execution's token: the backend asks the next execution
+            if endpoint in closed:
+                raise TaskTimedOut(CLOSED_TASK)
+            accepted = original_notify(manager, callback_id, outcome)
+            if accepted:
+                closed.add(endpoint)
+            return accepted
+
+    def heartbeat(manager: CallbackPoolManager, callback_id: CallbackId) -> bool:
+        with lock:
+            endpoint = manager.get(callback_id)
+            if endpoint is not None and endpoint in closed:
+                raise TaskTimedOut(CLOSED_TASK)
+            return original_heartbeat(manager, callback_id)
+
+    def interrupt_all(endpoint: CallbackEndpoint) -> None:
+        # The interpreter calls this once the task stops waiting, whatever ended the wait (an
+        # outcome, a timeout, a heartbeat timeout): from then on no callback may be accepted.
+        with lock:
+            closed.add(endpoint)
+        original_interrupt(endpoint)
+
+    patches.enter_context(mock.patch.object(CallbackPoolManager, "notify", notify))
+    patches.enter_context(mock.patch.object(CallbackPoolManager, "heartbeat", heartbeat))
+    patches.enter_context(mock.patch.object(CallbackEndpoint, "interrupt_all", interrupt_all))
 
 
 def point_interpreter_at(patches: ExitStack, port: int) -> None:

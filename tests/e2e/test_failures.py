@@ -1,7 +1,9 @@
 """What goes wrong, and what the user sees: bad input, timeouts, bad or repeated callbacks."""
 
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -131,3 +133,33 @@ def test_a_malformed_callback_message_is_retried_then_dropped_and_harms_nothing(
     assert [attempt.error_type for attempt in attempts] == ["InvalidEventError"] * 3  # the first try and two retries
     assert "is not JSON" in attempts[0].result()["errorMessage"]
     assert app.sfn.describe_execution(executionArn=paused)["status"] == "RUNNING"
+
+
+def send_success_at_once(stack, token: str, barrier: threading.Barrier, sender: int) -> str:
+    """SendTaskSuccess once both senders of `token` are ready: "accepted", or the error code."""
+    barrier.wait(timeout=30)
+    try:
+        stack.sfn.send_task_success(taskToken=token, output=json.dumps({"sender": sender}))
+    except stack.sfn.exceptions.TaskTimedOut:
+        return "TaskTimedOut"
+    return "accepted"
+
+
+def test_two_callbacks_racing_on_one_token_exactly_one_is_accepted(app):
+    arns = [app.start({"IsManualCallback": "True"}) for _ in range(40)]
+    tokens = [app.wait_paused(arn, timeout=60).task_token for arn in arns]
+    barriers = [threading.Barrier(2) for _ in tokens]
+
+    with ThreadPoolExecutor(max_workers=2 * len(tokens)) as pool:
+        answers = [
+            [pool.submit(send_success_at_once, app, token, barrier, sender) for sender in (0, 1)]
+            for token, barrier in zip(tokens, barriers, strict=True)
+        ]
+    answers = [[future.result() for future in pair] for pair in answers]
+
+    assert all(sorted(pair) == ["TaskTimedOut", "accepted"] for pair in answers), answers
+    for arn, pair in zip(arns, answers, strict=True):
+        result = app.wait_end(arn, timeout=60)
+        assert result["status"] == "SUCCEEDED"
+        # The accepted callback's output, never the refused one's.
+        assert json.loads(result["output"])["CallAsyncServiceStep"] == {"sender": pair.index("accepted")}

@@ -175,8 +175,12 @@ def test_gap_8_jsonata_is_not_evaluated(aws):
     assert result.get("output") != "2"
 
 
-def start_paused(recorded_invocations: list[dict[str, Any]], **task: Any) -> tuple[str, str]:
-    """An execution paused on a waitForTaskToken task; its ARN and the task's token."""
+def start_paused(
+    recorded_invocations: list[dict[str, Any]], then: dict[str, Any] | None = None, **task: Any
+) -> tuple[str, str]:
+    """An execution paused on a waitForTaskToken task (followed by the state `then`, if given);
+    its ARN and the task's token."""
+    follow: dict[str, Any] = {"Next": "Then"} if then else {"End": True}
     arn = create_state_machine(
         {
             "StartAt": "Wait",
@@ -185,9 +189,10 @@ def start_paused(recorded_invocations: list[dict[str, Any]], **task: Any) -> tup
                     "Type": "Task",
                     "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
                     "Parameters": {"FunctionName": create_function(), "Payload": {"token.$": "$$.Task.Token"}},
-                    "End": True,
+                    **follow,
                     **task,
-                }
+                },
+                **({"Then": then} if then else {}),
             },
         }
     )
@@ -284,3 +289,28 @@ def test_gap_15_a_heartbeat_for_a_task_without_heartbeat_timeout_is_refused(aws,
 
     with pytest.raises(sfn.exceptions.InvalidToken):
         sfn.send_task_heartbeat(taskToken=token)
+
+
+def test_gap_16_a_task_token_takes_a_second_outcome(aws, recorded_invocations):
+    # The Wait keeps the execution running after the task, as Post processing does in the app.
+    execution, token = start_paused(recorded_invocations, then={"Type": "Wait", "Seconds": 2, "End": True})
+    sfn = boto3.client("stepfunctions")
+
+    sfn.send_task_success(taskToken=token, output='{"first": true}')
+    sfn.send_task_failure(taskToken=token, error="Second", cause="accepted too")
+    sfn.send_task_success(taskToken=token, output='{"third": true}')
+
+    assert sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
+
+
+def test_gap_16_a_callback_endpoint_keeps_the_last_of_two_outcomes():
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackOutcomeSuccess, CallbackPoolManager
+
+    pool = CallbackPoolManager(activity_store={})
+    endpoint = pool.generate()
+
+    first = pool.notify(endpoint.callback_id, CallbackOutcomeSuccess(endpoint.callback_id, '"first"'))
+    second = pool.notify(endpoint.callback_id, CallbackOutcomeSuccess(endpoint.callback_id, '"second"'))
+
+    assert (first, second) == (True, True)
+    assert endpoint.get_outcome().output == '"second"'
