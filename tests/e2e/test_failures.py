@@ -20,6 +20,10 @@ from .conftest import event_types, first
         ({"JobDurationSeconds": "10"}, "JobDurationSeconds must be a number from 0 to 900."),
         (5, "The execution input must be a JSON object."),
         ("True", "The execution input must be a JSON object."),
+        ([], "The execution input must be a JSON object."),
+        ([1], "The execution input must be a JSON object."),
+        ([{"IsManualCallback": "True"}], "The execution input must be a JSON object."),
+        (None, "The execution input must be a JSON object."),
     ],
 )
 def test_invalid_input_fails_at_once_with_a_named_error_before_any_lambda_runs(app, execution_input, cause):

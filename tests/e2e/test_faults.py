@@ -11,6 +11,7 @@ from unittest import mock
 
 import pytest
 from moto.core.exceptions import JsonRESTError
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from pausable_sfn.tokens import fingerprint
@@ -34,6 +35,21 @@ def send_task_success_failing(times: int, code: str, status: int = 400) -> Itera
 
     with mock.patch.object(StepFunctionsParserBackend, "send_task_success", failing):
         yield calls
+
+
+@contextmanager
+def lambda_task_raising(marker: str, error: Exception) -> Iterator[None]:
+    """The Lambda task whose payload carries `marker` raises `error` in the interpreter: a failure
+    the task cannot name (Step Functions calls it States.Runtime). Other tasks run as usual."""
+    original = lambda_eval_utils.execute_lambda_function_integration
+
+    def failing(**arguments: Any) -> None:
+        if marker.encode() in arguments["parameters"].get("Payload", b""):
+            raise error
+        original(**arguments)
+
+    with mock.patch.object(lambda_eval_utils, "execute_lambda_function_integration", failing):
+        yield
 
 
 def publish(stack: Stack, message: Any) -> None:
@@ -157,3 +173,16 @@ def test_two_hundred_executions_resumed_in_random_order_with_duplicates_all_end_
             assert result["status"] == "SUCCEEDED"
             assert json.loads(result["output"])["CallAsyncServiceStep"] == {"n": n}
     assert dead_letters(app, *tokens) == []
+
+
+def test_a_task_failing_with_a_states_error_fails_the_execution_as_long_job_failed_naming_it(app):
+    name = f"states-error-{uuid.uuid4().hex}"
+
+    with lambda_task_raising(name, RuntimeError("injected: the invocation broke")):
+        arn = app.start({"IsManualCallback": "True"}, name=name)
+        result = app.wait_end(arn)
+
+    assert (result["status"], result["error"]) == ("FAILED", "LongJobFailed")
+    assert result["cause"] == "States.Runtime: injected: the invocation broke"
+    task_failed = [event for event in app.history(arn) if event["type"] == "TaskFailed"]
+    assert [event["taskFailedEventDetails"]["error"] for event in task_failed] == ["States.Runtime"]
