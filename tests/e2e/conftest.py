@@ -62,12 +62,12 @@ class Stack:
             stateMachineArn=self.output("StateMachineArn"), input=json.dumps(execution_input), **options
         )["executionArn"]
 
-    def wait_paused(self, arn: str, timeout: float = 10) -> Snapshot:
+    def wait_paused(self, arn: str, timeout: float = 30) -> Snapshot:
         snapshot = wait_for(self.sfn, arn, lambda s: s.paused, timeout=timeout)
         assert snapshot.paused, f"{arn} did not pause: {snapshot.status}"
         return snapshot
 
-    def wait_end(self, arn: str, timeout: float = 15) -> dict[str, Any]:
+    def wait_end(self, arn: str, timeout: float = 30) -> dict[str, Any]:
         wait_for(self.sfn, arn, lambda s: False, timeout=timeout)
         return self.sfn.describe_execution(executionArn=arn)
 

@@ -7,7 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from .conftest import event_types, first
+from pausable_sfn.live import SHORT_TIMEOUTS
+
+from .conftest import event_types, first, take_messages, wait_until
 
 
 @pytest.mark.parametrize(
@@ -29,7 +31,7 @@ from .conftest import event_types, first
 def test_invalid_input_fails_at_once_with_a_named_error_before_any_lambda_runs(app, execution_input, cause):
     arn = app.start(execution_input)
 
-    result = app.wait_end(arn, timeout=5)
+    result = app.wait_end(arn)
 
     assert (result["status"], result["error"], result["cause"]) == ("FAILED", "InvalidInput", cause)
     events = event_types(app.history(arn))
@@ -37,40 +39,44 @@ def test_invalid_input_fails_at_once_with_a_named_error_before_any_lambda_runs(a
     assert "TaskScheduled" not in events
 
 
+TASK_TIMEOUT = SHORT_TIMEOUTS["manualResumeTimeoutSeconds"]
+HEARTBEAT = SHORT_TIMEOUTS["longJobHeartbeatSeconds"]
+HEARTBEAT_EVERY = 1.0  # well inside the heartbeat timeout, even when one call takes 2 s
+
+
+def seconds_to_time_out(events: list[dict]) -> float:
+    return (first(events, "TaskTimedOut")["timestamp"] - first(events, "TaskScheduled")["timestamp"]).total_seconds()
+
+
 def test_a_task_that_is_never_resumed_times_out(short_timeouts):
     arn = short_timeouts.start({"IsManualCallback": "True"})
     token = short_timeouts.wait_paused(arn).task_token
-    # Heartbeats keep the 1 s heartbeat timeout away; the 3 s task timeout still applies.
-    while short_timeouts.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+    # Heartbeats keep the heartbeat timeout away; the task timeout still applies. The loop ends
+    # when Step Functions answers that the task has closed.
+    deadline = time.monotonic() + TASK_TIMEOUT + 30
+    while time.monotonic() < deadline:
         try:
             short_timeouts.sfn.send_task_heartbeat(taskToken=token)
         except short_timeouts.sfn.exceptions.TaskTimedOut:
             break
-        time.sleep(0.3)
+        time.sleep(HEARTBEAT_EVERY)
 
     result = short_timeouts.wait_end(arn)
 
     assert (result["status"], result["error"]) == ("FAILED", "LongJobTimedOut")
-    assert result["cause"] == "No callback arrived in time (States.Timeout; the task allows 3 seconds)."
-    events = short_timeouts.history(arn)
-    assert "TaskTimedOut" in event_types(events)
-    assert (
-        first(events, "TaskTimedOut")["timestamp"] - first(events, "TaskScheduled")["timestamp"]
-    ).total_seconds() >= 2.9
+    assert result["cause"] == f"No callback arrived in time (States.Timeout; the task allows {TASK_TIMEOUT} seconds)."
+    assert seconds_to_time_out(short_timeouts.history(arn)) >= TASK_TIMEOUT - 0.1
 
 
 def test_a_task_without_heartbeats_times_out_at_the_heartbeat_timeout(short_timeouts):
     arn = short_timeouts.start({"IsManualCallback": "True"})
     short_timeouts.wait_paused(arn)
 
-    result = short_timeouts.wait_end(arn)
+    result = short_timeouts.wait_end(arn, timeout=TASK_TIMEOUT + 15)
 
     assert (result["status"], result["error"]) == ("FAILED", "LongJobTimedOut")
     assert result["cause"].startswith("No callback arrived in time (States.HeartbeatTimeout;")
-    events = short_timeouts.history(arn)
-    assert (
-        first(events, "TaskTimedOut")["timestamp"] - first(events, "TaskScheduled")["timestamp"]
-    ).total_seconds() < 2.9
+    assert HEARTBEAT - 0.1 <= seconds_to_time_out(short_timeouts.history(arn)) < TASK_TIMEOUT - 0.1
 
 
 def test_a_resume_after_the_timeout_is_reported_as_expired_without_an_error(short_timeouts):
@@ -128,14 +134,17 @@ def test_a_malformed_callback_message_is_retried_then_dropped_and_harms_nothing(
     paused = app.start({"IsManualCallback": "True"})
     app.wait_paused(paused)
     resume_function = app.output("ResumeStepFunctionFunctionName")
-    before = len([i for i in embedded.runtime.invocations if i.function == resume_function])
 
-    app.aws.client("sns").publish(TopicArn=app.output("CallbackTopicArn"), Message="job done!")
-    embedded.wait_idle()
+    sent = app.aws.client("sns").publish(TopicArn=app.output("CallbackTopicArn"), Message="job done!")
+    # Its attempts name its SNS message; the dead letter comes once the retries are over.
+    message_id = sent["MessageId"]
+    wait_until(lambda: take_messages(app.aws, app.output("CallbackDeadLetterQueueUrl"), message_id), what="dead letter")
 
-    attempts = [i for i in embedded.runtime.invocations if i.function == resume_function][before:]
+    attempts = [
+        i for i in embedded.runtime.invocations if i.function == resume_function and message_id.encode() in i.payload
+    ]
     assert [attempt.error_type for attempt in attempts] == ["InvalidEventError"] * 3  # the first try and two retries
-    assert "is not JSON" in attempts[0].result()["errorMessage"]
+    assert "is not JSON" in json.loads(attempts[0].payload)["errorMessage"]
     assert app.sfn.describe_execution(executionArn=paused)["status"] == "RUNNING"
 
 
