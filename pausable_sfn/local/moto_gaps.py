@@ -33,9 +33,19 @@ not a gap to close).
 13. Slow where it need not be: every execution parses its definition again with a pure-Python
     ANTLR parser (~50 ms of CPU, holding the GIL), every JSONPath is compiled again at every
     evaluation (jsonpath_ng builds a parser each time), and every Lambda task makes a new boto3
-    client. `reuse_parsed_definitions` parses each definition once (the parsed program keeps no
-    execution's state: that lives in each execution's Environment), compiles each JSONPath once
+    client. `reuse_parsed_definitions` parses each definition once, compiles each JSONPath once
     (compiled expressions are not changed by `find`), and keeps one Lambda client per region.
+    Concurrent executions share the parsed program, so it must keep no execution's state. Audit
+    (moto 5.2.5, every class under parser/asl/component, assignments to `self` outside
+    `__init__`): the parse-time `from_state_props` of CommonStateField, StatePass, StateChoice,
+    StateFail, StateTask, ExecutionState, StateMap, StateParallel, StateSucceed, StateWait;
+    per-evaluation objects that eval creates and drops (JobPool, IterationWorker, BranchWorker,
+    BranchWorkerPool, MapRunRecord and its pool, Counter); retry state, which MaxAttemptsDecl and
+    BackoffRateDecl keep in the execution's `env.heap`; Result, which pushes its shared value,
+    and ResultPath, which deep-copies it before it enters the state. One write remains:
+    EvalComponent.heap_key is set lazily on first use, and two executions reaching a Retry at
+    once each set one, so that one of them counted its attempts under a replaced key and retried
+    once more than MaxAttempts. The cache sets every heap key while it holds the new program.
 14. GetExecutionHistory ignores `reverseOrder`, `maxResults` and `nextToken`: the whole history,
     oldest first, in one page. `page_execution_history` pages it as Step Functions does.
 15. SendTaskHeartbeat for a waiting task that has no HeartbeatSeconds is refused; Step Functions
@@ -66,6 +76,8 @@ from moto.sqs.models import sqs_backends
 from moto.stepfunctions.parser.api import InvalidToken, TaskTimedOut
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+from moto.stepfunctions.parser.asl.component.component import Component
+from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
 from moto.stepfunctions.parser.asl.eval.callback.callback import (
@@ -226,7 +238,9 @@ def reuse_parsed_definitions(patches: ExitStack) -> None:
         definition = worker._evaluation_details.state_machine_details.definition
         with lock:
             if definition not in programs:
-                programs[definition] = AmazonStateLanguageParser.parse(definition)[0]
+                program = AmazonStateLanguageParser.parse(definition)[0]
+                _set_heap_keys(program)
+                programs[definition] = program
             return programs[definition]
 
     original_client_for = lambda_eval_utils.boto_client_for
@@ -242,6 +256,26 @@ def reuse_parsed_definitions(patches: ExitStack) -> None:
     patches.enter_context(mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint))
     patches.enter_context(mock.patch.object(json_path, "parse", functools.lru_cache(maxsize=1024)(json_path.parse)))
     patches.enter_context(mock.patch.object(lambda_eval_utils, "boto_client_for", boto_client_for))
+
+
+def _set_heap_keys(component: Any, seen: set[int] | None = None) -> None:
+    """Sets every component's heap key now, while one thread holds the program. moto sets it
+    lazily, on first use, and executions that share the program would race: one stores its retry
+    count under a key that another then replaces, and retries once more than MaxAttempts."""
+    seen = set() if seen is None else seen
+    if id(component) in seen:
+        return
+    seen.add(id(component))
+    if isinstance(component, EvalComponent):
+        _ = component.heap_key
+    children = vars(component).values() if isinstance(component, Component) else ()
+    if isinstance(component, dict):
+        children = component.values()
+    elif isinstance(component, list | tuple | set):
+        children = component
+    for child in children:
+        if isinstance(child, Component | dict | list | tuple | set):
+            _set_heap_keys(child, seen)
 
 
 def quiet_interpreter(patches: ExitStack) -> None:
