@@ -1,6 +1,6 @@
 """`make test-live`: the end-to-end suite against a real AWS deployment, then clean-up.
 
-It deploys the app twice with the pinned CDK CLI (as is, and a copy with 3-second timeouts for
+It deploys the app twice with the pinned CDK CLI (as is, and a copy with short timeouts for
 the timeout scenarios), runs `tests/e2e` with PAUSABLE_SFN_TARGET=aws, and destroys both stacks
 afterwards, even when tests fail (`--keep` leaves them up). Executions are named after a run id.
 """
@@ -19,7 +19,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import PROJECT_ROOT, STACK_NAME
 
 SHORT_STACK = f"{STACK_NAME}ShortTimeouts"
-SHORT_TIMEOUTS = {"longJobTimeoutSeconds": 3, "manualResumeTimeoutSeconds": 3, "longJobHeartbeatSeconds": 1}
+# Short enough that the timeout scenarios take seconds, long enough that they hold when one API
+# call takes 2 s on a loaded machine (a heartbeat sent every second keeps well inside 5 s).
+SHORT_TIMEOUTS = {"longJobTimeoutSeconds": 12, "manualResumeTimeoutSeconds": 12, "longJobHeartbeatSeconds": 5}
 STACKS = {STACK_NAME: {}, SHORT_STACK: SHORT_TIMEOUTS}
 BIN = Path(sys.executable).parent
 

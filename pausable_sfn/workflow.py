@@ -18,6 +18,7 @@ from .nag import acknowledge
 from .settings import Settings
 
 INVALID_INPUT = "InvalidInput"
+INPUT_JSON = "inputJson"  # the execution input as JSON text, only to tell an object from the rest
 TIMED_OUT = "LongJobTimedOut"
 FAILED = "LongJobFailed"
 HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
@@ -43,11 +44,17 @@ class PausableWorkflow(Construct):
             return sfn.Fail(self, state_id, error=INVALID_INPUT, cause=cause)
 
         # The caller's input is kept whole under $.request; normalised values sit beside it.
+        # ASL has no IsArray (and IsString & co. miss arrays): the input's JSON text starts with
+        # "{" exactly when it is an object. The mode states below keep $.request only, so this
+        # helper goes no further.
         preprocessing = sfn.Pass(
-            self, "Preprocessing", comment="Keeps the execution input under $.request", parameters={"request.$": "$"}
+            self,
+            "Preprocessing",
+            comment="Keeps the execution input under $.request",
+            parameters={"request.$": "$", f"{INPUT_JSON}.$": "States.JsonToString($)"},
         )
         check_object = sfn.Choice(self, "Check input is an object").when(
-            C.or_(*(check("$.request") for check in (C.is_string, C.is_numeric, C.is_boolean, C.is_null))),
+            C.not_(C.string_matches(f"$.{INPUT_JSON}", "{*")),
             reject("Reject input that is not an object", "The execution input must be a JSON object."),
         )
 
@@ -142,12 +149,7 @@ class PausableWorkflow(Construct):
             errors=[sfn.Errors.TIMEOUT, HEARTBEAT_TIMEOUT],
             result_path="$.failure",
         )
-        # A failed job keeps the error and cause its callback (or the failed invocation) gave.
-        long_job.add_catch(
-            sfn.Fail(self, FAILED, error_path="$.failure.Error", cause_path="$.failure.Cause"),
-            errors=[sfn.Errors.ALL],
-            result_path="$.failure",
-        )
+        long_job.add_catch(self._job_failure(), errors=[sfn.Errors.ALL], result_path="$.failure")
         post_processing = sfn.Pass(self, "Post processing", comment="Runs once the long job has called back")
 
         automatic.next(read_duration)
@@ -174,6 +176,30 @@ class PausableWorkflow(Construct):
             tracing_enabled=True,
         )
         depend_on_role_policy_only(self.state_machine, self.state_machine.role)
+        self._acknowledge_role_findings(call_async_service)
+
+    def _job_failure(self) -> sfn.Choice:
+        """A failed job keeps the error and cause its callback gave. Errors named States.* (a failed
+        invocation, a runtime error) are Step Functions' own: a Fail state may not raise them, so
+        the execution fails with LongJobFailed and a cause that names the original error."""
+        error, cause = "$.failure.Error", "$.failure.Cause"
+        return (
+            sfn.Choice(self, "Read the job's error")
+            .when(
+                C.string_matches(error, "States.*"),
+                sfn.Fail(
+                    self,
+                    f"{FAILED} in Step Functions",
+                    error=FAILED,
+                    cause_path=sfn.JsonPath.format(
+                        "{}: {}", sfn.JsonPath.string_at(error), sfn.JsonPath.string_at(cause)
+                    ),
+                ),
+            )
+            .otherwise(sfn.Fail(self, FAILED, error_path=error, cause_path=cause))
+        )
+
+    def _acknowledge_role_findings(self, call_async_service: lambda_.IFunction) -> None:
         call_function_id = Stack.of(self).get_logical_id(call_async_service.node.default_child)
         acknowledge(
             self.state_machine.role,

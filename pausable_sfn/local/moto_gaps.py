@@ -34,13 +34,29 @@ not a gap to close).
 13. Slow where it need not be: every execution parses its definition again with a pure-Python
     ANTLR parser (~50 ms of CPU, holding the GIL), every JSONPath is compiled again at every
     evaluation (jsonpath_ng builds a parser each time), and every Lambda task makes a new boto3
-    client. `reuse_parsed_definitions` parses each definition once (the parsed program keeps no
-    execution's state: that lives in each execution's Environment), compiles each JSONPath once
+    client. `reuse_parsed_definitions` parses each definition once, compiles each JSONPath once
     (compiled expressions are not changed by `find`), and keeps one Lambda client per region.
+    Concurrent executions share the parsed program, so it must keep no execution's state. Audit
+    (moto 5.2.5, every class under parser/asl/component, assignments to `self` outside
+    `__init__`): the parse-time `from_state_props` of CommonStateField, StatePass, StateChoice,
+    StateFail, StateTask, ExecutionState, StateMap, StateParallel, StateSucceed, StateWait;
+    per-evaluation objects that eval creates and drops (JobPool, IterationWorker, BranchWorker,
+    BranchWorkerPool, MapRunRecord and its pool, Counter); retry state, which MaxAttemptsDecl and
+    BackoffRateDecl keep in the execution's `env.heap`; Result, which pushes its shared value,
+    and ResultPath, which deep-copies it before it enters the state. One write remains:
+    EvalComponent.heap_key is set lazily on first use, and two executions reaching a Retry at
+    once each set one, so that one of them counted its attempts under a replaced key and retried
+    once more than MaxAttempts. The cache sets every heap key while it holds the new program.
 14. GetExecutionHistory ignores `reverseOrder`, `maxResults` and `nextToken`: the whole history,
     oldest first, in one page. `page_execution_history` pages it as Step Functions does.
 15. SendTaskHeartbeat for a waiting task that has no HeartbeatSeconds is refused; Step Functions
     accepts it (and ignores it): `accept_heartbeats_without_timeout`.
+16. A task token does not close atomically: a callback endpoint takes every outcome it is sent,
+    so two SendTaskSuccess racing on one token are both accepted (and the later one's output
+    wins), and a callback that arrives after a timeout, while the execution moves on, is
+    accepted too. On Step Functions exactly one is accepted and the others get TaskTimedOut:
+    `close_tokens_atomically` lets the first outcome (or the end of the wait) close the endpoint
+    under a lock, and answers TaskTimedOut to any later success, failure or heartbeat.
 """
 
 import base64
@@ -50,6 +66,7 @@ import logging
 import os
 import threading
 import uuid
+import weakref
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 from unittest import mock
@@ -62,9 +79,17 @@ from moto.sqs.models import sqs_backends
 from moto.stepfunctions.parser.api import InvalidToken, TaskTimedOut
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+from moto.stepfunctions.parser.asl.component.component import Component
+from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
-from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, HeartbeatTimeoutError
+from moto.stepfunctions.parser.asl.eval.callback.callback import (
+    CallbackEndpoint,
+    CallbackId,
+    CallbackOutcome,
+    CallbackPoolManager,
+    HeartbeatTimeoutError,
+)
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
@@ -154,6 +179,7 @@ def apply(
         reuse_parsed_definitions,
         page_execution_history,
         accept_heartbeats_without_timeout,
+        close_tokens_atomically,
         quiet_interpreter,
     ):
         workaround(patches)
@@ -233,7 +259,9 @@ def reuse_parsed_definitions(patches: ExitStack) -> None:
         definition = worker._evaluation_details.state_machine_details.definition
         with lock:
             if definition not in programs:
-                programs[definition] = AmazonStateLanguageParser.parse(definition)[0]
+                program = AmazonStateLanguageParser.parse(definition)[0]
+                _set_heap_keys(program)
+                programs[definition] = program
             return programs[definition]
 
     original_client_for = lambda_eval_utils.boto_client_for
@@ -249,6 +277,26 @@ def reuse_parsed_definitions(patches: ExitStack) -> None:
     patches.enter_context(mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint))
     patches.enter_context(mock.patch.object(json_path, "parse", functools.lru_cache(maxsize=1024)(json_path.parse)))
     patches.enter_context(mock.patch.object(lambda_eval_utils, "boto_client_for", boto_client_for))
+
+
+def _set_heap_keys(component: Any, seen: set[int] | None = None) -> None:
+    """Sets every component's heap key now, while one thread holds the program. moto sets it
+    lazily, on first use, and executions that share the program would race: one stores its retry
+    count under a key that another then replaces, and retries once more than MaxAttempts."""
+    seen = set() if seen is None else seen
+    if id(component) in seen:
+        return
+    seen.add(id(component))
+    if isinstance(component, EvalComponent):
+        _ = component.heap_key
+    children = vars(component).values() if isinstance(component, Component) else ()
+    if isinstance(component, dict):
+        children = component.values()
+    elif isinstance(component, list | tuple | set):
+        children = component
+    for child in children:
+        if isinstance(child, Component | dict | list | tuple | set):
+            _set_heap_keys(child, seen)
 
 
 def quiet_interpreter(patches: ExitStack) -> None:
@@ -286,6 +334,48 @@ def accept_heartbeats_without_timeout(patches: ExitStack) -> None:
         return original(endpoint)
 
     patches.enter_context(mock.patch.object(CallbackEndpoint, "notify_heartbeat", notify_heartbeat))
+
+
+CLOSED_TASK = "Task Timed Out: 'Provided task does not exist anymore'"
+
+
+def close_tokens_atomically(patches: ExitStack) -> None:
+    """Gap 16. One lock for every endpoint: what it guards (a check and a flag) takes microseconds."""
+    lock = threading.Lock()
+    closed: weakref.WeakSet[CallbackEndpoint] = weakref.WeakSet()  # took an outcome, or stopped waiting
+    original_notify = CallbackPoolManager.notify
+    original_heartbeat = CallbackPoolManager.heartbeat
+    original_interrupt = CallbackEndpoint.interrupt_all
+
+    def notify(manager: CallbackPoolManager, callback_id: CallbackId, outcome: CallbackOutcome) -> bool:
+        with lock:
+            endpoint = manager.get(callback_id)
+            if endpoint is None:
+                return False  # another execution's token: the backend asks the next execution
+            if endpoint in closed:
+                raise TaskTimedOut(CLOSED_TASK)
+            accepted = original_notify(manager, callback_id, outcome)
+            if accepted:
+                closed.add(endpoint)
+            return accepted
+
+    def heartbeat(manager: CallbackPoolManager, callback_id: CallbackId) -> bool:
+        with lock:
+            endpoint = manager.get(callback_id)
+            if endpoint is not None and endpoint in closed:
+                raise TaskTimedOut(CLOSED_TASK)
+            return original_heartbeat(manager, callback_id)
+
+    def interrupt_all(endpoint: CallbackEndpoint) -> None:
+        # The interpreter calls this once the task stops waiting, whatever ended the wait (an
+        # outcome, a timeout, a heartbeat timeout): from then on no callback may be accepted.
+        with lock:
+            closed.add(endpoint)
+        original_interrupt(endpoint)
+
+    patches.enter_context(mock.patch.object(CallbackPoolManager, "notify", notify))
+    patches.enter_context(mock.patch.object(CallbackPoolManager, "heartbeat", heartbeat))
+    patches.enter_context(mock.patch.object(CallbackEndpoint, "interrupt_all", interrupt_all))
 
 
 def point_interpreter_at(patches: ExitStack, port: int) -> None:

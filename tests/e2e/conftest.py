@@ -10,9 +10,9 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -25,6 +25,7 @@ from pausable_sfn.local.embedded import EmbeddedAws
 from .targets import AwsTarget, TargetError, stack_outputs, target_name
 
 RUN_ID = os.environ.get("PAUSABLE_SFN_RUN_ID", "")
+T = TypeVar("T")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -61,12 +62,12 @@ class Stack:
             stateMachineArn=self.output("StateMachineArn"), input=json.dumps(execution_input), **options
         )["executionArn"]
 
-    def wait_paused(self, arn: str, timeout: float = 10) -> Snapshot:
+    def wait_paused(self, arn: str, timeout: float = 30) -> Snapshot:
         snapshot = wait_for(self.sfn, arn, lambda s: s.paused, timeout=timeout)
         assert snapshot.paused, f"{arn} did not pause: {snapshot.status}"
         return snapshot
 
-    def wait_end(self, arn: str, timeout: float = 15) -> dict[str, Any]:
+    def wait_end(self, arn: str, timeout: float = 30) -> dict[str, Any]:
         wait_for(self.sfn, arn, lambda s: False, timeout=timeout)
         return self.sfn.describe_execution(executionArn=arn)
 
@@ -124,18 +125,32 @@ def seconds_between(earlier: dict[str, Any], later: dict[str, Any]) -> float:
     return (later["timestamp"] - earlier["timestamp"]).total_seconds()
 
 
-def sleep_briefly() -> None:
-    time.sleep(0.3)
+def wait_until(condition: Callable[[], T], *, timeout: float = 15, what: str = "the condition") -> T:
+    """Polls `condition` until it returns something truthy, which it returns; fails after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not hold within {timeout:.0f} s")
+        time.sleep(0.05)
+    return value
 
 
-def drain(aws: EmbeddedAws, queue_url: str) -> list[dict[str, Any]]:
-    """Every message now in the queue, received and deleted."""
+def take_messages(aws: Any, queue_url: str, *markers: str) -> list[dict[str, Any]]:
+    """The messages now in the queue whose body carries one of `markers`, received and deleted.
+    Other messages are left for whoever they belong to: a shared queue holds other tests' too."""
     sqs = aws.client("sqs")
-    messages: list[dict[str, Any]] = []
-    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get(
-        "Messages", []
-    ):
+    taken: list[dict[str, Any]] = []
+    others: list[str] = []
+    # Every message received is hidden for a while, so that the scan sees each once.
+    while batch := sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=30, MessageAttributeNames=["All"]
+    ).get("Messages", []):
         for message in batch:
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-        messages += batch
-    return messages
+            if any(marker in message["Body"] for marker in markers):
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+                taken.append(message)
+            else:
+                others.append(message["ReceiptHandle"])
+    for receipt in others:
+        sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt, VisibilityTimeout=0)
+    return taken

@@ -1,11 +1,15 @@
 """What goes wrong, and what the user sees: bad input, timeouts, bad or repeated callbacks."""
 
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from .conftest import event_types, first
+from pausable_sfn.live import SHORT_TIMEOUTS
+
+from .conftest import event_types, first, take_messages, wait_until
 
 
 @pytest.mark.parametrize(
@@ -18,12 +22,16 @@ from .conftest import event_types, first
         ({"JobDurationSeconds": "10"}, "JobDurationSeconds must be a number from 0 to 900."),
         (5, "The execution input must be a JSON object."),
         ("True", "The execution input must be a JSON object."),
+        ([], "The execution input must be a JSON object."),
+        ([1], "The execution input must be a JSON object."),
+        ([{"IsManualCallback": "True"}], "The execution input must be a JSON object."),
+        (None, "The execution input must be a JSON object."),
     ],
 )
 def test_invalid_input_fails_at_once_with_a_named_error_before_any_lambda_runs(app, execution_input, cause):
     arn = app.start(execution_input)
 
-    result = app.wait_end(arn, timeout=5)
+    result = app.wait_end(arn)
 
     assert (result["status"], result["error"], result["cause"]) == ("FAILED", "InvalidInput", cause)
     events = event_types(app.history(arn))
@@ -31,40 +39,44 @@ def test_invalid_input_fails_at_once_with_a_named_error_before_any_lambda_runs(a
     assert "TaskScheduled" not in events
 
 
+TASK_TIMEOUT = SHORT_TIMEOUTS["manualResumeTimeoutSeconds"]
+HEARTBEAT = SHORT_TIMEOUTS["longJobHeartbeatSeconds"]
+HEARTBEAT_EVERY = 1.0  # well inside the heartbeat timeout, even when one call takes 2 s
+
+
+def seconds_to_time_out(events: list[dict]) -> float:
+    return (first(events, "TaskTimedOut")["timestamp"] - first(events, "TaskScheduled")["timestamp"]).total_seconds()
+
+
 def test_a_task_that_is_never_resumed_times_out(short_timeouts):
     arn = short_timeouts.start({"IsManualCallback": "True"})
     token = short_timeouts.wait_paused(arn).task_token
-    # Heartbeats keep the 1 s heartbeat timeout away; the 3 s task timeout still applies.
-    while short_timeouts.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+    # Heartbeats keep the heartbeat timeout away; the task timeout still applies. The loop ends
+    # when Step Functions answers that the task has closed.
+    deadline = time.monotonic() + TASK_TIMEOUT + 30
+    while time.monotonic() < deadline:
         try:
             short_timeouts.sfn.send_task_heartbeat(taskToken=token)
         except short_timeouts.sfn.exceptions.TaskTimedOut:
             break
-        time.sleep(0.3)
+        time.sleep(HEARTBEAT_EVERY)
 
     result = short_timeouts.wait_end(arn)
 
     assert (result["status"], result["error"]) == ("FAILED", "LongJobTimedOut")
-    assert result["cause"] == "No callback arrived in time (States.Timeout; the task allows 3 seconds)."
-    events = short_timeouts.history(arn)
-    assert "TaskTimedOut" in event_types(events)
-    assert (
-        first(events, "TaskTimedOut")["timestamp"] - first(events, "TaskScheduled")["timestamp"]
-    ).total_seconds() >= 2.9
+    assert result["cause"] == f"No callback arrived in time (States.Timeout; the task allows {TASK_TIMEOUT} seconds)."
+    assert seconds_to_time_out(short_timeouts.history(arn)) >= TASK_TIMEOUT - 0.1
 
 
 def test_a_task_without_heartbeats_times_out_at_the_heartbeat_timeout(short_timeouts):
     arn = short_timeouts.start({"IsManualCallback": "True"})
     short_timeouts.wait_paused(arn)
 
-    result = short_timeouts.wait_end(arn)
+    result = short_timeouts.wait_end(arn, timeout=TASK_TIMEOUT + 15)
 
     assert (result["status"], result["error"]) == ("FAILED", "LongJobTimedOut")
     assert result["cause"].startswith("No callback arrived in time (States.HeartbeatTimeout;")
-    events = short_timeouts.history(arn)
-    assert (
-        first(events, "TaskTimedOut")["timestamp"] - first(events, "TaskScheduled")["timestamp"]
-    ).total_seconds() < 2.9
+    assert HEARTBEAT - 0.1 <= seconds_to_time_out(short_timeouts.history(arn)) < TASK_TIMEOUT - 0.1
 
 
 def test_a_resume_after_the_timeout_is_reported_as_expired_without_an_error(short_timeouts):
@@ -122,12 +134,45 @@ def test_a_malformed_callback_message_is_retried_then_dropped_and_harms_nothing(
     paused = app.start({"IsManualCallback": "True"})
     app.wait_paused(paused)
     resume_function = app.output("ResumeStepFunctionFunctionName")
-    before = len([i for i in embedded.runtime.invocations if i.function == resume_function])
 
-    app.aws.client("sns").publish(TopicArn=app.output("CallbackTopicArn"), Message="job done!")
-    embedded.wait_idle()
+    sent = app.aws.client("sns").publish(TopicArn=app.output("CallbackTopicArn"), Message="job done!")
+    # Its attempts name its SNS message; the dead letter comes once the retries are over.
+    message_id = sent["MessageId"]
+    wait_until(lambda: take_messages(app.aws, app.output("CallbackDeadLetterQueueUrl"), message_id), what="dead letter")
 
-    attempts = [i for i in embedded.runtime.invocations if i.function == resume_function][before:]
+    attempts = [
+        i for i in embedded.runtime.invocations if i.function == resume_function and message_id.encode() in i.payload
+    ]
     assert [attempt.error_type for attempt in attempts] == ["InvalidEventError"] * 3  # the first try and two retries
-    assert "is not JSON" in attempts[0].result()["errorMessage"]
+    assert "is not JSON" in json.loads(attempts[0].payload)["errorMessage"]
     assert app.sfn.describe_execution(executionArn=paused)["status"] == "RUNNING"
+
+
+def send_success_at_once(stack, token: str, barrier: threading.Barrier, sender: int) -> str:
+    """SendTaskSuccess once both senders of `token` are ready: "accepted", or the error code."""
+    barrier.wait(timeout=30)
+    try:
+        stack.sfn.send_task_success(taskToken=token, output=json.dumps({"sender": sender}))
+    except stack.sfn.exceptions.TaskTimedOut:
+        return "TaskTimedOut"
+    return "accepted"
+
+
+def test_two_callbacks_racing_on_one_token_exactly_one_is_accepted(app):
+    arns = [app.start({"IsManualCallback": "True"}) for _ in range(40)]
+    tokens = [app.wait_paused(arn, timeout=60).task_token for arn in arns]
+    barriers = [threading.Barrier(2) for _ in tokens]
+
+    with ThreadPoolExecutor(max_workers=2 * len(tokens)) as pool:
+        answers = [
+            [pool.submit(send_success_at_once, app, token, barrier, sender) for sender in (0, 1)]
+            for token, barrier in zip(tokens, barriers, strict=True)
+        ]
+    answers = [[future.result() for future in pair] for pair in answers]
+
+    assert all(sorted(pair) == ["TaskTimedOut", "accepted"] for pair in answers), answers
+    for arn, pair in zip(arns, answers, strict=True):
+        result = app.wait_end(arn, timeout=60)
+        assert result["status"] == "SUCCEEDED"
+        # The accepted callback's output, never the refused one's.
+        assert json.loads(result["output"])["CallAsyncServiceStep"] == {"sender": pair.index("accepted")}

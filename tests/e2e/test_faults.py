@@ -11,9 +11,12 @@ from unittest import mock
 
 import pytest
 from moto.core.exceptions import JsonRESTError
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
-from .conftest import Stack, drain
+from pausable_sfn.tokens import fingerprint
+
+from .conftest import Stack, take_messages, wait_until
 
 pytestmark = pytest.mark.emulator_only(reason="faults are injected into the embedded AWS; AWS cannot be told to")
 
@@ -34,33 +37,59 @@ def send_task_success_failing(times: int, code: str, status: int = 400) -> Itera
         yield calls
 
 
+@contextmanager
+def lambda_task_raising(marker: str, error: Exception) -> Iterator[None]:
+    """The Lambda task whose payload carries `marker` raises `error` in the interpreter: a failure
+    the task cannot name (Step Functions calls it States.Runtime). Other tasks run as usual."""
+    original = lambda_eval_utils.execute_lambda_function_integration
+
+    def failing(**arguments: Any) -> None:
+        if marker.encode() in arguments["parameters"].get("Payload", b""):
+            raise error
+        original(**arguments)
+
+    with mock.patch.object(lambda_eval_utils, "execute_lambda_function_integration", failing):
+        yield
+
+
 def publish(stack: Stack, message: Any) -> None:
     text = message if isinstance(message, str) else json.dumps(message)
     stack.aws.client("sns").publish(TopicArn=stack.output("CallbackTopicArn"), Message=text)
 
 
-def dead_letters(stack: Stack) -> list[dict[str, Any]]:
-    return [json.loads(m["Body"]) for m in drain(stack.aws, stack.output("CallbackDeadLetterQueueUrl"))]
+def dead_letters(stack: Stack, *markers: str) -> list[dict[str, Any]]:
+    """The dead letters that carry one of `markers` (a task token, a marker the test sent)."""
+    queue = stack.output("CallbackDeadLetterQueueUrl")
+    return [json.loads(m["Body"]) for m in take_messages(stack.aws, queue, *markers)]
+
+
+def wait_for_dead_letters(stack: Stack, count: int, *markers: str) -> list[dict[str, Any]]:
+    """Waits until `count` dead letters carrying `markers` have arrived; returns them."""
+    kept: list[dict[str, Any]] = []
+
+    def arrived() -> bool:
+        kept.extend(dead_letters(stack, *markers))
+        return len(kept) >= count
+
+    wait_until(arrived, timeout=30, what=f"{count} dead letter(s)")
+    return kept
 
 
 def test_a_callback_throttled_twice_still_resumes_its_execution(app):
-    dead_letters(app)
     arn = app.start({"IsManualCallback": "True"})
     token = app.wait_paused(arn).task_token
 
     with send_task_success_failing(2, "ThrottlingException") as calls:
         publish(app, {"taskToken": token, "output": {"after": "throttling"}})
-        result = app.wait_end(arn)
-        app.aws.wait_idle()
+        result = app.wait_end(arn)  # once it has succeeded, no attempt is left to fail
 
     assert result["status"] == "SUCCEEDED"
     assert json.loads(result["output"])["CallAsyncServiceStep"] == {"after": "throttling"}
-    assert len(calls) == 3
-    assert dead_letters(app) == []
+    assert calls.count(token) == 3
+    assert dead_letters(app, token) == []
 
 
 def test_a_callback_that_is_not_json_or_has_no_token_is_kept_and_the_execution_times_out(short_timeouts, app):
-    dead_letters(short_timeouts)
     waiting = short_timeouts.start({"IsManualCallback": "True"})
     bystander = app.start({"IsManualCallback": "True"})
     short_timeouts.wait_paused(waiting)
@@ -69,10 +98,9 @@ def test_a_callback_that_is_not_json_or_has_no_token_is_kept_and_the_execution_t
 
     publish(short_timeouts, f"done {marker}")
     publish(short_timeouts, {"status": "SUCCEED", "output": {"marker": marker}})
-    short_timeouts.aws.wait_idle()
+    kept = wait_for_dead_letters(short_timeouts, 2, marker)
     result = short_timeouts.wait_end(waiting)
 
-    kept = dead_letters(short_timeouts)
     assert sorted(record["responsePayload"]["errorType"] for record in kept) == ["InvalidEventError"] * 2
     assert {record["requestContext"]["approximateInvokeCount"] for record in kept} == {3}
     assert all(marker in record["requestPayload"]["Records"][0]["Sns"]["Message"] for record in kept)
@@ -81,42 +109,45 @@ def test_a_callback_that_is_not_json_or_has_no_token_is_kept_and_the_execution_t
 
 
 def test_a_resume_that_crashes_on_every_attempt_is_kept_after_the_retries(app):
-    dead_letters(app)
     arn = app.start({"IsManualCallback": "True"})
     token = app.wait_paused(arn).task_token
 
     with send_task_success_failing(-1, "AccessDeniedException") as calls:
         publish(app, {"taskToken": token, "executionId": arn})
-        app.aws.wait_idle()
+        [kept] = wait_for_dead_letters(app, 1, token)
 
-    [kept] = dead_letters(app)
-    assert len(calls) == 3  # the first attempt and Lambda's two retries
+    assert calls.count(token) == 3  # the first attempt and Lambda's two retries
     assert kept["requestContext"]["condition"] == "RetriesExhausted"
     assert "AccessDeniedException" in kept["responsePayload"]["errorMessage"]
     assert app.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"  # still resumable by hand
 
 
 def test_the_same_callback_delivered_twice_resumes_once_without_error(app, embedded):
-    dead_letters(app)
     arn = app.start({"IsManualCallback": "True"})
     token = app.wait_paused(arn).task_token
     resume_function = app.output("ResumeStepFunctionFunctionName")
-    before = len(embedded.runtime.invocations)
 
-    for _ in range(2):
+    def runs() -> list[Any]:
+        # Only this token's deliveries: the result names the token by its fingerprint.
+        return [
+            i
+            for i in embedded.runtime.invocations
+            if i.function == resume_function and fingerprint(token).encode() in i.payload
+        ]
+
+    for delivery in (1, 2):
         publish(app, {"taskToken": token, "output": {"delivery": "first"}})
-        app.aws.wait_idle()
+        wait_until(lambda n=delivery: len(runs()) >= n, what=f"delivery {delivery} handled")
 
-    runs = [i for i in embedded.runtime.invocations[before:] if i.function == resume_function]
-    assert [run.error_type for run in runs] == [None, None]
-    assert [len(run.result()["resumed"]) for run in runs] == [1, 0]
-    assert [len(run.result()["alreadyClosed"]) for run in runs] == [0, 1]
+    results = [json.loads(run.payload) for run in runs()]
+    assert [run.error_type for run in runs()] == [None, None]
+    assert [len(result["resumed"]) for result in results] == [1, 0]
+    assert [len(result["alreadyClosed"]) for result in results] == [0, 1]
     assert json.loads(app.wait_end(arn)["output"])["CallAsyncServiceStep"] == {"delivery": "first"}
-    assert dead_letters(app) == []
+    assert dead_letters(app, token) == []
 
 
 def test_two_hundred_executions_resumed_in_random_order_with_duplicates_all_end_right(app):
-    dead_letters(app)
     arns = [
         app.start({"IsManualCallback": "True", "n": n}, name=f"crowd-{n}-{uuid.uuid4().hex[:6]}") for n in range(200)
     ]
@@ -141,4 +172,17 @@ def test_two_hundred_executions_resumed_in_random_order_with_duplicates_all_end_
         else:
             assert result["status"] == "SUCCEEDED"
             assert json.loads(result["output"])["CallAsyncServiceStep"] == {"n": n}
-    assert dead_letters(app) == []
+    assert dead_letters(app, *tokens) == []
+
+
+def test_a_task_failing_with_a_states_error_fails_the_execution_as_long_job_failed_naming_it(app):
+    name = f"states-error-{uuid.uuid4().hex}"
+
+    with lambda_task_raising(name, RuntimeError("injected: the invocation broke")):
+        arn = app.start({"IsManualCallback": "True"}, name=name)
+        result = app.wait_end(arn)
+
+    assert (result["status"], result["error"]) == ("FAILED", "LongJobFailed")
+    assert result["cause"] == "States.Runtime: injected: the invocation broke"
+    task_failed = [event for event in app.history(arn) if event["type"] == "TaskFailed"]
+    assert [event["taskFailedEventDetails"]["error"] for event in task_failed] == ["States.Runtime"]

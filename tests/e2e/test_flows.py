@@ -4,7 +4,7 @@ import json
 
 from pausable_sfn.history import waiting_task_token
 
-from .conftest import event_types, first, seconds_between, sleep_briefly
+from .conftest import event_types, first, seconds_between
 
 
 def test_automatic_execution_pauses_until_the_emulated_job_calls_back(app):
@@ -39,7 +39,9 @@ def test_an_empty_input_runs_automatically_with_the_default_duration(app):
 def test_manual_execution_stays_paused_until_a_person_resumes_it(app):
     arn = app.start({"IsManualCallback": "True"})
     snapshot = app.wait_paused(arn)
-    sleep_briefly()
+    # No job was requested from the external service: nothing but a person can resume it.
+    submitted = json.loads(first(snapshot.events, "TaskSubmitted")["taskSubmittedEventDetails"]["output"])
+    assert submitted["Payload"] == {"mode": "manual"}
     assert app.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
 
     response = app.resume({"taskToken": waiting_task_token(snapshot.events)})

@@ -8,7 +8,9 @@ import json
 import threading
 import time
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 from unittest import mock
 
@@ -175,8 +177,12 @@ def test_gap_8_jsonata_is_not_evaluated(aws):
     assert result.get("output") != "2"
 
 
-def start_paused(recorded_invocations: list[dict[str, Any]], **task: Any) -> tuple[str, str]:
-    """An execution paused on a waitForTaskToken task; its ARN and the task's token."""
+def start_paused(
+    recorded_invocations: list[dict[str, Any]], then: dict[str, Any] | None = None, **task: Any
+) -> tuple[str, str]:
+    """An execution paused on a waitForTaskToken task (followed by the state `then`, if given);
+    its ARN and the task's token."""
+    follow: dict[str, Any] = {"Next": "Then"} if then else {"End": True}
     arn = create_state_machine(
         {
             "StartAt": "Wait",
@@ -185,9 +191,10 @@ def start_paused(recorded_invocations: list[dict[str, Any]], **task: Any) -> tup
                     "Type": "Task",
                     "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
                     "Parameters": {"FunctionName": create_function(), "Payload": {"token.$": "$$.Task.Token"}},
-                    "End": True,
+                    **follow,
                     **task,
-                }
+                },
+                **({"Then": then} if then else {}),
             },
         }
     )
@@ -199,9 +206,10 @@ def start_paused(recorded_invocations: list[dict[str, Any]], **task: Any) -> tup
     raise AssertionError("the task was never invoked")
 
 
-def wait_end(execution: str) -> dict[str, Any]:
+def wait_end(execution: str, timeout: float = 10) -> dict[str, Any]:
     sfn = boto3.client("stepfunctions")
-    for _ in range(200):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         description = sfn.describe_execution(executionArn=execution)
         if description["status"] != "RUNNING":
             return description
@@ -284,3 +292,85 @@ def test_gap_15_a_heartbeat_for_a_task_without_heartbeat_timeout_is_refused(aws,
 
     with pytest.raises(sfn.exceptions.InvalidToken):
         sfn.send_task_heartbeat(taskToken=token)
+
+
+def test_gap_16_a_task_token_takes_a_second_outcome(aws, recorded_invocations):
+    # The Wait keeps the execution running after the task, as Post processing does in the app.
+    execution, token = start_paused(recorded_invocations, then={"Type": "Wait", "Seconds": 2, "End": True})
+    sfn = boto3.client("stepfunctions")
+
+    sfn.send_task_success(taskToken=token, output='{"first": true}')
+    sfn.send_task_failure(taskToken=token, error="Second", cause="accepted too")
+    sfn.send_task_success(taskToken=token, output='{"third": true}')
+
+    assert sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
+
+
+def test_gap_16_a_callback_endpoint_keeps_the_last_of_two_outcomes():
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackOutcomeSuccess, CallbackPoolManager
+
+    pool = CallbackPoolManager(activity_store={})
+    endpoint = pool.generate()
+
+    first = pool.notify(endpoint.callback_id, CallbackOutcomeSuccess(endpoint.callback_id, '"first"'))
+    second = pool.notify(endpoint.callback_id, CallbackOutcomeSuccess(endpoint.callback_id, '"second"'))
+
+    assert (first, second) == (True, True)
+    assert endpoint.get_outcome().output == '"second"'
+
+
+# The workaround of gap 13 itself: a cached program is shared by concurrent executions.
+
+
+@pytest.fixture
+def failing_invocations() -> Iterator[list[dict[str, Any]]]:
+    """Every Lambda invocation fails as a handler that raised; each is recorded."""
+    calls: list[dict[str, Any]] = []
+
+    def invoke(function: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> bytes:
+        calls.append(json.loads(body))
+        response_headers["x-amz-function-error"] = "Unhandled"
+        return b'{"errorType": "Boom", "errorMessage": "always"}'
+
+    with mock.patch.object(LambdaFunction, "invoke", invoke):
+        yield calls
+
+
+def test_concurrent_executions_of_a_cached_program_keep_their_own_retry_counts(aws, failing_invocations):
+    from moto.stepfunctions.parser.asl.component import eval_component
+
+    from pausable_sfn.local import moto_gaps
+
+    arn = create_state_machine(
+        {
+            "StartAt": "Call",
+            "States": {
+                "Call": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "Parameters": {"FunctionName": create_function(), "Payload": {"n.$": "$.n"}},
+                    "Retry": [{"ErrorEquals": ["Boom"], "IntervalSeconds": 1, "MaxAttempts": 2, "BackoffRate": 1}],
+                    "End": True,
+                }
+            },
+        }
+    )
+    original_uid = eval_component.long_uid
+
+    def slow_uid() -> str:
+        time.sleep(0.05)  # widens the window in which a lazily set attribute of a shared component races
+        return original_uid()
+
+    sfn = boto3.client("stepfunctions")
+    with ExitStack() as patches:
+        moto_gaps.reuse_parsed_definitions(patches)
+        patches.enter_context(mock.patch.object(eval_component, "long_uid", slow_uid))
+        executions = [
+            sfn.start_execution(stateMachineArn=arn, name=f"e{n}", input=json.dumps({"n": n}))["executionArn"]
+            for n in range(8)
+        ]
+        results = [wait_end(execution, timeout=30) for execution in executions]
+
+    assert {result["error"] for result in results} == {"Boom"}
+    attempts = Counter(call["n"] for call in failing_invocations)
+    assert attempts == {n: 3 for n in range(8)}  # the first attempt and two retries, each
