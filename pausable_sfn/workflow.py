@@ -18,7 +18,7 @@ from .nag import acknowledge
 from .settings import Settings
 
 INVALID_INPUT = "InvalidInput"
-INPUT_JSON = "inputJson"  # the execution input as JSON text, only to tell an object from the rest
+EMPTY_ARRAY = "inputIsEmptyArray"  # a flag, only to tell the input [] from the object {}
 TIMED_OUT = "LongJobTimedOut"
 FAILED = "LongJobFailed"
 HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
@@ -44,17 +44,26 @@ class PausableWorkflow(Construct):
             return sfn.Fail(self, state_id, error=INVALID_INPUT, cause=cause)
 
         # The caller's input is kept whole under $.request; normalised values sit beside it.
-        # ASL has no IsArray (and IsString & co. miss arrays): the input's JSON text starts with
-        # "{" exactly when it is an object. The mode states below keep $.request only, so this
-        # helper goes no further.
+        # ASL has no IsArray: a non-empty array has an item [0], and the empty one is told from {}
+        # by a small flag (a copy of the input as JSON text would double the state's size, and
+        # Step Functions limits it to 256 KiB). The mode states below keep $.request only, so the
+        # flag goes no further.
         preprocessing = sfn.Pass(
             self,
             "Preprocessing",
             comment="Keeps the execution input under $.request",
-            parameters={"request.$": "$", f"{INPUT_JSON}.$": "States.JsonToString($)"},
+            parameters={
+                "request.$": "$",
+                f"{EMPTY_ARRAY}.$": "States.ArrayContains(States.Array($), States.StringToJson('[]'))",
+            },
         )
+        request = "$.request"
         check_object = sfn.Choice(self, "Check input is an object").when(
-            C.not_(C.string_matches(f"$.{INPUT_JSON}", "{*")),
+            C.or_(
+                *(check(request) for check in (C.is_string, C.is_numeric, C.is_boolean, C.is_null)),
+                C.is_present(f"{request}[0]"),
+                C.boolean_equals(f"$.{EMPTY_ARRAY}", True),
+            ),
             reject("Reject input that is not an object", "The execution input must be a JSON object."),
         )
 

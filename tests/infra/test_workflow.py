@@ -33,7 +33,10 @@ def test_the_main_path_is_preprocessing_then_long_job_then_post_processing(asl, 
     assert states["Preprocessing"] == {
         "Type": "Pass",
         "Comment": "Keeps the execution input under $.request",
-        "Parameters": {"request.$": "$", "inputJson.$": "States.JsonToString($)"},
+        "Parameters": {
+            "request.$": "$",
+            "inputIsEmptyArray.$": "States.ArrayContains(States.Array($), States.StringToJson('[]'))",
+        },
         "Next": "Check input is an object",
     }
     assert states["Long job execution"]["Next"] == "Post processing"
@@ -145,8 +148,15 @@ def test_input_that_is_not_an_object_is_rejected_first_arrays_included(states):
     check = states["Check input is an object"]
     [rule] = check["Choices"]
 
-    # Only an object's JSON text starts with "{": arrays, strings, numbers, booleans and null are refused.
-    assert rule["Not"] == {"Variable": "$.inputJson", "StringMatches": "{*"}
+    # Strings, numbers, booleans, null, arrays with items and the empty array are refused.
+    assert rule["Or"] == [
+        {"Variable": "$.request", "IsString": True},
+        {"Variable": "$.request", "IsNumeric": True},
+        {"Variable": "$.request", "IsBoolean": True},
+        {"Variable": "$.request", "IsNull": True},
+        {"Variable": "$.request[0]", "IsPresent": True},
+        {"Variable": "$.inputIsEmptyArray", "BooleanEquals": True},
+    ]
     assert states[rule["Next"]] == {
         "Type": "Fail",
         "Error": "InvalidInput",
@@ -172,7 +182,7 @@ def test_is_manual_callback_defaults_to_automatic_and_accepts_words_and_booleans
         assert rule["Next"] == f"{target} callback"
         parameters = states[f"{target} callback"]["Parameters"]
         assert parameters["request.$"] == "$.request"
-        assert "inputJson.$" not in parameters  # the helper of the object check goes no further
+        assert "inputIsEmptyArray" not in str(parameters)  # the flag of the object check goes no further
         assert parameters["isManualCallback"] is boolean
     assert states[states["Read IsManualCallback"]["Default"]]["Error"] == "InvalidInput"
     assert "IsManualCallback must be" in states[states["Read IsManualCallback"]["Default"]]["Cause"]

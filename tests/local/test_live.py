@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from pausable_sfn import PROJECT_ROOT
-from pausable_sfn.live import SHORT_STACK, STACK_NAME, run_live
+from pausable_sfn.live import SHORT_STACK, SHORT_TIMEOUTS, STACK_NAME, run_live
 from pausable_sfn.local.embedded import EmbeddedAws
 from tests.e2e.targets import AwsTarget, TargetError, stack_outputs, target_name
 
@@ -90,7 +90,7 @@ def test_the_short_timeout_copy_is_deployed_with_its_own_name_and_context():
 
     short_deploy = recorder.commands[1][0]
     assert ["-c", f"stackName={SHORT_STACK}"] == short_deploy[5:7]
-    assert "longJobTimeoutSeconds=3" in short_deploy
+    assert f"longJobTimeoutSeconds={SHORT_TIMEOUTS['longJobTimeoutSeconds']}" in short_deploy
     assert "--require-approval" in short_deploy
 
 
