@@ -65,6 +65,7 @@ def main() -> int:
     parser.add_argument("--suite-runs", type=int, default=2, help="runs of the test suite (default 2)")
     parser.add_argument("--executions", type=int, default=200, help="executions for the latency figures")
     parser.add_argument("--bulk", type=int, default=1000, help="paused executions for the bulk resume")
+    parser.add_argument("--latency", type=float, default=30, help="ms of network latency for the bulk resume (30)")
     parser.add_argument("--only", help="comma-separated steps to run (default: all)")
     args = parser.parse_args()
     began = time.perf_counter()
@@ -74,7 +75,9 @@ def main() -> int:
         ("cold imports", lambda: figures.cold_imports(args.runs * 2)),
         ("asset size", lambda: figures.asset_size(assembly)),
         ("embedded flows", lambda: figures.embedded_flows(assembly, args.executions)),
+        ("lambda runtime", lambda: figures.lambda_runtime(args.runs)),
         ("bulk resume", lambda: figures.bulk_resume(assembly, args.bulk)),
+        ("bulk resume with latency", lambda: figures.bulk_resume(assembly, args.bulk, latency_ms=args.latency)),
         ("test suite", lambda: figures.test_suite(args.suite_runs)),
     ]
     if args.only:

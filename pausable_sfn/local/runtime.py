@@ -269,6 +269,20 @@ class LambdaRuntime:
         with pool.changed:
             return len(pool.all)
 
+    def stop_idle(self) -> None:
+        """Ends the environments no invocation uses now, as Lambda reclaims idle ones: the next
+        invocation of their function starts cold."""
+        with self._lock:
+            pools = list(self._pools.values())
+        for pool in pools:
+            with pool.changed:
+                idle = list(pool.idle)
+                pool.idle.clear()
+                pool.all.difference_update(idle)
+                pool.changed.notify_all()
+            for environment in idle:
+                environment.stop()
+
     def stop(self) -> None:
         """Ends every environment and removes their files; an invocation still running ends as
         its environment does (Runtime.ExitError)."""
