@@ -367,14 +367,15 @@ def _paused(operations: Any, args: argparse.Namespace, progress: Console) -> int
 
 
 def _token_of(operations: Any, args: argparse.Namespace) -> str:
-    return args.token or operations.token_of(args.execution)
+    # `is None`, not `or`: an empty --token is a token of the wrong length, not a missing one.
+    return args.token if args.token is not None else operations.token_of(args.execution)
 
 
 def _task_named(args: argparse.Namespace) -> str:
     """How the output names the task: the execution given, or the token's fingerprint, never the token."""
     from .tokens import fingerprint
 
-    return args.execution or f"the task of token {fingerprint(args.token)}"
+    return args.execution if args.token is None else f"the task of token {fingerprint(args.token)}"
 
 
 def _resume(operations: Any, args: argparse.Namespace, progress: Console) -> int:

@@ -267,6 +267,7 @@ class Operations:
 
     def resume_via_lambda(self, token: str, output: str | None = None) -> None:
         """Resumes as a person would: by invoking ResumeStepFunctionLambda with the token."""
+        _check_length(token)
         callback: dict[str, Any] = {"taskToken": token}
         if output is not None:
             callback["output"] = output
@@ -278,7 +279,8 @@ class Operations:
         )
         result = json.loads(response["Payload"].read() or b"null")
         if "FunctionError" in response:
-            raise OperationError(f"ResumeStepFunctionLambda failed: {result.get('errorMessage', result)}")
+            reason = str(result.get("errorMessage", result) if isinstance(result, dict) else result)
+            raise OperationError(f"ResumeStepFunctionLambda failed: {_without(token, reason)}")
         if result and result.get("alreadyClosed"):
             raise TaskClosedError()
 
@@ -331,8 +333,7 @@ class Operations:
     # Plumbing
 
     def _send(self, operation: str, token: str, **arguments: Any) -> None:
-        if not token or len(token) > MAX_TASK_TOKEN_LENGTH:
-            raise UsageError(f"a task token has 1 to {MAX_TASK_TOKEN_LENGTH} characters, not {len(token)}")
+        _check_length(token)
         try:
             self._call("stepfunctions", operation, taskToken=token, **arguments)
         except ClientError as error:
@@ -384,5 +385,14 @@ def _refusal(error: ClientError, token: str) -> OperationError:
         return OperationError("the task token is not valid (malformed, cut short, or of another region)")
     if code == "InvalidOutput":
         return UsageError(f"Step Functions refused the output: {error.response['Error'].get('Message')}")
-    # The token is a credential: if AWS quotes it back, only its fingerprint is passed on.
-    return OperationError(describe_client_error(error).replace(token, fingerprint(token)))
+    return OperationError(_without(token, describe_client_error(error)))
+
+
+def _check_length(token: str) -> None:
+    if not token or len(token) > MAX_TASK_TOKEN_LENGTH:
+        raise UsageError(f"a task token has 1 to {MAX_TASK_TOKEN_LENGTH} characters, not {len(token)}")
+
+
+def _without(token: str, message: str) -> str:
+    """The token is a credential: where a message quotes it back, only its fingerprint is passed on."""
+    return message.replace(token, fingerprint(token))
