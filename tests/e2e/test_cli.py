@@ -409,3 +409,19 @@ def test_arns_names_and_tokens_are_never_wrapped_in_a_narrow_or_piped_output(cli
     assert arn in history.stdout.splitlines()
     assert started.returncode == 0, started.stderr
     assert re.fullmatch(r"arn:aws:states:\S+:execution:\S+\n", started.stdout)
+
+
+@pytest.mark.emulator_only(reason="a moto server shares the embedded AWS with another process")
+def test_a_reader_that_goes_away_ends_the_command_quietly(cli, endpoint):
+    arn = cli_json(cli, "start", "--manual", "--name", unique("pipe"), "--wait")["executionArn"]
+    environment = {**os.environ, "AWS_ENDPOINT_URL": endpoint}
+    command = [sys.executable, "-m", "pausable_sfn", "history", arn]
+
+    with subprocess.Popen(
+        command, cwd=PROJECT_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        process.stdout.close()  # as `| head -0` does: gone before the command has read the history
+        err = process.stderr.read()
+
+    assert process.returncode == 1
+    assert err == ""
