@@ -412,10 +412,16 @@ def test_arns_names_and_tokens_are_never_wrapped_in_a_narrow_or_piped_output(cli
 
 
 @pytest.mark.emulator_only(reason="a moto server shares the embedded AWS with another process")
-def test_a_reader_that_goes_away_ends_the_command_quietly(cli, endpoint):
+@pytest.mark.parametrize("command", ["start", "history"])
+def test_a_reader_that_goes_away_ends_the_command_quietly(cli, endpoint, command):
     arn = cli_json(cli, "start", "--manual", "--name", unique("pipe"), "--wait")["executionArn"]
     environment = {**os.environ, "AWS_ENDPOINT_URL": endpoint}
-    command = [sys.executable, "-m", "pausable_sfn", "history", arn]
+    command = [
+        sys.executable,
+        "-m",
+        "pausable_sfn",
+        *(["start", "--manual"] if command == "start" else ["history", arn]),
+    ]
 
     with subprocess.Popen(
         command, cwd=PROJECT_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
