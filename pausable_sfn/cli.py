@@ -1,26 +1,83 @@
 """The command line: `pausable-sfn COMMAND` (or `python -m pausable_sfn COMMAND`).
 
 Operators: start, paused, resume, fail, heartbeat, history. Tools: demo, local serve.
-Exit codes: 0 done, 1 the operation failed (the message says why), 2 usage error.
+Exit codes: 0 done, 1 the operation failed (the message says why), 2 usage error, 130 interrupted.
+Every failure a person can cause is one line on stderr, never a traceback. What a person copies
+(ARNs, names, tokens, commands) is printed unwrapped, whatever the width of the terminal.
 """
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from . import STACK_NAME
+from . import LONG_JOB_STATE, STACK_NAME
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+# The state machine's own limit (workflow.py, which the CLI cannot import without the CDK).
+MAX_JOB_DURATION_SECONDS = 900
+
+# Each command's one-line description and examples, shown by `pausable-sfn COMMAND --help`.
+HELP: dict[str, tuple[str, list[str]]] = {
+    "start": (
+        "Start an execution of the pausable workflow; with --wait, follow it until it ends or pauses.",
+        [
+            "pausable-sfn start --manual --name order-42 --wait",
+            """pausable-sfn start --job-duration 2.5 --input '{"ticket": "T-1"}' --json""",
+        ],
+    ),
+    "paused": (
+        f"List the executions waiting at {LONG_JOB_STATE}: name, start, time paused, mode, token fingerprint.",
+        ["pausable-sfn paused", "pausable-sfn paused --manual-only --json"],
+    ),
+    "resume": (
+        "Resume a paused execution (SendTaskSuccess) with the live task token read from its history.",
+        [
+            """pausable-sfn resume order-42 --output '{"approved": true}'""",
+            'pausable-sfn resume --token "$TASK_TOKEN" --via-lambda',
+            "pausable-sfn resume --all-paused --manual-only",
+        ],
+    ),
+    "fail": (
+        "Fail a paused execution (SendTaskFailure) with an error name and a cause.",
+        [
+            'pausable-sfn fail order-43 --error Rejected --cause "out of stock"',
+            'pausable-sfn fail --token "$TASK_TOKEN" --error Rejected --cause "out of stock"',
+        ],
+    ),
+    "heartbeat": (
+        "Tell Step Functions that a paused task is alive (SendTaskHeartbeat), before its heartbeat timeout.",
+        ["pausable-sfn heartbeat order-43", 'pausable-sfn heartbeat --token "$TASK_TOKEN"'],
+    ),
+    "history": (
+        "Show an execution's timeline: milliseconds since its start, state, event, error and cause.",
+        ["pausable-sfn history order-42", "pausable-sfn history order-42 --json"],
+    ),
+    "demo": ("Run every flow of the app on the embedded local AWS: no account, no Docker.", ["pausable-sfn demo"]),
+    "local": (
+        "The embedded local AWS: the app deployed into moto on this machine.",
+        ["pausable-sfn local serve"],
+    ),
+    "local serve": (
+        "Deploy a stack (this project's app, or any synthesized CDK app) into the embedded AWS and serve it on "
+        "127.0.0.1 for the AWS CLI, boto3 and pausable-sfn, until Ctrl-C or SIGTERM.",
+        [
+            "pausable-sfn local serve",
+            "pausable-sfn local serve --port 0 --latency 30",
+            "pausable-sfn local serve --assembly cdk.out --stack MyStack",
+        ],
+    ),
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,12 +90,21 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pausable-sfn",
         description="Start, find and resume paused executions of the pausable workflow; run the demo.",
+        epilog=(
+            "Every operator command takes --stack, --region, --profile and --json, and honours\n"
+            "AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL. `pausable-sfn COMMAND --help` shows examples.\n"
+            "Exit codes: 0 done, 1 the operation failed (the message says why), 2 usage error."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('pausable-sfn')}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     start = commands.add_parser("start", parents=[common], help="start an execution")
     start.add_argument("--manual", action="store_true", help="wait for a person to resume it")
-    start.add_argument("--job-duration", type=_duration, metavar="S", help="seconds the emulated job takes (0-900)")
+    start.add_argument(
+        "--job-duration", type=_duration, metavar="S", help="seconds the emulated job takes (0 to 900, e.g. 2.5)"
+    )
     start.add_argument(
         "--input", type=_json_object, metavar="JSON", help="the execution input (options above add to it)"
     )
@@ -50,22 +116,19 @@ def _parser() -> argparse.ArgumentParser:
     paused.add_argument("--show-token", action="store_true", help="print each full task token (a credential!)")
 
     resume = commands.add_parser("resume", parents=[common], help="resume a paused execution (SendTaskSuccess)")
-    target = resume.add_mutually_exclusive_group(required=True)
-    target.add_argument("execution", nargs="?", help="execution ARN or name")
-    target.add_argument("--token", help="the task token itself")
-    target.add_argument("--all-paused", action="store_true", help="every paused execution")
+    _target(resume).add_argument("--all-paused", action="store_true", help="every paused execution")
     resume.add_argument("--output", metavar="JSON", help='the task output (default {"resumed": true})')
     resume.add_argument("--via-lambda", action="store_true", help="invoke ResumeStepFunctionLambda, as a person would")
     resume.add_argument("--manual-only", action="store_true", help="with --all-paused: only manual executions")
     resume.add_argument("--concurrency", type=_positive, default=8, metavar="N", help="with --all-paused (default 8)")
 
     fail = commands.add_parser("fail", parents=[common], help="fail a paused execution (SendTaskFailure)")
-    fail.add_argument("execution", help="execution ARN or name")
+    _target(fail)
     fail.add_argument("--error", required=True, help="the error name the execution fails with")
     fail.add_argument("--cause", required=True, help="why")
 
     heartbeat = commands.add_parser("heartbeat", parents=[common], help="send a heartbeat for a paused execution")
-    heartbeat.add_argument("execution", help="execution ARN or name")
+    _target(heartbeat)
 
     history = commands.add_parser("history", parents=[common], help="an execution's timeline")
     history.add_argument("execution", help="execution ARN or name")
@@ -74,15 +137,7 @@ def _parser() -> argparse.ArgumentParser:
     local = commands.add_parser("local", help="the embedded local AWS").add_subparsers(
         dest="local_command", required=True, metavar="COMMAND"
     )
-    serve = local.add_parser(
-        "serve",
-        help="deploy a stack into the embedded AWS and serve it on 127.0.0.1",
-        description="Deploys a stack (this project's app, or any synthesized CDK app) into the embedded AWS and "
-        "serves it on 127.0.0.1 for the AWS CLI, boto3 and pausable-sfn, until Ctrl-C or SIGTERM.",
-        epilog="examples:\n  pausable-sfn local serve\n  pausable-sfn local serve --port 0 --latency 30\n"
-        "  pausable-sfn local serve --assembly cdk.out --stack MyStack",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    serve = local.add_parser("serve", help="deploy a stack into the embedded AWS and serve it on 127.0.0.1")
     serve.add_argument("--port", type=_port, default=5000, help="port on 127.0.0.1 (default 5000; 0 picks a free one)")
     serve.add_argument(
         "--assembly",
@@ -103,7 +158,33 @@ def _parser() -> argparse.ArgumentParser:
         metavar="MS",
         help="delay every API answer by MS milliseconds, as a network round trip to AWS would (default 0)",
     )
+    for name, subparser in _subcommands(parser):
+        _document(subparser, *HELP[name])
     return parser
+
+
+def _target(parser: argparse.ArgumentParser) -> argparse._MutuallyExclusiveGroup:
+    """Which task: an execution's (its token is read from its history), or the task of a token."""
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("execution", nargs="?", help="execution ARN or name")
+    target.add_argument("--token", help="the task token itself (a credential: it is never printed)")
+    return target
+
+
+def _subcommands(parser: argparse.ArgumentParser, prefix: str = "") -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """Every subcommand, nested ones too, by its full name ("local serve")."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, subparser in action.choices.items():
+                yield f"{prefix}{name}", subparser
+                yield from _subcommands(subparser, f"{prefix}{name} ")
+
+
+def _document(parser: argparse.ArgumentParser, description: str, examples: list[str]) -> None:
+    # Set here rather than at each add_parser, so that one table holds the help text of every command.
+    parser.description = description
+    parser.epilog = "examples:\n" + "\n".join(f"  {example}" for example in examples)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
 def _port(text: str) -> int:
@@ -113,10 +194,17 @@ def _port(text: str) -> int:
     return port
 
 
-def _duration(text: str) -> int:
-    seconds = _integer(text, "a number of seconds")
-    if not 0 <= seconds <= 900:
-        raise argparse.ArgumentTypeError(f"a job takes 0 to 900 seconds, not {seconds}")
+def _duration(text: str) -> int | float:
+    """Seconds as the state machine takes them (any number from 0 to 900); an integer stays one."""
+    try:
+        seconds: int | float = int(text)
+    except ValueError:
+        try:
+            seconds = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (math.isfinite(seconds) and 0 <= seconds <= MAX_JOB_DURATION_SECONDS):
+        raise argparse.ArgumentTypeError(f"a job takes 0 to {MAX_JOB_DURATION_SECONDS} seconds, not {text}")
     return seconds
 
 
@@ -184,25 +272,75 @@ def main(argv: Sequence[str] | None = None) -> int:
             latency_ms=args.latency,
         )
 
-    from .operations import OperationError, Operations, UsageError
+    return _operate(args)
 
+
+def _operate(args: argparse.Namespace) -> int:
+    """Runs an operator command. Whatever a person can get wrong ends here as one line on stderr."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from .operations import OperationError, Operations, UsageError, describe_client_error
+
+    # Progress and spinners go to stderr, so that stdout holds the result alone, for a script or a pipe.
+    progress = Console(stderr=True, quiet=args.json)
     try:
         operations = Operations(stack=args.stack, region=args.region, profile=args.profile)
-        return COMMANDS[args.command](operations, args, console)
+        code = COMMANDS[args.command](operations, args, progress)
+        sys.stdout.flush()  # here, where a closed pipe can still be caught
+        return code
     except UsageError as error:
-        print(f"pausable-sfn: {error}", file=sys.stderr)  # unwrapped: an ARN in it stays whole
-        return EXIT_USAGE
+        return _failed(error, EXIT_USAGE)
     except OperationError as error:
-        print(f"pausable-sfn: {error}", file=sys.stderr)
+        return _failed(error, EXIT_FAILED)
+    except ClientError as error:  # one no operation classified: what AWS said, rather than a traceback
+        return _failed(describe_client_error(error), EXIT_FAILED)
+    except BotoCoreError as error:
+        return _failed(error, EXIT_FAILED)
+    except KeyboardInterrupt:
+        return _failed("interrupted", EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # The reader has gone (`| head`): nothing to say, and the flush at exit must not complain.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILED
 
 
-def _emit(console: Console, args: argparse.Namespace, data: Any, human: str) -> None:
-    # Plain print, not the console: an ARN must not be wrapped where a script or a person copies it.
-    print(json.dumps(data, default=str) if args.json else human)
+def _failed(reason: object, code: int) -> int:
+    # Plain print, one line: an ARN in it stays whole, and a log reader gets one record.
+    print(f"pausable-sfn: {' '.join(str(reason).split())}", file=sys.stderr)
+    return code
 
 
-def _start(operations: Any, args: argparse.Namespace, console: Console) -> int:
+def timestamp(moment: datetime) -> str:
+    """The one date format of every output, human or JSON: ISO 8601 in UTC, with its zone."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return timestamp(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _emit(args: argparse.Namespace, data: Any, human: str) -> None:
+    # Plain print, not rich: an ARN must not be wrapped where a script or a person copies it.
+    print(json.dumps(data, default=_jsonable) if args.json else human)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequence[int] = ()) -> str:
+    """Columns aligned with spaces, one line per row, never wrapped (unlike a rich Table, which folds
+    an ARN or a token to the terminal's width): whole to copy, and to grep or cut in a pipe."""
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=False)]
+    lines = []
+    for row in (headers, *rows):
+        cells = [
+            cell.rjust(width) if index in right else cell.ljust(width)
+            for index, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _start(operations: Any, args: argparse.Namespace, progress: Console) -> int:
     execution_input = dict(args.input or {})
     if args.manual:
         execution_input["IsManualCallback"] = "True"
@@ -211,85 +349,97 @@ def _start(operations: Any, args: argparse.Namespace, console: Console) -> int:
     started = operations.start(execution_input, args.name)
     arn = started["executionArn"]
     if not args.wait:
-        _emit(console, args, {"executionArn": arn, "startDate": started["startDate"]}, arn)
+        _emit(args, {"executionArn": arn, "startDate": started["startDate"]}, arn)
         return EXIT_OK
-    status = _wait(operations, arn, console, quiet=args.json)
-    _emit(console, args, {"executionArn": arn, "status": status}, f"{arn}\n{status}")
+    try:
+        status = _wait(operations, arn, progress)
+    except KeyboardInterrupt:
+        return _failed(f"stopped waiting; the execution goes on: {arn}", EXIT_INTERRUPTED)
+    _emit(args, {"executionArn": arn, "status": status}, f"{arn}\n{status}")
     return EXIT_OK if status in ("SUCCEEDED", "PAUSED") else EXIT_FAILED
 
 
-def _wait(operations: Any, arn: str, console: Console, *, quiet: bool) -> str:
+def _wait(operations: Any, arn: str, progress: Console) -> str:
     """Polls until the execution ends or pauses; 'PAUSED' or its final status."""
     began = time.monotonic()
-    with console.status("starting", spinner="dots") as spinner:
+    with progress.status("starting", spinner="dots") as spinner:
         while True:
             status = operations.describe(arn)["status"]
             if status != "RUNNING":
                 return status
             if operations.waiting_task(arn) is not None:
                 return "PAUSED"
-            if not quiet:
-                spinner.update(f"running · {time.monotonic() - began:.1f} s")
+            spinner.update(f"running · {time.monotonic() - began:.1f} s")
             time.sleep(0.2)
 
 
-def _paused(operations: Any, args: argparse.Namespace, console: Console) -> int:
-    now = datetime.now(UTC)
-    executions = list(operations.paused(manual_only=args.manual_only))
+def _paused(operations: Any, args: argparse.Namespace, progress: Console) -> int:
     from .tokens import fingerprint
 
+    now = datetime.now(UTC)
     rows = [
         {
             "name": execution.name,
             "executionArn": execution.arn,
-            "startedAt": execution.started_at.isoformat(),
+            "startedAt": timestamp(execution.started_at),
             "pausedForSeconds": round((now - execution.task.scheduled_at).total_seconds()),
             "mode": "manual" if execution.task.manual else "automatic",
             "taskToken": execution.task.token if args.show_token else fingerprint(execution.task.token),
         }
-        for execution in executions
+        for execution in operations.paused(manual_only=args.manual_only)
     ]
     if args.json:
         print(json.dumps(rows))
         return EXIT_OK
     if not rows:
-        console.print("no execution is paused at Long job execution")
+        print(f"no execution is paused at {LONG_JOB_STATE}")
         return EXIT_OK
-    table = Table(title=f"{len(rows)} paused at Long job execution", title_justify="left")
-    for column in ("name", "started at", "paused for", "mode", "task token"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(row["name"], row["startedAt"][:19], f"{row['pausedForSeconds']} s", row["mode"], row["taskToken"])
-    console.print(table)
+    cells = [
+        (row["name"], row["startedAt"], f"{row['pausedForSeconds']} s", row["mode"], row["taskToken"]) for row in rows
+    ]
+    print(f"{len(rows)} paused at {LONG_JOB_STATE}")
+    print(_table(("NAME", "STARTED AT", "PAUSED FOR", "MODE", "TASK TOKEN"), cells, right=(2,)))
     return EXIT_OK
 
 
-def _resume(operations: Any, args: argparse.Namespace, console: Console) -> int:
+def _token_of(operations: Any, args: argparse.Namespace) -> str:
+    # `is None`, not `or`: an empty --token is a token of the wrong length, not a missing one.
+    return args.token if args.token is not None else operations.token_of(args.execution)
+
+
+def _task_named(args: argparse.Namespace) -> str:
+    """How the output names the task: the execution given, or the token's fingerprint, never the token."""
+    from .tokens import fingerprint
+
+    return args.execution if args.token is None else f"the task of token {fingerprint(args.token)}"
+
+
+def _resume(operations: Any, args: argparse.Namespace, progress: Console) -> int:
     from .operations import parse_output
 
     output = parse_output(args.output)
     if args.all_paused:
-        return _resume_all(operations, args, console, output)
-    token = args.token or operations.token_of(args.execution)
+        return _resume_all(operations, args, progress, output)
+    token = _token_of(operations, args)
     if args.via_lambda:
         operations.resume_via_lambda(token, output)
     else:
         operations.resume(token, output)
-    what = args.execution or "the task of that token"
-    _emit(console, args, {"resumed": what, "viaLambda": args.via_lambda}, f"resumed {what}")
+    what = _task_named(args)
+    _emit(args, {"resumed": what, "viaLambda": args.via_lambda}, f"resumed {what}")
     return EXIT_OK
 
 
-def _resume_all(operations: Any, args: argparse.Namespace, console: Console, output: str | None) -> int:
+def _resume_all(operations: Any, args: argparse.Namespace, progress: Console, output: str | None) -> int:
     columns = (TextColumn("resuming"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, disable=args.json) as progress:
-        task = progress.add_task("resume", total=0)
+    with Progress(*columns, console=progress) as bar:
+        task = bar.add_task("resume", total=0)
         report = operations.resume_all(
             manual_only=args.manual_only,
             concurrency=args.concurrency,
             output=output,
-            on_found=lambda found: progress.update(task, total=found),
-            on_done=lambda: progress.advance(task),
+            on_found=lambda found: bar.update(task, total=found),
+            on_done=lambda: bar.advance(task),
         )
     data = {
         "resumed": report.resumed,
@@ -298,36 +448,39 @@ def _resume_all(operations: Any, args: argparse.Namespace, console: Console, out
         "apiCalls": operations.calls,
     }
     human = f"resumed {report.resumed}, already done {report.already_done}, failed {len(report.failed)}"
-    _emit(console, args, data, "\n".join([human, *report.failed]))
+    _emit(args, data, "\n".join([human, *report.failed]))
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
-def _fail(operations: Any, args: argparse.Namespace, console: Console) -> int:
-    operations.fail(operations.token_of(args.execution), args.error, args.cause)
-    _emit(console, args, {"failed": args.execution, "error": args.error}, f"failed {args.execution}: {args.error}")
+def _fail(operations: Any, args: argparse.Namespace, progress: Console) -> int:
+    operations.fail(_token_of(operations, args), args.error, args.cause)
+    what = _task_named(args)
+    _emit(args, {"failed": what, "error": args.error}, f"failed {what}: {args.error}")
     return EXIT_OK
 
 
-def _heartbeat(operations: Any, args: argparse.Namespace, console: Console) -> int:
-    operations.heartbeat(operations.token_of(args.execution))
-    _emit(console, args, {"heartbeat": args.execution}, f"heartbeat sent for {args.execution}")
+def _heartbeat(operations: Any, args: argparse.Namespace, progress: Console) -> int:
+    operations.heartbeat(_token_of(operations, args))
+    what = _task_named(args)
+    _emit(args, {"heartbeat": what}, f"heartbeat sent for {what}")
     return EXIT_OK
 
 
-def _history(operations: Any, args: argparse.Namespace, console: Console) -> int:
+def _history(operations: Any, args: argparse.Namespace, progress: Console) -> int:
     description, entries = operations.history(args.execution)
+    dates = {key: description[key] for key in ("startDate", "stopDate") if description.get(key)}
     ending = {key: description.get(key) for key in ("status", "error", "cause") if description.get(key)}
     if args.json:
         events = [entry.__dict__ for entry in entries]
-        print(json.dumps({"executionArn": description["executionArn"], **ending, "events": events}))
+        data = {"executionArn": description["executionArn"], **dates, **ending, "events": events}
+        print(json.dumps(data, default=_jsonable))
         return EXIT_OK
-    table = Table(title=description["executionArn"], title_justify="left")
-    for column, justify in (("ms", "right"), ("state", "left"), ("event", "left"), ("error / detail", "left")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for entry in entries:
-        table.add_row(f"+{entry.elapsed_ms}", entry.state, entry.event, entry.detail)
-    console.print(table)
-    console.print(" ".join(str(value) for value in ending.values()), markup=False)
+    print(description["executionArn"])
+    labels = {"startDate": "started", "stopDate": "stopped"}
+    print("  ".join(f"{labels[key]} {timestamp(value)}" for key, value in dates.items()))
+    rows = [(f"+{entry.elapsed_ms}", entry.state, entry.event, entry.detail) for entry in entries]
+    print(_table(("MS", "STATE", "EVENT", "ERROR / DETAIL"), rows, right=(0,)))
+    print(" ".join(str(value) for value in ending.values()))
     return EXIT_OK
 
 

@@ -11,6 +11,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -18,17 +19,40 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    HTTPClientError,
+    InvalidRegionError,
+    NoCredentialsError,
+    NoRegionError,
+    ProfileNotFound,
+    ReadTimeoutError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotocoreConnectionError,
+)
 
 from . import LONG_JOB_STATE, STACK_NAME
 from .history import TERMINAL, TimelineEntry, WaitingTask, read_history, recent_events, timeline, waiting_task
-from .tokens import MAX_TASK_TOKEN_LENGTH
+from .tokens import MAX_TASK_TOKEN_LENGTH, fingerprint
 
 MAX_OUTPUT_BYTES = 256 * 1024
 # Adaptive retries: backoff on throttling plus a client-side rate limiter, so a batch resume
 # slows to what the SendTask* token bucket allows instead of failing.
 RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 10})
+# Every call the CLI makes is answered within a second or two (a synchronous invoke of the resume
+# function, whose timeout is 10 s, in the worst case): an endpoint slower than this is down.
+TIMEOUTS = Config(connect_timeout=3, read_timeout=20)
+# Retrying throttling helps; retrying an endpoint that does not answer only keeps a person waiting
+# in silence (botocore would try a refused connection 10 times, for half a minute). A connection
+# failure gets one more attempt, for a blip; a read timeout none, as its call may have been done.
+CONNECTION_ATTEMPTS = 2
+# Refused, timed out, closed, a TLS or proxy failure: not what a retry a second later mends.
+_CONNECTION_FAILURES = (BotocoreConnectionError, HTTPClientError)
 _CLOSED = {"TaskTimedOut", "TaskDoesNotExist"}
+_NOT_FOUND = {"ExecutionDoesNotExist", "InvalidArn"}
+_THROTTLED = {"ThrottlingException", "TooManyRequestsException", "Throttling"}
 
 
 class OperationError(Exception):
@@ -37,6 +61,45 @@ class OperationError(Exception):
 
 class UsageError(OperationError):
     """What was asked is malformed (bad JSON, an output too large): nothing was sent."""
+
+
+class ExecutionNotFoundError(OperationError):
+    """No execution has that name or ARN (or the ARN is not an execution's)."""
+
+    def __init__(self, execution: str) -> None:
+        super().__init__(f"execution {execution} not found")
+
+
+class TaskClosedError(OperationError):
+    """The task no longer waits for a callback: resumed, failed or timed out already."""
+
+    def __init__(self) -> None:
+        super().__init__("already resumed or expired: the task no longer waits for a callback")
+
+
+def describe_client_error(error: ClientError) -> str:
+    """The last resort for an AWS error nobody classified: what AWS said, on one line."""
+    details = error.response.get("Error", {})
+    message = " ".join(str(details.get("Message", "")).split())
+    return f"{error.operation_name} failed: {details.get('Code', 'unknown error')}: {message}"
+
+
+def _give_up_when_unreachable(attempts: int, caught_exception: Exception | None = None, **_: Any) -> None:
+    """A `needs-retry` handler that runs before botocore's own: re-raising ends the retries."""
+    if not isinstance(caught_exception, _CONNECTION_FAILURES):
+        return
+    if isinstance(caught_exception, ReadTimeoutError) or attempts >= CONNECTION_ATTEMPTS:
+        raise caught_exception
+
+
+def _unreachable(error: BotoCoreError) -> str:
+    # botocore's message names the endpoint: 'Could not connect to the endpoint URL: "http://..."'.
+    if isinstance(error, ReadTimeoutError):
+        return (
+            f"no answer within {TIMEOUTS.read_timeout} s ({error}): whether it was done is unknown; "
+            "look with `pausable-sfn history` before trying again"
+        )
+    return f"cannot reach AWS: {error}; check AWS_ENDPOINT_URL, --region and the network"
 
 
 @dataclass(frozen=True)
@@ -76,6 +139,8 @@ class Operations:
             self._session = boto3.Session(profile_name=profile, region_name=region or os.environ.get("AWS_REGION"))
         except ProfileNotFound as error:
             raise OperationError(f"no AWS profile named {error.kwargs['profile']!r}") from None
+        except BotoCoreError as error:  # a malformed config file, say
+            raise OperationError(f"the AWS configuration: {error}") from None
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         self.calls = 0  # AWS API calls made, for the batch report and the benchmark
@@ -85,10 +150,15 @@ class Operations:
         with self._lock:
             if service not in self._clients:
                 try:
-                    client = self._session.client(service, config=RETRIES)
+                    client = self._session.client(service, config=TIMEOUTS.merge(RETRIES))
                 except NoRegionError:
                     raise OperationError("no AWS region: set AWS_REGION or pass --region") from None
+                except InvalidRegionError as error:
+                    raise OperationError(
+                        f"{error.kwargs['region_name']!r} is not an AWS region name: pass --region like us-east-1"
+                    ) from None
                 client.meta.events.register("before-call", self._count_call)
+                client.meta.events.register_first("needs-retry", _give_up_when_unreachable)
                 self._clients[service] = client
             return self._clients[service]
 
@@ -111,9 +181,15 @@ class Operations:
             raise
         return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
 
+    def output(self, key: str) -> str:
+        try:
+            return self.outputs[key]
+        except KeyError:
+            raise OperationError(f"stack {self.stack} has no output {key}: is it a pausable-sfn stack?") from None
+
     @property
     def state_machine_arn(self) -> str:
-        return self.outputs["StateMachineArn"]
+        return self.output("StateMachineArn")
 
     # Executions
 
@@ -124,13 +200,8 @@ class Operations:
         return f"{self.state_machine_arn.replace(':stateMachine:', ':execution:')}:{execution}"
 
     def describe(self, execution: str) -> dict[str, Any]:
-        arn = self.execution_arn(execution)
-        try:
-            return self._call("stepfunctions", "describe_execution", executionArn=arn)
-        except ClientError as error:
-            if error.response["Error"]["Code"] in ("ExecutionDoesNotExist", "InvalidArn"):
-                raise OperationError(f"execution {execution} not found") from None
-            raise
+        with self._about(execution):
+            return self._call("stepfunctions", "describe_execution", executionArn=self.execution_arn(execution))
 
     def start(self, execution_input: Any, name: str | None = None) -> dict[str, Any]:
         options = {"name": name} if name else {}
@@ -143,29 +214,39 @@ class Operations:
                 **options,
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] == "ExecutionAlreadyExists":
+            code = error.response["Error"]["Code"]
+            if code == "ExecutionAlreadyExists":
                 raise OperationError(f"an execution named {name} exists already") from None
+            if code == "InvalidName":
+                raise UsageError(
+                    f"Step Functions refused the name {name!r}: {error.response['Error']['Message']}"
+                ) from None
             raise
 
-    def waiting_task(self, execution_arn: str) -> WaitingTask | None:
+    def waiting_task(self, execution: str) -> WaitingTask | None:
         """The task that waits for a callback now, read from the newest events, or None."""
-        return waiting_task(recent_events(self.client("stepfunctions"), execution_arn))
+        with self._about(execution), self._aws("get_execution_history"):
+            return waiting_task(recent_events(self.client("stepfunctions"), self.execution_arn(execution)))
 
     def paused(self, *, manual_only: bool = False) -> Iterator[PausedExecution]:
         """Running executions whose Long job execution waits for its callback."""
-        pages = self.client("stepfunctions").get_paginator("list_executions")
-        for page in pages.paginate(
-            stateMachineArn=self.state_machine_arn, statusFilter="RUNNING", PaginationConfig={"PageSize": 1000}
-        ):
-            for execution in page["executions"]:
-                task = self.waiting_task(execution["executionArn"])
-                if task is None or task.state != LONG_JOB_STATE or (manual_only and not task.manual):
-                    continue
-                yield PausedExecution(execution["executionArn"], execution["name"], execution["startDate"], task)
+        with self._aws("list_executions"):
+            pages = (
+                self.client("stepfunctions")
+                .get_paginator("list_executions")
+                .paginate(
+                    stateMachineArn=self.state_machine_arn, statusFilter="RUNNING", PaginationConfig={"PageSize": 1000}
+                )
+            )
+            for page in pages:
+                for execution in page["executions"]:
+                    task = self.waiting_task(execution["executionArn"])
+                    if task is None or task.state != LONG_JOB_STATE or (manual_only and not task.manual):
+                        continue
+                    yield PausedExecution(execution["executionArn"], execution["name"], execution["startDate"], task)
 
     def token_of(self, execution: str) -> str:
-        arn = self.execution_arn(execution)
-        task = self.waiting_task(arn)
+        task = self.waiting_task(execution)
         if task is None:
             status = self.describe(execution)["status"]
             if status in TERMINAL:
@@ -186,20 +267,22 @@ class Operations:
 
     def resume_via_lambda(self, token: str, output: str | None = None) -> None:
         """Resumes as a person would: by invoking ResumeStepFunctionLambda with the token."""
+        _check_length(token)
         callback: dict[str, Any] = {"taskToken": token}
         if output is not None:
             callback["output"] = output
         response = self._call(
             "lambda",
             "invoke",
-            FunctionName=self.outputs["ResumeStepFunctionFunctionName"],
+            FunctionName=self.output("ResumeStepFunctionFunctionName"),
             Payload=json.dumps(callback).encode(),
         )
         result = json.loads(response["Payload"].read() or b"null")
         if "FunctionError" in response:
-            raise OperationError(f"ResumeStepFunctionLambda failed: {result.get('errorMessage', result)}")
+            reason = str(result.get("errorMessage", result) if isinstance(result, dict) else result)
+            raise OperationError(f"ResumeStepFunctionLambda failed: {_without(token, reason)}")
         if result and result.get("alreadyClosed"):
-            raise OperationError("already resumed or expired: the task no longer waits for a callback")
+            raise TaskClosedError()
 
     def resume_all(
         self,
@@ -217,9 +300,9 @@ class Operations:
             try:
                 self.resume(execution.task.token, output)
                 outcome = "resumed"
+            except TaskClosedError:
+                outcome = "already"
             except OperationError as error:
-                outcome = "already" if str(error).startswith("already resumed") else f"{execution.name}: {error}"
-            except ClientError as error:
                 outcome = f"{execution.name}: {error}"
             with lock:
                 if outcome == "resumed":
@@ -232,51 +315,84 @@ class Operations:
                 on_done()
 
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            resuming = []
             for found, execution in enumerate(self.paused(manual_only=manual_only), start=1):
                 if on_found is not None:
                     on_found(found)
-                pool.submit(resume_one, execution)
+                resuming.append(pool.submit(resume_one, execution))
+        for future in resuming:
+            future.result()  # an error none of the outcomes expects is raised, not lost with its thread
         return report
 
     def history(self, execution: str) -> tuple[dict[str, Any], list[TimelineEntry]]:
         description = self.describe(execution)
-        return description, timeline(read_history(self.client("stepfunctions"), description["executionArn"]))
+        with self._about(execution), self._aws("get_execution_history"):
+            events = read_history(self.client("stepfunctions"), description["executionArn"])
+        return description, timeline(events)
 
     # Plumbing
 
     def _send(self, operation: str, token: str, **arguments: Any) -> None:
-        if not token or len(token) > MAX_TASK_TOKEN_LENGTH:
-            raise UsageError(f"a task token has 1 to {MAX_TASK_TOKEN_LENGTH} characters")
+        _check_length(token)
         try:
             self._call("stepfunctions", operation, taskToken=token, **arguments)
         except ClientError as error:
-            code = error.response["Error"]["Code"]
-            if code in _CLOSED:
-                raise OperationError("already resumed or expired: the task no longer waits for a callback") from None
-            if code == "InvalidToken":
-                raise OperationError(
-                    "the task token is not valid (malformed, cut short, or of another region)"
-                ) from None
-            if code == "InvalidOutput":
-                raise UsageError(
-                    f"Step Functions refused the output: {error.response['Error'].get('Message')}"
-                ) from None
-            raise
+            raise _refusal(error, token) from None
 
     def _call(self, service: str, operation: str, **arguments: Any) -> Any:
-        try:
+        with self._aws(operation):
             return getattr(self.client(service), operation)(**arguments)
+
+    @contextmanager
+    def _aws(self, operation: str) -> Iterator[None]:
+        """What botocore raises for any call, as an OperationError a person can act on. A ClientError
+        that is not throttling goes on: the caller knows what it means for that call."""
+        try:
+            yield
         except NoCredentialsError:
             raise OperationError(
                 "no AWS credentials: set AWS_PROFILE (or pass --profile), or AWS_ACCESS_KEY_ID and "
                 "AWS_SECRET_ACCESS_KEY; for the embedded AWS, see `make serve`"
             ) from None
+        except _CONNECTION_FAILURES as error:
+            raise OperationError(_unreachable(error)) from None
         except ClientError as error:
-            code = error.response["Error"]["Code"]
-            if code in ("ThrottlingException", "TooManyRequestsException", "Throttling"):
+            if error.response["Error"]["Code"] in _THROTTLED:
                 raise OperationError(
                     f"throttled by AWS on {operation} even after retries: try again, or with a lower --concurrency"
                 ) from None
             raise
         except BotoCoreError as error:
-            raise OperationError(f"{operation} failed: {error}") from None
+            raise OperationError(f"{operation} failed: {' '.join(str(error).split())}") from None
+
+    @contextmanager
+    def _about(self, execution: str) -> Iterator[None]:
+        """Calls about one execution: that it does not exist is said with the name the person gave."""
+        try:
+            yield
+        except ClientError as error:
+            if error.response["Error"]["Code"] in _NOT_FOUND:
+                raise ExecutionNotFoundError(execution) from None
+            raise
+
+
+def _refusal(error: ClientError, token: str) -> OperationError:
+    """Why Step Functions refused a SendTask* call."""
+    code = error.response["Error"]["Code"]
+    if code in _CLOSED:
+        return TaskClosedError()
+    if code == "InvalidToken":
+        return OperationError("the task token is not valid (malformed, cut short, or of another region)")
+    if code == "InvalidOutput":
+        return UsageError(f"Step Functions refused the output: {error.response['Error'].get('Message')}")
+    return OperationError(_without(token, describe_client_error(error)))
+
+
+def _check_length(token: str) -> None:
+    if not token or len(token) > MAX_TASK_TOKEN_LENGTH:
+        raise UsageError(f"a task token has 1 to {MAX_TASK_TOKEN_LENGTH} characters, not {len(token)}")
+
+
+def _without(token: str, message: str) -> str:
+    """The token is a credential: where a message quotes it back, only its fingerprint is passed on."""
+    return message.replace(token, fingerprint(token))

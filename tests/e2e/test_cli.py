@@ -1,18 +1,21 @@
 """The operator CLI against the embedded AWS: each command, its output, its exit code, its errors."""
 
 import json
+import os
 import re
 import shlex
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from unittest import mock
 
 import pytest
 
 from pausable_sfn import PROJECT_ROOT, operations
 from pausable_sfn.cli import main
+from pausable_sfn.local.server import free_port
 from pausable_sfn.tokens import fingerprint
 
 from .conftest import SHORT_STACK
@@ -42,6 +45,10 @@ def cli_json(cli, *args: str):
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+# What `isoformat()` of an aware UTC datetime gives, always with microseconds: the one date format.
+ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00")
 
 
 def test_start_wait_pauses_a_manual_execution_and_paused_lists_it(cli, app):
@@ -277,3 +284,150 @@ def test_the_readme_cli_examples_work(cli, app):
         args = shlex.split(example, comments=True)[1:]
         code, out, err = cli(*args)
         assert code == 0, f"{example}\n{out}\n{err}"
+
+
+NEVER_STARTED = "no-such-execution"
+NOT_AN_ARN = "arn:not-an-execution"
+
+
+@pytest.mark.parametrize("execution", [NEVER_STARTED, NOT_AN_ARN])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("resume",),
+        ("resume", "--via-lambda"),
+        ("fail", "--error", "Rejected", "--cause", "no"),
+        ("heartbeat",),
+        ("history",),
+    ],
+    ids=" ".join,
+)
+def test_every_command_on_an_unknown_execution_says_it_is_not_found(cli, command, execution):
+    code, out, err = cli(*command, execution)
+
+    assert (code, out) == (1, "")
+    assert err == f"pausable-sfn: execution {execution} not found\n"
+
+
+def test_waiting_on_an_execution_that_disappears_says_it_is_not_found(cli, app):
+    vanished = app.output("StateMachineArn").replace(":stateMachine:", ":execution:") + f":{NEVER_STARTED}"
+    started = {"executionArn": vanished, "startDate": None}
+
+    with mock.patch.object(operations.Operations, "start", return_value=started):
+        code, _, err = cli("start", "--wait")
+
+    assert code == 1
+    assert err == f"pausable-sfn: execution {vanished} not found\n"
+
+
+def test_fail_and_heartbeat_take_a_token_instead_of_an_execution(cli, app):
+    arn = cli_json(cli, "start", "--manual", "--name", unique("token"), "--wait")["executionArn"]
+    token = app.wait_paused(arn).task_token
+
+    beat = cli("heartbeat", "--token", token)
+    failed = cli("fail", "--token", token, "--error", "Rejected", "--cause", "by token")
+
+    assert [beat[0], failed[0]] == [0, 0]
+    assert (app.wait_end(arn)["status"], app.wait_end(arn)["error"]) == ("FAILED", "Rejected")
+    assert not any(token in stream for stream in (*beat[1:], *failed[1:]))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("heartbeat",),
+        ("heartbeat", "some-execution", "--token", "T"),
+        ("fail", "--error", "E", "--cause", "C"),
+        ("fail", "some-execution", "--token", "T", "--error", "E", "--cause", "C"),
+    ],
+)
+def test_fail_and_heartbeat_take_either_an_execution_or_a_token(cli, args):
+    code, _, err = cli(*args)
+
+    assert code == 2
+    assert "execution" in err
+    assert "--token" in err
+
+
+def test_a_fractional_job_duration_is_passed_to_the_state_machine_as_a_number(cli, app):
+    code, out, err = cli("start", "--job-duration", "0.5", "--json")
+
+    arn = json.loads(out)["executionArn"]
+    assert code == 0, err
+    assert json.loads(app.sfn.describe_execution(executionArn=arn)["input"]) == {"JobDurationSeconds": 0.5}
+    assert app.wait_end(arn)["status"] == "SUCCEEDED"
+
+
+def test_dates_are_iso_8601_with_their_zone_in_json_and_in_tables(cli, app):
+    name = unique("dates")
+
+    started = cli_json(cli, "start", "--manual", "--name", name)
+    app.wait_paused(started["executionArn"])
+    [row] = [row for row in cli_json(cli, "paused") if row["name"] == name]
+    _, table, _ = cli("paused")
+
+    assert ISO_UTC.fullmatch(started["startDate"]), started["startDate"]
+    assert ISO_UTC.fullmatch(row["startedAt"]), row["startedAt"]
+    [line] = [line for line in table.splitlines() if name in line]
+    assert row["startedAt"] in line
+
+
+@pytest.fixture
+def endpoint(app) -> Iterator[str]:
+    """The embedded AWS over HTTP, for a CLI in another process: a moto server on the same backends."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def run_piped(endpoint: str, *args: str) -> subprocess.CompletedProcess:
+    """`pausable-sfn ARGS | cat` in a terminal 40 columns wide."""
+    environment = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "COLUMNS": "40"}
+    command = [sys.executable, "-m", "pausable_sfn", *args]
+    return subprocess.run(
+        command, cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+@pytest.mark.emulator_only(reason="a moto server shares the embedded AWS with another process")
+def test_arns_names_and_tokens_are_never_wrapped_in_a_narrow_or_piped_output(cli, app, endpoint):
+    name = unique("a-long-execution-name-that-is-wider-than-forty-columns")
+    arn = cli_json(cli, "start", "--manual", "--name", name, "--wait")["executionArn"]
+    token = app.wait_paused(arn).task_token
+
+    paused = run_piped(endpoint, "paused", "--show-token")
+    history = run_piped(endpoint, "history", arn)
+    started = run_piped(endpoint, "start", "--manual")
+
+    assert paused.returncode == 0, paused.stderr
+    [line] = [line for line in paused.stdout.splitlines() if name in line]
+    assert token in line
+    assert arn in history.stdout.splitlines()
+    assert started.returncode == 0, started.stderr
+    assert re.fullmatch(r"arn:aws:states:\S+:execution:\S+\n", started.stdout)
+
+
+@pytest.mark.emulator_only(reason="a moto server shares the embedded AWS with another process")
+@pytest.mark.parametrize("command", ["start", "history"])
+def test_a_reader_that_goes_away_ends_the_command_quietly(cli, endpoint, command):
+    arn = cli_json(cli, "start", "--manual", "--name", unique("pipe"), "--wait")["executionArn"]
+    environment = {**os.environ, "AWS_ENDPOINT_URL": endpoint}
+    command = [
+        sys.executable,
+        "-m",
+        "pausable_sfn",
+        *(["start", "--manual"] if command == "start" else ["history", arn]),
+    ]
+
+    with subprocess.Popen(
+        command, cwd=PROJECT_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        process.stdout.close()  # as `| head -0` does: gone before the command has read the history
+        err = process.stderr.read()
+
+    assert process.returncode == 1
+    assert err == ""
