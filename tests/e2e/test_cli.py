@@ -8,14 +8,12 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from unittest import mock
 
 import pytest
 
 from pausable_sfn import PROJECT_ROOT, operations
 from pausable_sfn.cli import main
-from pausable_sfn.local.server import free_port
 from pausable_sfn.tokens import fingerprint
 
 from .conftest import SHORT_STACK
@@ -373,15 +371,9 @@ def test_dates_are_iso_8601_with_their_zone_in_json_and_in_tables(cli, app):
 
 
 @pytest.fixture
-def endpoint(app) -> Iterator[str]:
-    """The embedded AWS over HTTP, for a CLI in another process: a moto server on the same backends."""
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+def endpoint(app, embedded) -> str:
+    """The embedded AWS over HTTP, for a CLI in another process."""
+    return embedded.endpoint_url
 
 
 def run_piped(endpoint: str, *args: str) -> subprocess.CompletedProcess:
