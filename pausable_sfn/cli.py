@@ -187,6 +187,13 @@ def _document(parser: argparse.ArgumentParser, description: str, examples: list[
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
+def _synthesize(folder: Path) -> Path:
+    # Imported only when needed: the CDK starts a Node.js process (jsii), which an --assembly spares.
+    from .cdk_app import synthesize
+
+    return synthesize(folder)
+
+
 def _port(text: str) -> int:
     port = _integer(text, "a port number")
     if not 0 <= port <= 65535:
@@ -260,7 +267,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .demo import run
 
             return EXIT_OK if run(console) else EXIT_FAILED
-        from .cdk_app import synthesize
         from .local.server import serve
 
         return serve(
@@ -268,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             complain=lambda message: print(f"pausable-sfn: {message}", file=sys.stderr),
             assembly_dir=args.assembly,
             stack_name=args.serve_stack,
-            synthesize=synthesize,
+            synthesize=_synthesize,
             latency_ms=args.latency,
         )
 

@@ -43,7 +43,8 @@ MAX_OUTPUT_BYTES = 256 * 1024
 RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 10})
 # Every call the CLI makes is answered within a second or two (a synchronous invoke of the resume
 # function, whose timeout is 10 s, in the worst case): an endpoint slower than this is down.
-TIMEOUTS = Config(connect_timeout=3, read_timeout=20)
+# Enough pooled connections for the threads of a batch (finding and resuming run side by side).
+TIMEOUTS = Config(connect_timeout=3, read_timeout=20, max_pool_connections=64)
 # Retrying throttling helps; retrying an endpoint that does not answer only keeps a person waiting
 # in silence (botocore would try a refused connection 10 times, for half a minute). A connection
 # failure gets one more attempt, for a blip; a read timeout none, as its call may have been done.
@@ -228,9 +229,18 @@ class Operations:
         with self._about(execution), self._aws("get_execution_history"):
             return waiting_task(recent_events(self.client("stepfunctions"), self.execution_arn(execution)))
 
-    def paused(self, *, manual_only: bool = False) -> Iterator[PausedExecution]:
-        """Running executions whose Long job execution waits for its callback."""
-        with self._aws("list_executions"):
+    def paused(self, *, manual_only: bool = False, concurrency: int = 8) -> Iterator[PausedExecution]:
+        """Running executions whose Long job execution waits for its callback, in the order
+        ListExecutions gives them; their histories are read `concurrency` at a time (each read is
+        a round trip to AWS: one after another, a thousand take a minute)."""
+
+        def paused_one(execution: dict[str, Any]) -> PausedExecution | None:
+            task = self.waiting_task(execution["executionArn"])
+            if task is None or task.state != LONG_JOB_STATE or (manual_only and not task.manual):
+                return None
+            return PausedExecution(execution["executionArn"], execution["name"], execution["startDate"], task)
+
+        with self._aws("list_executions"), ThreadPoolExecutor(max_workers=concurrency) as pool:
             pages = (
                 self.client("stepfunctions")
                 .get_paginator("list_executions")
@@ -239,11 +249,7 @@ class Operations:
                 )
             )
             for page in pages:
-                for execution in page["executions"]:
-                    task = self.waiting_task(execution["executionArn"])
-                    if task is None or task.state != LONG_JOB_STATE or (manual_only and not task.manual):
-                        continue
-                    yield PausedExecution(execution["executionArn"], execution["name"], execution["startDate"], task)
+                yield from filter(None, pool.map(paused_one, page["executions"]))
 
     def token_of(self, execution: str) -> str:
         task = self.waiting_task(execution)
@@ -316,7 +322,8 @@ class Operations:
 
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             resuming = []
-            for found, execution in enumerate(self.paused(manual_only=manual_only), start=1):
+            paused = self.paused(manual_only=manual_only, concurrency=concurrency)
+            for found, execution in enumerate(paused, start=1):
                 if on_found is not None:
                     on_found(found)
                 resuming.append(pool.submit(resume_one, execution))

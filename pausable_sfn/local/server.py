@@ -85,7 +85,7 @@ class LocalServer:
 def serve(
     *,
     port: int,
-    say: Callable[[str], None] = print,
+    say: Callable[[str], None] = lambda line: print(line, flush=True),
     complain: Callable[[str], None],
     assembly_dir: Path | None = None,
     stack_name: str | None = None,
@@ -123,7 +123,10 @@ def serve(
         say("")
         say(f"   {server.export_line()}")
         say("   Ctrl-C (or SIGTERM) stops it.")
-        stop.wait()
+        # Not one endless wait: a signal the OS hands to another thread runs its Python handler
+        # only when the main thread next runs, and a wait without a timeout would never return.
+        while not stop.wait(0.2):
+            pass
     except KeyboardInterrupt:
         pass
     finally:

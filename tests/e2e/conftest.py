@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -46,6 +47,7 @@ class Stack:
 
     aws: Any  # EmbeddedAws or AwsTarget: client(service), invoke(function, event), wait_idle()
     outputs: dict[str, str]
+    name: str = STACK_NAME
 
     @property
     def sfn(self) -> Any:
@@ -95,11 +97,28 @@ def live() -> AwsTarget | None:
 
 
 @pytest.fixture(scope="package")
-def app(live: AwsTarget | None, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Stack:
+def app_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synthesize(tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture(scope="package")
+def app(live: AwsTarget | None, request: pytest.FixtureRequest) -> Stack:
     if live is not None:
         return Stack(live, stack_outputs(live, STACK_NAME))
     embedded: EmbeddedAws = request.getfixturevalue("embedded")
-    return Stack(embedded, embedded.deploy(synthesize(tmp_path_factory.mktemp("cdk.out"))).outputs)
+    return Stack(embedded, embedded.deploy(request.getfixturevalue("app_assembly")).outputs)
+
+
+@pytest.fixture
+def own_copy(live: AwsTarget | None, app: Stack, request: pytest.FixtureRequest) -> Stack:
+    """A copy of the app deployed for this test alone, for scenarios about *every* execution of a
+    state machine (a batch resume): nothing another test started can be among them. A real
+    account has only the stacks `make test-live` deployed: there it is the app itself."""
+    if live is not None:
+        return app
+    embedded: EmbeddedAws = request.getfixturevalue("embedded")
+    name = f"Copy{uuid.uuid4().hex[:8]}"
+    return Stack(embedded, embedded.deploy(request.getfixturevalue("app_assembly"), as_stack=name).outputs, name)
 
 
 @pytest.fixture(scope="package")
@@ -110,7 +129,7 @@ def short_timeouts(
         return Stack(live, stack_outputs(live, os.environ.get("PAUSABLE_SFN_SHORT_STACK", SHORT_STACK)))
     embedded: EmbeddedAws = request.getfixturevalue("embedded")
     assembly = synthesize(tmp_path_factory.mktemp("cdk.out.short"), SHORT_TIMEOUTS)
-    return Stack(embedded, embedded.deploy(assembly, as_stack=SHORT_STACK).outputs)
+    return Stack(embedded, embedded.deploy(assembly, as_stack=SHORT_STACK).outputs, SHORT_STACK)
 
 
 def event_types(events: list[dict[str, Any]]) -> list[str]:
