@@ -8,15 +8,17 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 from unittest import mock
 
 import pytest
 
 from pausable_sfn import PROJECT_ROOT, STACK_NAME, operations
 from pausable_sfn.cli import main
+from pausable_sfn.history import waiting_task
 from pausable_sfn.tokens import fingerprint
 
-from .conftest import SHORT_STACK
+from .conftest import SHORT_STACK, SHORT_TIMEOUTS
 
 
 @pytest.fixture
@@ -121,13 +123,17 @@ def test_fail_ends_the_execution_with_the_given_error_and_cause(cli, app):
 def test_heartbeats_keep_a_task_alive_past_its_heartbeat_timeout(cli, short_timeouts):
     name = unique("beat")
     arn = cli_json(cli, "start", "--stack", SHORT_STACK, "--manual", "--name", name, "--wait")["executionArn"]
+    scheduled = waiting_task(short_timeouts.wait_paused(arn).recent).scheduled_at
+    heartbeat_seconds = SHORT_TIMEOUTS["longJobHeartbeatSeconds"]
 
-    began = time.monotonic()
-    while time.monotonic() - began < 1.6:  # past the 1 s heartbeat timeout, within the 3 s task timeout
+    # One heartbeat a second: even a CLI call of 2 s leaves the heartbeat timeout far away.
+    while (datetime.now(UTC) - scheduled).total_seconds() < heartbeat_seconds + 1:
         assert cli("heartbeat", name, "--stack", SHORT_STACK)[0] == 0
-        time.sleep(0.3)
+        time.sleep(1)
 
     assert short_timeouts.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+    assert "TaskTimedOut" not in [event["type"] for event in short_timeouts.history(arn)]
+    cli("fail", name, "--stack", SHORT_STACK, "--error", "Done", "--cause", "the test is over")
 
 
 def test_history_shows_the_timeline_and_the_ending(cli, app):
