@@ -10,6 +10,7 @@
 """
 
 import json
+import logging
 import threading
 import time
 import uuid
@@ -22,6 +23,7 @@ from typing import Any
 from .runtime import FunctionConfig, Invocation, LambdaRuntime
 
 ClientFactory = Callable[[str], Any]
+LOGGER = logging.getLogger("pausable_sfn.local")
 
 
 class AsyncInvoker:
@@ -46,6 +48,9 @@ class AsyncInvoker:
     def _done(self, future: Future[None]) -> None:
         with self._lock:
             self._pending.discard(future)
+        if not future.cancelled() and (error := future.exception()) is not None:
+            # A fault of the embedded AWS itself (not of the function): it must not pass unseen.
+            LOGGER.error("delivering an asynchronous invocation failed", exc_info=error)
 
     def busy(self) -> bool:
         with self._lock:
