@@ -8,3 +8,6 @@ LAMBDAS_DIR = PROJECT_ROOT / "lambdas"
 STACK_NAME = "PausableStepFunctionStack"
 STATE_MACHINE_NAME = "PausableStepFunction"
 LONG_JOB_STATE = "Long job execution"
+# The most calls at once that `resume --all-paused --concurrency` may make (the CLI checks it,
+# the operations size their connection pool from it).
+MAX_CONCURRENCY = 32

@@ -14,14 +14,14 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from . import LONG_JOB_STATE, STACK_NAME
+from . import LONG_JOB_STATE, MAX_CONCURRENCY, STACK_NAME
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 # The state machine's own limit (workflow.py, which the CLI cannot import without the CDK).
@@ -97,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {version('pausable-sfn')}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     start = commands.add_parser("start", parents=[common], help="start an execution")
@@ -120,7 +120,13 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--output", metavar="JSON", help='the task output (default {"resumed": true})')
     resume.add_argument("--via-lambda", action="store_true", help="invoke ResumeStepFunctionLambda, as a person would")
     resume.add_argument("--manual-only", action="store_true", help="with --all-paused: only manual executions")
-    resume.add_argument("--concurrency", type=_positive, default=8, metavar="N", help="with --all-paused (default 8)")
+    resume.add_argument(
+        "--concurrency",
+        type=_concurrency,
+        default=8,
+        metavar="N",
+        help=f"with --all-paused: calls at once (default 8, at most {MAX_CONCURRENCY})",
+    )
 
     fail = commands.add_parser("fail", parents=[common], help="fail a paused execution (SendTaskFailure)")
     _target(fail)
@@ -215,11 +221,18 @@ def _duration(text: str) -> int | float:
     return seconds
 
 
-def _positive(text: str) -> int:
+def _concurrency(text: str) -> int:
     number = _integer(text, "a whole number")
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    if not 1 <= number <= MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(f"from 1 to {MAX_CONCURRENCY}, not {number}")
     return number
+
+
+def _version() -> str:
+    try:
+        return version("pausable-sfn")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
 
 
 def _integer(text: str, what: str) -> int:

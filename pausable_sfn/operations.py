@@ -33,7 +33,7 @@ from botocore.exceptions import (
     ConnectionError as BotocoreConnectionError,
 )
 
-from . import LONG_JOB_STATE, STACK_NAME
+from . import LONG_JOB_STATE, MAX_CONCURRENCY, STACK_NAME
 from .history import TERMINAL, TimelineEntry, WaitingTask, read_history, recent_events, timeline, waiting_task
 from .tokens import MAX_TASK_TOKEN_LENGTH, fingerprint
 
@@ -43,8 +43,9 @@ MAX_OUTPUT_BYTES = 256 * 1024
 RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 10})
 # Every call the CLI makes is answered within a second or two (a synchronous invoke of the resume
 # function, whose timeout is 10 s, in the worst case): an endpoint slower than this is down.
-# Enough pooled connections for the threads of a batch (finding and resuming run side by side).
-TIMEOUTS = Config(connect_timeout=3, read_timeout=20, max_pool_connections=64)
+# A batch (resume --all-paused) finds and resumes side by side, MAX_CONCURRENCY threads each:
+# enough pooled connections for both.
+TIMEOUTS = Config(connect_timeout=3, read_timeout=20, max_pool_connections=2 * MAX_CONCURRENCY)
 # Retrying throttling helps; retrying an endpoint that does not answer only keeps a person waiting
 # in silence (botocore would try a refused connection 10 times, for half a minute). A connection
 # failure gets one more attempt, for a blip; a read timeout none, as its call may have been done.

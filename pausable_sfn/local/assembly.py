@@ -42,7 +42,11 @@ def read_stack(assembly_dir: Path, stack_name: str | None = None) -> StackArtifa
     if stack_name not in found:
         raise AssemblyError(f"the assembly at {assembly_dir} has no stack {stack_name} (it has: {', '.join(found)})")
     stack = artifacts[stack_name]
-    template = json.loads((assembly_dir / stack["properties"]["templateFile"]).read_text())
+    template_file = assembly_dir / stack.get("properties", {}).get("templateFile", f"{stack_name}.template.json")
+    try:
+        template = json.loads(template_file.read_text())
+    except (OSError, ValueError) as error:
+        raise AssemblyError(f"the template of {stack_name} cannot be read ({template_file}): {error}") from None
 
     file_assets: dict[str, Path] = {}
     for dependency in stack.get("dependencies", []):

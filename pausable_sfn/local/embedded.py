@@ -73,16 +73,18 @@ class EmbeddedAws:
         return self
 
     def _enter(self) -> None:
+        # The exit stack closes in reverse: event delivery stops first, then the Lambda
+        # environments (a running invocation ends there), then the endpoint, then moto.
         self._exit.enter_context(mock.patch.dict("os.environ", {"AWS_DEFAULT_REGION": self.region}))
         if self.in_process:
             self._exit.enter_context(mock.patch.dict("os.environ", CREDENTIALS))
             self._exit.enter_context(mock_aws(config=MOTO_CONFIG))
         else:
             self._exit.enter_context(mock.patch.dict(default_user_config, MOTO_CONFIG))
-        self.endpoint.start()
         self._exit.callback(self.endpoint.stop)
-        self.runtime.aws_environment["AWS_ENDPOINT_URL"] = self.endpoint_url
+        self.endpoint.start()
         self._exit.callback(self.runtime.stop)
+        self.runtime.aws_environment["AWS_ENDPOINT_URL"] = self.endpoint_url
         moto_gaps.apply(
             self._exit, self.runtime, self._async, server_port=None if self.in_process else self.endpoint.port
         )
@@ -131,6 +133,12 @@ class EmbeddedAws:
         return self.runtime.find(name)
 
     def _stop_delivery(self) -> None:
+        """Stops polling and retrying, and ends the running invocations (their environments) rather
+        than waiting for them: a stop must not wait out a function's timeout."""
+        for poller in self._pollers:
+            poller.signal_stop()
+        self._async.signal_stop()
+        self.runtime.stop()
         for poller in self._pollers:
             poller.stop()
         self._async.stop()

@@ -59,6 +59,9 @@ class Endpoint:
         # The server's access log would print a line per API call over everything else.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # As werkzeug does: a port left in TIME_WAIT by a server that just stopped may be taken
+        # again at once (Linux still refuses a port on which another program listens).
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             listener.bind((HOST, self._requested_port))
         except OSError as error:

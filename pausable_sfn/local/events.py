@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .runtime import FunctionConfig, Invocation, LambdaRuntime
+from .runtime import FunctionConfig, Invocation, LambdaRuntime, RuntimeStoppedError
 
 ClientFactory = Callable[[str], Any]
 LOGGER = logging.getLogger("pausable_sfn.local")
@@ -56,6 +56,9 @@ class AsyncInvoker:
         with self._lock:
             return bool(self._pending)
 
+    def signal_stop(self) -> None:
+        self._stopping.set()
+
     def stop(self) -> None:
         self._stopping.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -64,7 +67,12 @@ class AsyncInvoker:
         config = self._runtime.find(function)
         attempts = 1 + config.max_retry_attempts
         for attempt in range(1, attempts + 1):
-            invocation = self._runtime.invoke(function, event)
+            if self._stopping.is_set():
+                return
+            try:
+                invocation = self._runtime.invoke(function, event)
+            except RuntimeStoppedError:
+                return  # the embedded AWS is stopping: the event goes with it, as a stopped account's would
             if not invocation.failed:
                 return
             if attempt < attempts and self._stopping.wait(
@@ -140,6 +148,9 @@ class SqsPoller:
     def start(self) -> None:
         self._thread.start()
 
+    def signal_stop(self) -> None:
+        self._stopping.set()
+
     def stop(self) -> None:
         self._stopping.set()
         self._thread.join(timeout=10)
@@ -157,17 +168,18 @@ class SqsPoller:
                 self._stopping.wait(self._interval)
 
     def poll_once(self) -> int:
-        response = self._sqs.receive_message(
-            QueueUrl=self.source.queue_url,
-            MaxNumberOfMessages=self.source.batch_size,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        )
-        messages = response.get("Messages", [])
-        if not messages:
-            return 0
+        # Busy from before the receive: a batch taken off the queue is never unaccounted for.
         self._handling.set()
         try:
+            response = self._sqs.receive_message(
+                QueueUrl=self.source.queue_url,
+                MaxNumberOfMessages=self.source.batch_size,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
+            messages = response.get("Messages", [])
+            if not messages:
+                return 0
             invocation = self._runtime.invoke(self.source.function, {"Records": [self._record(m) for m in messages]})
             done = self._succeeded(messages, invocation)
             for message in messages:

@@ -56,7 +56,10 @@ not a gap to close).
     wins), and a callback that arrives after a timeout, while the execution moves on, is
     accepted too. On Step Functions exactly one is accepted and the others get TaskTimedOut:
     `close_tokens_atomically` lets the first outcome (or the end of the wait) close the endpoint
-    under a lock, and answers TaskTimedOut to any later success, failure or heartbeat.
+    under a lock, and answers TaskTimedOut to any later success, failure or heartbeat. Left open:
+    moto times the state apart from the callback wait, which starts only once the invocation
+    has returned; between the state's timeout and the end of that wait a callback is still
+    accepted (and discarded). The README lists it among the known differences.
 """
 
 import base64
@@ -97,6 +100,7 @@ from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
 from .events import sns_event
+from .runtime import platform_lines
 
 if TYPE_CHECKING:
     from .events import AsyncInvoker
@@ -123,7 +127,8 @@ def route_lambda_invocations(patches: ExitStack, runtime: "LambdaRuntime", async
         response_headers["x-amz-executed-version"] = "$LATEST"
         if _header(request_headers, "X-Amz-Log-Type") == "Tail":
             # The last 4 KB of the invocation's log, as `aws lambda invoke --log-type Tail` shows it.
-            tail = "\n".join(invocation.log_lines).encode()[-4096:]
+            log = "\n".join(platform_lines(invocation, runtime.find(function.function_name))).encode()
+            tail = log[-4096:].decode(errors="ignore").encode()  # whole characters only
             response_headers["x-amz-log-result"] = base64.b64encode(tail).decode()
         return invocation.payload
 

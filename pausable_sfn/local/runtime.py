@@ -12,6 +12,7 @@ with Lambda's START/END/REPORT lines, to the environment's log stream in the fun
 """
 
 import json
+import logging
 import os
 import queue
 import shutil
@@ -32,6 +33,9 @@ WORKER = Path(__file__).with_name("lambda_worker.py")
 INIT_TIMEOUT_SECONDS = 10.0
 DEFAULT_MAX_ENVIRONMENTS = 10
 PYTHON_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
+# The error types Lambda gives an invocation that its environment did not finish.
+TIMED_OUT, EXITED = "Sandbox.Timedout", "Runtime.ExitError"
+LOGGER = logging.getLogger("pausable_sfn.local")
 
 
 class FunctionNotFoundError(LookupError):
@@ -93,7 +97,6 @@ class ExecutionEnvironment:
         self.config = config
         self.id = uuid.uuid4().hex
         self.log_stream = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{self.id}"
-        self.served = 0
         self._log_path = scratch / f"{self.id}.log"
         self._log = self._log_path.open("a+b")
         self._answers: queue.Queue[dict[str, Any] | None] = queue.Queue()
@@ -139,7 +142,6 @@ class ExecutionEnvironment:
             self._process.stdin.flush()
         except OSError:
             raise _EndedError from None
-        self.served += 1
         return self._answer(deadline - time.monotonic())
 
     def take_log_lines(self) -> list[str]:
@@ -187,7 +189,8 @@ class LambdaRuntime:
     def __post_init__(self) -> None:
         self._pools: dict[str, _Environments] = {}
         self._lock = threading.Lock()
-        self._scratch = Path(tempfile.mkdtemp(prefix="pausable-sfn-lambda-"))
+        # The environments' log files; made with the first environment, removed by stop().
+        self.scratch: Path | None = None
         self._stopped = False
 
     def register(self, config: FunctionConfig) -> None:
@@ -213,34 +216,16 @@ class LambdaRuntime:
         started_at = time.time()
         started = time.monotonic()
         environment, cold = self._acquire(config)
-        healthy = True
+        healthy = False
         try:
-            if cold:
-                # Lambda's init phase: the process starts and imports the handler (Lambda allows
-                # 10 s, then tries again within the invocation's own time).
-                environment.wait_ready(INIT_TIMEOUT_SECONDS + config.timeout_seconds)
-            deadline = time.monotonic() + config.timeout_seconds
-            answer = environment.invoke(request_id, json.dumps(event), deadline)
-            payload, error_type = answer["payload"].encode(), answer["errorType"]
-            extra: list[str] = []
-        except TimeoutError:
-            # Lambda stops the sandbox at the timeout; the next invocation gets a fresh one.
-            healthy = False
-            error_type = "Sandbox.Timedout"
-            message = f"{request_id} Task timed out after {config.timeout_seconds:.2f} seconds"
-            payload = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
-            extra = [f"{datetime.now(UTC).isoformat(timespec='milliseconds')} {message}"]
-        except _EndedError:
-            healthy = False
-            error_type = "Runtime.ExitError"
-            message = f"RequestId: {request_id} Error: Runtime exited without providing a reason"
-            payload = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
-            extra = [message]
-        if not healthy:
-            environment.kill()  # before its log is read: nothing may write to it afterwards
-        duration_ms = (time.monotonic() - started) * 1000
-        lines = environment.take_log_lines() + extra
-        self._release(config, environment, healthy=healthy)
+            payload, error_type, extra = self._run(config, environment, request_id, event, cold=cold)
+            healthy = error_type not in (TIMED_OUT, EXITED)
+            if not healthy:
+                environment.kill()  # before its log is read: nothing may write to it afterwards
+            duration_ms = (time.monotonic() - started) * 1000
+            lines = environment.take_log_lines() + extra
+        finally:
+            self._release(config, environment, healthy=healthy)
         invocation = Invocation(
             function=config.name,
             request_id=request_id,
@@ -255,8 +240,31 @@ class LambdaRuntime:
         with self._lock:
             self.invocations.append(invocation)
         if self.log_sink is not None:
-            self.log_sink(config, environment.log_stream, _platform_lines(invocation, config))
+            try:
+                self.log_sink(config, environment.log_stream, platform_lines(invocation, config))
+            except Exception:  # the invocation happened: a log that cannot be written must not undo it
+                LOGGER.exception("the log lines of %s could not be written", request_id)
         return invocation
+
+    def _run(
+        self, config: FunctionConfig, environment: ExecutionEnvironment, request_id: str, event: Any, *, cold: bool
+    ) -> tuple[bytes, str | None, list[str]]:
+        """The payload, the error type (None: it succeeded) and lines the platform adds to the log."""
+        try:
+            if cold:
+                # Lambda's init phase: the process starts and imports the handler (Lambda allows
+                # 10 s, then tries again within the invocation's own time).
+                environment.wait_ready(INIT_TIMEOUT_SECONDS + config.timeout_seconds)
+            answer = environment.invoke(request_id, json.dumps(event), time.monotonic() + config.timeout_seconds)
+            return answer["payload"].encode(), answer["errorType"], []
+        except TimeoutError:
+            # Lambda stops the sandbox at the timeout; the next invocation gets a fresh one.
+            message = f"{request_id} Task timed out after {config.timeout_seconds:.2f} seconds"
+            stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
+            return _error(TIMED_OUT, message), TIMED_OUT, [f"{stamp} {message}"]
+        except _EndedError:
+            message = f"RequestId: {request_id} Error: Runtime exited without providing a reason"
+            return _error(EXITED, message), EXITED, [message]
 
     def billed_ms(self, function: str | None = None) -> float:
         with self._lock:
@@ -301,7 +309,14 @@ class LambdaRuntime:
                 environment.stop()
             for environment in busy:
                 environment.kill()  # its invocation reads what it logged, then stops it
-        shutil.rmtree(self._scratch, ignore_errors=True)
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def _scratch_folder(self) -> Path:
+        with self._lock:
+            if self.scratch is None:
+                self.scratch = Path(tempfile.mkdtemp(prefix="pausable-sfn-lambda-"))
+            return self.scratch
 
     def _acquire(self, config: FunctionConfig) -> tuple[ExecutionEnvironment, bool]:
         """An idle warm environment, or a new one (cold: not ready yet), once the limit allows."""
@@ -313,7 +328,7 @@ class LambdaRuntime:
                 raise RuntimeStoppedError("the embedded Lambda runtime has stopped")
             if pool.idle:
                 return pool.idle.pop(), False
-            environment = ExecutionEnvironment(config, self._environment_of(config), self._scratch)
+            environment = ExecutionEnvironment(config, self._environment_of(config), self._scratch_folder())
             pool.all.add(environment)
             return environment, True
 
@@ -354,9 +369,14 @@ class LambdaRuntime:
         }
 
 
-def _platform_lines(invocation: Invocation, config: FunctionConfig) -> list[str]:
+def _error(error_type: str, message: str) -> bytes:
+    return json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+
+
+def platform_lines(invocation: Invocation, config: FunctionConfig) -> list[str]:
+    """The invocation's log as Lambda writes it: what the code wrote, between START/END/REPORT."""
     billed = max(1, round(invocation.duration_ms))
-    status = "\tStatus: timeout" if invocation.error_type == "Sandbox.Timedout" else ""
+    status = "\tStatus: timeout" if invocation.error_type == TIMED_OUT else ""
     return [
         f"START RequestId: {invocation.request_id} Version: $LATEST",
         *invocation.log_lines,

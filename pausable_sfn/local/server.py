@@ -23,6 +23,7 @@ from .endpoint import PortInUseError
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 # Synthesizes the default app into a folder and returns the assembly's path (the CLI passes ours).
 Synthesizer = Callable[[Path], Path]
+Say = Callable[[str], None]  # prints one whole line
 
 
 class LocalServer:
@@ -49,6 +50,10 @@ class LocalServer:
     def endpoint_url(self) -> str:
         return self.aws.endpoint_url
 
+    @property
+    def synthesizes(self) -> bool:
+        return self._assembly_dir is None
+
     def __enter__(self) -> "LocalServer":
         self.aws.__enter__()
         try:
@@ -56,7 +61,10 @@ class LocalServer:
             if assembly_dir is None:
                 assert self._synthesize is not None
                 self._scratch = Path(tempfile.mkdtemp(prefix="pausable-sfn-"))
-                assembly_dir = self._synthesize(self._scratch)
+                try:
+                    assembly_dir = self._synthesize(self._scratch)
+                except Exception as error:  # the app's own error (jsii reports it as one)
+                    raise AssemblyError(f"the app could not be synthesized: {error}") from None
             self.deployment = self.aws.deploy(assembly_dir, stack_name=self._stack_name)
         except BaseException:
             self.__exit__()
@@ -85,8 +93,8 @@ class LocalServer:
 def serve(
     *,
     port: int,
-    say: Callable[[str], None] = lambda line: print(line, flush=True),
-    complain: Callable[[str], None],
+    say: Say = lambda line: print(line, flush=True),
+    complain: Say,
     assembly_dir: Path | None = None,
     stack_name: str | None = None,
     synthesize: Synthesizer | None = None,
@@ -94,12 +102,22 @@ def serve(
     stop: threading.Event | None = None,
 ) -> int:
     """Runs until Ctrl-C or SIGTERM (or `stop`). Lines go out whole (`say`), never wrapped: people
-    copy the export line and the ARNs from them."""
-    say("synthesizing and deploying…" if assembly_dir is None else "deploying…")
+    copy the export line and the ARNs from them. A signal during the deploy stops it right after,
+    with everything cleaned up."""
+    stop = stop or threading.Event()
+    previous = _stop_on_signals(stop)
     try:
-        server = LocalServer(
+        return _serve(stop, say, complain, LocalServer(
             port=port, assembly_dir=assembly_dir, stack_name=stack_name, synthesize=synthesize, latency_ms=latency_ms
-        ).__enter__()
+        ))  # fmt: skip
+    finally:
+        _set_handlers(previous)
+
+
+def _serve(stop: threading.Event, say: Say, complain: Say, server: LocalServer) -> int:
+    say("synthesizing and deploying…" if server.synthesizes else "deploying…")
+    try:
+        server.__enter__()
     except PortInUseError as error:
         complain(f"{error} (--port N picks another; --port 0 a free one)")
         return EXIT_USAGE
@@ -112,17 +130,16 @@ def serve(
     except KeyboardInterrupt:
         complain("interrupted before it was up")
         return EXIT_INTERRUPTED
-    stop = stop or threading.Event()
-    previous = _stop_on_signals(stop)
     try:
-        say(f"{server.deployment.stack_name} deployed into the embedded AWS at {server.endpoint_url}")
-        for key, value in server.deployment.outputs.items():
-            say(f"   {key:<32} {value}")
-        if latency_ms:
-            say(f"   every API answer is delayed by {latency_ms:g} ms (--latency)")
-        say("")
-        say(f"   {server.export_line()}")
-        say("   Ctrl-C (or SIGTERM) stops it.")
+        if not stop.is_set():
+            say(f"{server.deployment.stack_name} deployed into the embedded AWS at {server.endpoint_url}")
+            for key, value in server.deployment.outputs.items():
+                say(f"   {key:<32} {value}")
+            if server.aws.endpoint.latency_ms:
+                say(f"   every API answer is delayed by {server.aws.endpoint.latency_ms:g} ms (--latency)")
+            say("")
+            say(f"   {server.export_line()}")
+            say("   Ctrl-C (or SIGTERM) stops it.")
         # Not one endless wait: a signal the OS hands to another thread runs its Python handler
         # only when the main thread next runs, and a wait without a timeout would never return.
         while not stop.wait(0.2):
@@ -132,7 +149,6 @@ def serve(
     finally:
         say("stopping")
         server.__exit__()
-        _set_handlers(previous)
     return EXIT_OK
 
 

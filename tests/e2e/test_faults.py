@@ -22,15 +22,17 @@ pytestmark = pytest.mark.emulator_only(reason="faults are injected into the embe
 
 
 @contextmanager
-def send_task_success_failing(times: int, code: str, status: int = 400) -> Iterator[list[str]]:
-    """SendTaskSuccess answers `code` `times` times (every time with times < 0), then works."""
+def send_task_success_failing(token: str, times: int, code: str) -> Iterator[list[str]]:
+    """SendTaskSuccess for `token` answers `code` `times` times (every time with times < 0), then
+    works; for any other token (another test's late callback) it works as usual."""
     calls: list[str] = []
     original = StepFunctionsParserBackend.send_task_success
 
     def failing(backend: StepFunctionsParserBackend, task_token: str, outcome: str) -> Any:
-        calls.append(task_token)
-        if times < 0 or len(calls) <= times:
-            raise JsonRESTError(code, f"injected {code}")
+        if task_token == token:
+            calls.append(task_token)
+            if times < 0 or len(calls) <= times:
+                raise JsonRESTError(code, f"injected {code}")
         return original(backend, task_token, outcome)
 
     with mock.patch.object(StepFunctionsParserBackend, "send_task_success", failing):
@@ -79,7 +81,7 @@ def test_a_callback_throttled_twice_still_resumes_its_execution(app):
     arn = app.start({"IsManualCallback": "True"})
     token = app.wait_paused(arn).task_token
 
-    with send_task_success_failing(2, "ThrottlingException") as calls:
+    with send_task_success_failing(token, 2, "ThrottlingException") as calls:
         publish(app, {"taskToken": token, "output": {"after": "throttling"}})
         result = app.wait_end(arn)  # once it has succeeded, no attempt is left to fail
 
@@ -106,13 +108,14 @@ def test_a_callback_that_is_not_json_or_has_no_token_is_kept_and_the_execution_t
     assert all(marker in record["requestPayload"]["Records"][0]["Sns"]["Message"] for record in kept)
     assert result["error"] == "LongJobTimedOut"
     assert app.sfn.describe_execution(executionArn=bystander)["status"] == "RUNNING"
+    app.sfn.stop_execution(executionArn=bystander)
 
 
 def test_a_resume_that_crashes_on_every_attempt_is_kept_after_the_retries(app):
     arn = app.start({"IsManualCallback": "True"})
     token = app.wait_paused(arn).task_token
 
-    with send_task_success_failing(-1, "AccessDeniedException") as calls:
+    with send_task_success_failing(token, -1, "AccessDeniedException") as calls:
         publish(app, {"taskToken": token, "executionId": arn})
         [kept] = wait_for_dead_letters(app, 1, token)
 
@@ -120,6 +123,7 @@ def test_a_resume_that_crashes_on_every_attempt_is_kept_after_the_retries(app):
     assert kept["requestContext"]["condition"] == "RetriesExhausted"
     assert "AccessDeniedException" in kept["responsePayload"]["errorMessage"]
     assert app.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"  # still resumable by hand
+    app.sfn.stop_execution(executionArn=arn)
 
 
 def test_the_same_callback_delivered_twice_resumes_once_without_error(app, embedded):

@@ -48,3 +48,18 @@ def test_with_latency_each_answer_comes_at_least_that_much_later():
         endpoint.stop()
 
     assert elapsed >= 0.3
+
+
+def test_a_port_just_released_by_a_stopped_endpoint_can_be_taken_again():
+    first = Endpoint()
+    first.start()
+    port = first.port
+    sqs(first).list_queues()  # a connection the server closes: the port lingers in TIME_WAIT
+    first.stop()
+
+    again = Endpoint(port=port)
+    again.start()
+    try:
+        assert sqs(again).list_queues()["ResponseMetadata"]["HTTPStatusCode"] == 200
+    finally:
+        again.stop()

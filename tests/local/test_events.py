@@ -2,6 +2,7 @@
 
 import json
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -19,6 +20,14 @@ def fail_bad_items(event, context):
 
 def always_fail(event, context):
     raise RuntimeError("cannot handle " + event["Records"][0]["Sns"]["Message"])
+
+def work_long(event, context):
+    from pathlib import Path
+    import time
+    folder = Path(event["folder"])
+    (folder / "started").touch()
+    time.sleep(600)
+    (folder / "finished").touch()
 """
 ROLE = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Statement": []}}}
 
@@ -143,3 +152,26 @@ def test_a_failing_async_invocation_is_retried_twice_then_sent_to_its_dead_lette
         assert body["requestContext"]["condition"] == "RetriesExhausted"
         assert body["requestContext"]["approximateInvokeCount"] == 3
         assert body["responsePayload"]["errorMessage"] == "cannot handle job 7"
+
+
+def test_stopping_the_embedded_aws_ends_a_running_invocation_instead_of_waiting_for_it(tmp_path):
+    resources = {"Worker": function("work_long", Timeout=900)}
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    aws = EmbeddedAws()
+    with aws:
+        deployment = aws.deploy(write_assembly(tmp_path, resources), stack_name="Stack")
+        aws.client("lambda").invoke(
+            FunctionName=deployment.resources["Worker"].ref,
+            InvocationType="Event",
+            Payload=json.dumps({"folder": str(marks)}).encode(),
+        )
+        assert eventually(lambda: (marks / "started").exists(), timeout=30)
+        closing = threading.Thread(target=aws.__exit__)
+        closing.start()
+        closing.join(timeout=60)
+
+    assert not closing.is_alive(), "the embedded AWS waited for the running invocation"
+    assert not (marks / "finished").exists()
+    [invocation] = aws.runtime.invocations
+    assert invocation.error_type == "Runtime.ExitError"

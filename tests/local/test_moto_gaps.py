@@ -298,7 +298,7 @@ def test_gap_15_a_heartbeat_for_a_task_without_heartbeat_timeout_is_refused(aws,
 
 def test_gap_16_a_task_token_takes_a_second_outcome(aws, recorded_invocations):
     # The Wait keeps the execution running after the task, as Post processing does in the app.
-    execution, token = start_paused(recorded_invocations, then={"Type": "Wait", "Seconds": 2, "End": True})
+    execution, token = start_paused(recorded_invocations, then={"Type": "Wait", "Seconds": 600, "End": True})
     sfn = boto3.client("stepfunctions")
 
     sfn.send_task_success(taskToken=token, output='{"first": true}')
@@ -306,6 +306,7 @@ def test_gap_16_a_task_token_takes_a_second_outcome(aws, recorded_invocations):
     sfn.send_task_success(taskToken=token, output='{"third": true}')
 
     assert sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
+    sfn.stop_execution(executionArn=execution)
 
 
 def test_gap_16_a_callback_endpoint_keeps_the_last_of_two_outcomes():

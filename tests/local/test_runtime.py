@@ -5,6 +5,7 @@ import json
 import os
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,6 +34,8 @@ def handler(event, context):
     if event.get("exit"):
         os._exit(3)
     if event.get("hang"):
+        if event.get("mark"):
+            Path(event["mark"]).touch()
         time.sleep(3600)
     if event.get("unserializable"):
         return {"when": object()}
@@ -100,6 +103,13 @@ def runtime(asset: Path) -> Iterator[LambdaRuntime]:
     runtime.register(function(asset, "fn"))
     yield runtime
     runtime.stop()
+
+
+def wait_for_file(path: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.02)
 
 
 def together(runtime: LambdaRuntime, calls: list[tuple[str, dict]]) -> list[Invocation]:
@@ -192,10 +202,12 @@ def test_a_handler_that_runs_past_its_timeout_is_stopped_there(runtime):
     assert (after.error_type, after.cold_start) == (None, True)
 
 
-def test_a_hung_invocation_holds_up_no_other(runtime, asset):
+def test_a_hung_invocation_holds_up_no_other(runtime, asset, tmp_path):
     runtime.register(function(asset, "patient", timeout=600))
-    hung = threading.Thread(target=runtime.invoke, args=("patient", {"hang": True}))
+    mark = tmp_path / "hanging"
+    hung = threading.Thread(target=runtime.invoke, args=("patient", {"hang": True, "mark": str(mark)}))
     hung.start()
+    wait_for_file(mark)
 
     others = [runtime.invoke("patient", {}) for _ in range(3)]
     still_hung = hung.is_alive()
@@ -264,7 +276,8 @@ def test_stopping_ends_every_environment_and_removes_its_files(runtime):
 
     runtime.stop()
 
-    assert not runtime._scratch.exists()
+    assert runtime.scratch is not None
+    assert not runtime.scratch.exists()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
 

@@ -1,5 +1,6 @@
 """Server mode: the app in a moto server on 127.0.0.1, reached over HTTP as the AWS CLI would."""
 
+import base64
 import json
 import os
 import signal
@@ -124,7 +125,7 @@ def test_the_serve_command_starts_and_stops_cleanly_leaving_no_temporary_folder(
         process.kill()
 
 
-def test_a_port_in_use_stops_it_at_once_naming_the_port(assembly):
+def test_a_port_in_use_stops_it_at_once_naming_the_port_and_leaves_nothing_behind(assembly, tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -132,6 +133,7 @@ def test_a_port_in_use_stops_it_at_once_naming_the_port(assembly):
         result = subprocess.run(
             serve_command("--port", str(port), "--assembly", str(assembly)),
             cwd=PROJECT_ROOT,
+            env={**os.environ, "TMPDIR": str(tmp_path)},
             capture_output=True,
             text=True,
             timeout=60,
@@ -140,6 +142,7 @@ def test_a_port_in_use_stops_it_at_once_naming_the_port(assembly):
     assert result.returncode == 2
     assert f"port {port} on 127.0.0.1 is in use" in result.stderr
     assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def other_app(folder: Path, stacks: dict[str, dict]) -> Path:
@@ -202,3 +205,13 @@ def test_a_lambda_payload_that_is_not_json_is_refused_as_lambda_refuses_it(serve
 
     assert refused.value.response["Error"]["Code"] == "InvalidRequestContentException"
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_lambda_invoke_with_log_type_tail_returns_the_end_of_the_invocation_s_log(server):
+    response = client(server, "lambda").invoke(
+        FunctionName=outputs(server)["ResumeStepFunctionFunctionName"], Payload=b'{"taskToken": "x"}', LogType="Tail"
+    )
+
+    log = base64.b64decode(response["LogResult"]).decode()
+    assert log.startswith("START RequestId: ")
+    assert log.splitlines()[-1].startswith("REPORT RequestId: ")
