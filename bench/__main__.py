@@ -75,7 +75,7 @@ def main() -> int:
         ("cold imports", lambda: figures.cold_imports(args.runs * 2)),
         ("asset size", lambda: figures.asset_size(assembly)),
         ("embedded flows", lambda: figures.embedded_flows(assembly, args.executions)),
-        ("lambda runtime", lambda: figures.lambda_runtime(args.runs)),
+        ("lambda runtime", lambda: figures.lambda_runtime(assembly, args.runs)),
         ("bulk resume", lambda: figures.bulk_resume(assembly, args.bulk)),
         ("bulk resume with latency", lambda: figures.bulk_resume(assembly, args.bulk, latency_ms=args.latency)),
         ("test suite", lambda: figures.test_suite(args.suite_runs)),
