@@ -175,3 +175,17 @@ def test_stopping_the_embedded_aws_ends_a_running_invocation_instead_of_waiting_
     assert not (marks / "finished").exists()
     [invocation] = aws.runtime.invocations
     assert invocation.error_type == "Runtime.ExitError"
+
+
+def test_a_function_without_a_declared_log_group_logs_to_aws_lambda_its_name(tmp_path):
+    with EmbeddedAws() as aws:
+        deployment = aws.deploy(write_assembly(tmp_path, {"Handler": function("always_fail")}), stack_name="Stack")
+        name = deployment.resources["Handler"].ref
+        aws.client("lambda").invoke(FunctionName=name, Payload=b'{"Records": [{"Sns": {"Message": "hi"}}]}')
+        logs = aws.client("logs")
+        events = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
+
+    messages = [event["message"] for event in events]
+    assert messages[0].startswith("START RequestId: ")
+    assert "[ERROR] RuntimeError: cannot handle hi" in messages
+    assert messages[-1].startswith("REPORT RequestId: ")
