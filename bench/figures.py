@@ -232,7 +232,7 @@ def lambda_runtime(assembly: Path, runs: int, work_seconds: float = 10.0) -> lis
     with tempfile.TemporaryDirectory() as folder:
         asset = Path(folder)
         (asset / "long.py").write_text(LONG_HANDLER)
-        runtime = LambdaRuntime(region="us-east-1", account_id="123456789012", aws_environment={})
+        runtime = LambdaRuntime(region="us-east-1", aws_environment={})
         for name, handler, code in (("long", "long.handler", asset), ("resume", resume["Handler"], app_asset)):
             runtime.register(
                 FunctionConfig(

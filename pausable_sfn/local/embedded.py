@@ -49,7 +49,6 @@ class EmbeddedAws:
         self.endpoint = Endpoint(port=port, latency_ms=latency_ms)
         self.runtime = LambdaRuntime(
             region=region,
-            account_id=ACCOUNT_ID,
             aws_environment=dict(CREDENTIALS),
             log_sink=self._write_logs,
             max_environments=max_environments,
@@ -73,8 +72,8 @@ class EmbeddedAws:
         return self
 
     def _enter(self) -> None:
-        # The exit stack closes in reverse: event delivery stops first, then the Lambda
-        # environments (a running invocation ends there), then the endpoint, then moto.
+        # The exit stack closes in reverse: event delivery and the Lambda environments stop first
+        # (_stop_delivery), then the endpoint, then moto.
         self._exit.enter_context(mock.patch.dict("os.environ", {"AWS_DEFAULT_REGION": self.region}))
         if self.in_process:
             self._exit.enter_context(mock.patch.dict("os.environ", CREDENTIALS))
@@ -83,7 +82,6 @@ class EmbeddedAws:
             self._exit.enter_context(mock.patch.dict(default_user_config, MOTO_CONFIG))
         self._exit.callback(self.endpoint.stop)
         self.endpoint.start()
-        self._exit.callback(self.runtime.stop)
         self.runtime.aws_environment["AWS_ENDPOINT_URL"] = self.endpoint_url
         moto_gaps.apply(
             self._exit, self.runtime, self._async, server_port=None if self.in_process else self.endpoint.port

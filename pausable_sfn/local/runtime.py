@@ -174,11 +174,20 @@ class _Environments:
         self.all: set[ExecutionEnvironment] = set()  # idle, busy and starting
         self.changed = threading.Condition()
 
+    def take(self, *, busy_too: bool) -> tuple[list[ExecutionEnvironment], list[ExecutionEnvironment]]:
+        """Takes the idle environments (and the busy ones) out of the pool: (idle, busy)."""
+        with self.changed:
+            idle = list(self.idle)
+            busy = list(self.all.difference(idle)) if busy_too else []
+            self.idle.clear()
+            self.all.difference_update(idle, busy)
+            self.changed.notify_all()
+        return idle, busy
+
 
 @dataclass
 class LambdaRuntime:
     region: str
-    account_id: str
     # AWS settings every handler sees: credentials, region, and the embedded AWS's endpoint.
     aws_environment: dict[str, str]
     log_sink: LogSink | None = None
@@ -283,11 +292,7 @@ class LambdaRuntime:
         with self._lock:
             pools = list(self._pools.values())
         for pool in pools:
-            with pool.changed:
-                idle = list(pool.idle)
-                pool.idle.clear()
-                pool.all.difference_update(idle)
-                pool.changed.notify_all()
+            idle, _ = pool.take(busy_too=False)
             for environment in idle:
                 environment.stop()
 
@@ -300,11 +305,7 @@ class LambdaRuntime:
             self._stopped = True
             pools = list(self._pools.values())
         for pool in pools:
-            with pool.changed:
-                idle, busy = list(pool.idle), pool.all - set(pool.idle)
-                pool.all.clear()
-                pool.idle.clear()
-                pool.changed.notify_all()
+            idle, busy = pool.take(busy_too=True)
             for environment in idle:
                 environment.stop()
             for environment in busy:

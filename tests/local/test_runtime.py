@@ -95,7 +95,6 @@ def runtime(asset: Path) -> Iterator[LambdaRuntime]:
     written: list[tuple[str, str, list[str]]] = []
     runtime = LambdaRuntime(
         region="us-east-1",
-        account_id="123456789012",
         aws_environment={"AWS_ENDPOINT_URL": "http://127.0.0.1:1"},
         log_sink=lambda config, stream, lines: written.append((config.name, stream, lines)),
     )
@@ -260,7 +259,7 @@ def test_each_invocation_logs_only_its_own_lines(runtime):
 
 
 def test_with_one_environment_allowed_invocations_wait_for_it(asset):
-    runtime = LambdaRuntime(region="us-east-1", account_id="123456789012", aws_environment={}, max_environments=1)
+    runtime = LambdaRuntime(region="us-east-1", aws_environment={}, max_environments=1)
     runtime.register(function(asset, "fn"))
     try:
         invocations = together(runtime, [("fn", {})] * 3)
