@@ -206,7 +206,7 @@ def bulk_resume(assembly: Path, executions: int, latency_ms: float = 0, concurre
         "≤ 2.1",
         ours_calls <= 2.1,
     )
-    return [rate, calls]  # fmt: skip
+    return [rate, calls]
 
 
 LONG_HANDLER = """

@@ -102,6 +102,9 @@ from moto.stepfunctions.responses import StepFunctionResponse
 from .events import sns_event
 from .runtime import platform_lines
 
+# What Step Functions answers for a callback to a task that no longer waits (gaps 11 and 16).
+CLOSED_TASK = "Task Timed Out: 'Provided task does not exist anymore'"
+
 if TYPE_CHECKING:
     from .events import AsyncInvoker
     from .runtime import LambdaRuntime
@@ -228,7 +231,7 @@ def report_closed_tasks(patches: ExitStack) -> None:
                 return _original(backend, task_token, *args, **kwargs)
             except InvalidToken:
                 if any(_issued(execution, task_token) for execution in backend._get_executions()):
-                    raise TaskTimedOut("Task Timed Out: 'Provided task does not exist anymore'") from None
+                    raise TaskTimedOut(CLOSED_TASK) from None
                 raise
 
         patches.enter_context(mock.patch.object(StepFunctionsParserBackend, operation, closed_aware))
@@ -339,9 +342,6 @@ def accept_heartbeats_without_timeout(patches: ExitStack) -> None:
         return original(endpoint)
 
     patches.enter_context(mock.patch.object(CallbackEndpoint, "notify_heartbeat", notify_heartbeat))
-
-
-CLOSED_TASK = "Task Timed Out: 'Provided task does not exist anymore'"
 
 
 def close_tokens_atomically(patches: ExitStack) -> None:
