@@ -8,12 +8,11 @@ against the two stacks deployed in a real account; scenarios marked `emulator_on
 
 import json
 import os
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -26,7 +25,6 @@ from pausable_sfn.local.embedded import EmbeddedAws
 from .targets import AwsTarget, TargetError, stack_outputs, target_name
 
 RUN_ID = os.environ.get("PAUSABLE_SFN_RUN_ID", "")
-T = TypeVar("T")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -142,16 +140,6 @@ def first(events: list[dict[str, Any]], event_type: str) -> dict[str, Any]:
 
 def seconds_between(earlier: dict[str, Any], later: dict[str, Any]) -> float:
     return (later["timestamp"] - earlier["timestamp"]).total_seconds()
-
-
-def wait_until(condition: Callable[[], T], *, timeout: float = 15, what: str = "the condition") -> T:
-    """Polls `condition` until it returns something truthy, which it returns; fails after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not hold within {timeout:.0f} s")
-        time.sleep(0.05)
-    return value
 
 
 def take_messages(aws: Any, queue_url: str, *markers: str) -> list[dict[str, Any]]:

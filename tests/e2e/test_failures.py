@@ -9,7 +9,8 @@ import pytest
 
 from pausable_sfn.live import SHORT_TIMEOUTS
 
-from .conftest import event_types, first, take_messages, wait_until
+from ..waiting import wait_until
+from .conftest import event_types, first, take_messages
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,8 @@ from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from pausable_sfn.tokens import fingerprint
 
-from .conftest import Stack, take_messages, wait_until
+from ..waiting import wait_until
+from .conftest import Stack, take_messages
 
 pytestmark = pytest.mark.emulator_only(reason="faults are injected into the embedded AWS; AWS cannot be told to")
 

@@ -3,12 +3,13 @@
 import json
 import textwrap
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from pausable_sfn.local.embedded import EmbeddedAws
+
+from ..waiting import wait_until
 
 HANDLERS = """
 def fail_bad_items(event, context):
@@ -70,15 +71,6 @@ def write_assembly(folder: Path, resources: dict) -> Path:
     return folder
 
 
-def eventually(check, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.05)
-
-
 def test_an_sqs_batch_deletes_what_succeeded_and_redelivers_only_the_failed_items(tmp_path):
     resources = {
         "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": 1}},
@@ -97,7 +89,7 @@ def test_an_sqs_batch_deletes_what_succeeded_and_redelivers_only_the_failed_item
         sqs, url = aws.client("sqs"), deployment.resources["Queue"].ref
         sqs.send_message(QueueUrl=url, MessageBody="good")
         sqs.send_message(QueueUrl=url, MessageBody="bad", DelaySeconds=1)
-        eventually(lambda: len(aws.runtime.invocations) >= 3, timeout=8)
+        wait_until(lambda: len(aws.runtime.invocations) >= 3, what="three batches")
 
     batches = [invocation.result()["bodies"] for invocation in aws.runtime.invocations[:3]]
     # "good" alone (the delayed "bad" was not visible yet) and deleted; "bad" redelivered after
@@ -166,7 +158,7 @@ def test_stopping_the_embedded_aws_ends_a_running_invocation_instead_of_waiting_
             InvocationType="Event",
             Payload=json.dumps({"folder": str(marks)}).encode(),
         )
-        assert eventually(lambda: (marks / "started").exists(), timeout=30)
+        wait_until((marks / "started").exists, what="the invocation to start")
         closing = threading.Thread(target=aws.__exit__)
         closing.start()
         closing.join(timeout=60)

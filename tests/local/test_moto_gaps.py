@@ -19,6 +19,8 @@ import pytest
 from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 
+from ..waiting import wait_until
+
 ROLE = "arn:aws:iam::123456789012:role/any"
 EXECUTING = {"stepfunctions": {"execute_state_machine": True}}
 
@@ -65,12 +67,7 @@ def create_state_machine(definition: dict[str, Any]) -> str:
 def run_to_end(arn: str, execution_input: str = "{}") -> dict[str, Any]:
     sfn = boto3.client("stepfunctions")
     execution = sfn.start_execution(stateMachineArn=arn, name=f"e-{time.monotonic_ns()}", input=execution_input)
-    for _ in range(100):
-        description = sfn.describe_execution(executionArn=execution["executionArn"])
-        if description["status"] != "RUNNING":
-            return description
-        time.sleep(0.05)
-    raise AssertionError("the execution did not end")
+    return wait_end(execution["executionArn"])
 
 
 def test_gap_1_cloudformation_creates_no_sns_subscription(aws):
@@ -132,9 +129,7 @@ def test_gap_4_sqs_event_source_never_delivers_a_delayed_message(aws, recorded_i
     boto3.client("lambda").create_event_source_mapping(EventSourceArn=queue_arn, FunctionName="f")
 
     sqs.send_message(QueueUrl=url, MessageBody="job", DelaySeconds=1)
-    deadline = time.monotonic() + 30
-    while not (received := sqs.receive_message(QueueUrl=url).get("Messages", [])) and time.monotonic() < deadline:
-        time.sleep(0.05)  # until the delay is over and the message can be received
+    received = wait_until(lambda: sqs.receive_message(QueueUrl=url).get("Messages"), what="the delayed message")
 
     assert len(received) == 1
     assert recorded_invocations == []  # visible now, and never handed to the function
@@ -201,22 +196,18 @@ def start_paused(
         }
     )
     execution = boto3.client("stepfunctions").start_execution(stateMachineArn=arn, name="e")["executionArn"]
-    for _ in range(100):
-        if recorded_invocations:
-            return execution, recorded_invocations[0]["event"]["token"]
-        time.sleep(0.02)
-    raise AssertionError("the task was never invoked")
+    wait_until(lambda: recorded_invocations, what="the task's invocation", interval=0.02)
+    return execution, recorded_invocations[0]["event"]["token"]
 
 
-def wait_end(execution: str, timeout: float = 10) -> dict[str, Any]:
+def wait_end(execution: str) -> dict[str, Any]:
     sfn = boto3.client("stepfunctions")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def ended() -> dict[str, Any] | None:
         description = sfn.describe_execution(executionArn=execution)
-        if description["status"] != "RUNNING":
-            return description
-        time.sleep(0.02)
-    raise AssertionError("the execution did not end")
+        return description if description["status"] != "RUNNING" else None
+
+    return wait_until(ended, what="the execution's end", interval=0.02)
 
 
 def test_gap_9_send_task_failure_drops_the_cause(aws, recorded_invocations):
@@ -372,7 +363,7 @@ def test_concurrent_executions_of_a_cached_program_keep_their_own_retry_counts(a
             sfn.start_execution(stateMachineArn=arn, name=f"e{n}", input=json.dumps({"n": n}))["executionArn"]
             for n in range(8)
         ]
-        results = [wait_end(execution, timeout=30) for execution in executions]
+        results = [wait_end(execution) for execution in executions]
 
     assert {result["error"] for result in results} == {"Boom"}
     attempts = Counter(call["n"] for call in failing_invocations)

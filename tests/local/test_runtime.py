@@ -5,7 +5,6 @@ import json
 import os
 import textwrap
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from pausable_sfn.local.runtime import FunctionConfig, FunctionNotFoundError, Invocation, LambdaRuntime
+
+from ..waiting import wait_until
 
 HANDLER = """
 import logging, os, sys, time
@@ -102,13 +103,6 @@ def runtime(asset: Path) -> Iterator[LambdaRuntime]:
     runtime.register(function(asset, "fn"))
     yield runtime
     runtime.stop()
-
-
-def wait_for_file(path: Path, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.02)
 
 
 def together(runtime: LambdaRuntime, calls: list[tuple[str, dict]]) -> list[Invocation]:
@@ -206,7 +200,7 @@ def test_a_hung_invocation_holds_up_no_other(runtime, asset, tmp_path):
     mark = tmp_path / "hanging"
     hung = threading.Thread(target=runtime.invoke, args=("patient", {"hang": True, "mark": str(mark)}))
     hung.start()
-    wait_for_file(mark)
+    wait_until(mark.exists, what="the invocation to hang")
 
     others = [runtime.invoke("patient", {}) for _ in range(3)]
     still_hung = hung.is_alive()
