@@ -90,3 +90,27 @@ class LogReader:
 
     def text(self) -> str:
         return self._buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def synthesized_once(tmp_path_factory: pytest.TempPathFactory, worker_id: str):
+    """The app's cloud assembly for a CDK context, synthesized once per test run and shared by
+    the pytest-xdist workers (a synth costs seconds of CPU; every worker deploys the same app)."""
+    from pausable_sfn.cdk_app import synthesize
+
+    from .waiting import wait_until
+
+    shared = tmp_path_factory.getbasetemp()
+    shared = shared.parent if worker_id != "master" else shared  # the run's folder, above the workers'
+
+    def assembly(name: str, context: dict | None = None) -> Path:
+        folder = shared / f"assembly-{name}"
+        try:
+            (shared / f"assembly-{name}.lock").mkdir()  # atomic: one worker synthesizes
+        except FileExistsError:
+            return wait_until(lambda: folder if folder.exists() else None, timeout=300, what=f"assembly {name}")
+        built = synthesize(tmp_path_factory.mktemp(f"cdk.out.{name}"), context)
+        built.rename(folder)  # whole at once: the others see it only complete
+        return folder
+
+    return assembly

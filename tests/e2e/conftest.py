@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from pausable_sfn import STACK_NAME
-from pausable_sfn.cdk_app import synthesize
 from pausable_sfn.history import Snapshot, read_history, wait_for
 from pausable_sfn.live import SHORT_STACK, SHORT_TIMEOUTS
 from pausable_sfn.local.embedded import EmbeddedAws
@@ -95,8 +94,8 @@ def live() -> AwsTarget | None:
 
 
 @pytest.fixture(scope="package")
-def app_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return synthesize(tmp_path_factory.mktemp("cdk.out"))
+def app_assembly(synthesized_once) -> Path:
+    return synthesized_once("app")
 
 
 @pytest.fixture(scope="package")
@@ -120,13 +119,11 @@ def own_copy(live: AwsTarget | None, app: Stack, request: pytest.FixtureRequest)
 
 
 @pytest.fixture(scope="package")
-def short_timeouts(
-    live: AwsTarget | None, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Stack:
+def short_timeouts(live: AwsTarget | None, request: pytest.FixtureRequest) -> Stack:
     if live is not None:
         return Stack(live, stack_outputs(live, os.environ.get("PAUSABLE_SFN_SHORT_STACK", SHORT_STACK)))
     embedded: EmbeddedAws = request.getfixturevalue("embedded")
-    assembly = synthesize(tmp_path_factory.mktemp("cdk.out.short"), SHORT_TIMEOUTS)
+    assembly = request.getfixturevalue("synthesized_once")("short-timeouts", SHORT_TIMEOUTS)
     return Stack(embedded, embedded.deploy(assembly, as_stack=SHORT_STACK).outputs, SHORT_STACK)
 
 

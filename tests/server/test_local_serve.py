@@ -21,10 +21,8 @@ from pausable_sfn.local.server import LocalServer
 
 
 @pytest.fixture(scope="module")
-def assembly(tmp_path_factory):
-    from pausable_sfn.cdk_app import synthesize
-
-    return synthesize(tmp_path_factory.mktemp("cdk.out"))
+def assembly(synthesized_once):
+    return synthesized_once("app")
 
 
 @pytest.fixture(scope="module")
