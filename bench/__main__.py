@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pausable_sfn import PROJECT_ROOT
-from pausable_sfn.cdk_app import synthesize
+from pausable_sfn.app.cdk_app import synthesize
 
 from . import figures
 from .figures import Figure

@@ -17,12 +17,13 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from pausable_sfn import PROJECT_ROOT, STACK_NAME
-from pausable_sfn.history import read_history, wait_for
+from pausable_sfn import PROJECT_ROOT
+from pausable_sfn.contracts import STACK_NAME
 from pausable_sfn.local.deployer import _zip_folder
 from pausable_sfn.local.embedded import EmbeddedAws
 from pausable_sfn.local.runtime import FunctionConfig, LambdaRuntime
-from pausable_sfn.operations import Operations
+from pausable_sfn.ops.history import read_history, wait_for
+from pausable_sfn.ops.operations import Operations
 
 from .measure import Sample, repeat, run_process
 
@@ -94,7 +95,7 @@ def test_suite(runs: int) -> list[Figure]:
 
 def cold_imports(runs: int) -> list[Figure]:
     def importing(statement: str) -> Callable[[], float]:
-        code = f"import sys; sys.path.insert(0, 'lambdas'); {statement}"
+        code = f"import sys; sys.path.insert(0, 'pausable_sfn/lambda_asset'); {statement}"
         return lambda: run_process([str(BIN / "python"), "-c", code], cwd=PROJECT_ROOT).seconds
 
     boto = repeat(importing("import boto3"), runs=runs)

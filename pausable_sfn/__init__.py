@@ -1,16 +1,14 @@
-"""pausable-sfn: a Step Functions workflow that pauses for a callback, as a CDK app and tools."""
+"""pausable-sfn: Step Functions workflows that pause for a task-token callback.
+
+- `pausable_sfn.constructs`: the CDK constructs (pausable task, callback channel, state machine).
+- `pausable_sfn.app`: PausableStepFunctionStack, the demo app built on them.
+- `pausable_sfn.ops`: operations and the operator CLI (`pausable-sfn`), for any state machine.
+- `pausable_sfn.local`: the embedded local AWS that deploys a synthesized CDK app into moto.
+- `pausable_sfn.lambda_asset`: the Lambda handlers, deployed as they are.
+- `pausable_sfn.contracts`: the names, limits and codes all of them share.
+"""
 
 from pathlib import Path
 
+# The checkout this package runs from, if any: cdk.json, node_modules and the tests live there.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-LAMBDAS_DIR = PROJECT_ROOT / "lambdas"
-# Names users meet (in the console, the CLI, the docs); light to import, unlike the CDK modules.
-STACK_NAME = "PausableStepFunctionStack"
-STATE_MACHINE_NAME = "PausableStepFunction"
-LONG_JOB_STATE = "Long job execution"
-# The longest job the state machine accepts: the longest SQS delay, which is how the emulated job
-# waits. (The Lambda asset, which imports nothing from here, states it again in its contracts.)
-MAX_JOB_DURATION_SECONDS = 900
-# The most calls at once that `resume --all-paused --concurrency` may make (the CLI checks it,
-# the operations size their connection pool from it).
-MAX_CONCURRENCY = 32

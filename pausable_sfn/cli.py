@@ -21,7 +21,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from . import LONG_JOB_STATE, MAX_CONCURRENCY, MAX_JOB_DURATION_SECONDS, STACK_NAME
+from .contracts import LONG_JOB_STATE, MAX_CONCURRENCY, MAX_JOB_DURATION_SECONDS, STACK_NAME
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -193,7 +193,7 @@ def _document(parser: argparse.ArgumentParser, description: str, examples: list[
 
 def _synthesize(folder: Path) -> Path:
     # Imported only when needed: the CDK starts a Node.js process (jsii), which an --assembly spares.
-    from .cdk_app import synthesize
+    from .app.cdk_app import synthesize
 
     return synthesize(folder)
 
@@ -295,7 +295,7 @@ def _operate(args: argparse.Namespace) -> int:
     """Runs an operator command. Whatever a person can get wrong ends here as one line on stderr."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from .operations import OperationError, Operations, UsageError, describe_client_error
+    from .ops.operations import OperationError, Operations, UsageError, describe_client_error
 
     # Progress and spinners go to stderr, so that stdout holds the result alone, for a script or a pipe.
     progress = Console(stderr=True, quiet=args.json)
@@ -390,7 +390,7 @@ def _wait(operations: Any, arn: str, progress: Console) -> str:
 
 
 def _paused(operations: Any, args: argparse.Namespace, progress: Console) -> int:
-    from .tokens import fingerprint
+    from .contracts import fingerprint
 
     now = datetime.now(UTC)
     rows = [
@@ -425,13 +425,13 @@ def _token_of(operations: Any, args: argparse.Namespace) -> str:
 
 def _task_named(args: argparse.Namespace) -> str:
     """How the output names the task: the execution given, or the token's fingerprint, never the token."""
-    from .tokens import fingerprint
+    from .contracts import fingerprint
 
     return args.execution if args.token is None else f"the task of token {fingerprint(args.token)}"
 
 
 def _resume(operations: Any, args: argparse.Namespace, progress: Console) -> int:
-    from .operations import parse_output
+    from .ops.operations import parse_output
 
     output = parse_output(args.output)
     if args.all_paused:

@@ -17,10 +17,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from .history import Snapshot, timeline, wait_for
+from .contracts import fingerprint
 from .local.deployer import Deployment
 from .local.embedded import EmbeddedAws
-from .tokens import fingerprint
+from .ops.history import Snapshot, timeline, wait_for
 
 DEMO_JOB_SECONDS = 3
 FLOW_TIMEOUT_SECONDS = 60
@@ -182,7 +182,7 @@ class Demo:
 
 def run(console: Console, assembly_dir: Path | None = None) -> bool:
     """Runs every flow; True when each ended as expected."""
-    from .cdk_app import synthesize
+    from .app.cdk_app import synthesize
 
     began = time.monotonic()
     console.print("[bold]pausable-sfn demo[/]: the app deployed into an embedded local AWS (moto, in this process)")

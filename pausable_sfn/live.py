@@ -16,7 +16,8 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import PROJECT_ROOT, STACK_NAME
+from . import PROJECT_ROOT
+from .contracts import STACK_NAME
 
 SHORT_STACK = f"{STACK_NAME}ShortTimeouts"
 # Short enough that the timeout scenarios take seconds, long enough that they hold when one API

@@ -96,7 +96,7 @@ class LogReader:
 def synthesized_once(tmp_path_factory: pytest.TempPathFactory, worker_id: str):
     """The app's cloud assembly for a CDK context, synthesized once per test run and shared by
     the pytest-xdist workers (a synth costs seconds of CPU; every worker deploys the same app)."""
-    from pausable_sfn.cdk_app import synthesize
+    from pausable_sfn.app.cdk_app import synthesize
 
     from .waiting import wait_until
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from pausable_sfn import STACK_NAME
-from pausable_sfn.history import Snapshot, read_history, wait_for
+from pausable_sfn.contracts import STACK_NAME
 from pausable_sfn.live import SHORT_STACK, SHORT_TIMEOUTS
 from pausable_sfn.local.embedded import EmbeddedAws
+from pausable_sfn.ops.history import Snapshot, read_history, wait_for
 
 from .targets import AwsTarget, TargetError, stack_outputs, target_name
 

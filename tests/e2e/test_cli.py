@@ -13,10 +13,11 @@ from unittest import mock
 
 import pytest
 
-from pausable_sfn import PROJECT_ROOT, STACK_NAME, operations
+from pausable_sfn import PROJECT_ROOT
 from pausable_sfn.cli import main
-from pausable_sfn.history import waiting_task
-from pausable_sfn.tokens import fingerprint
+from pausable_sfn.contracts import STACK_NAME, fingerprint
+from pausable_sfn.ops import operations
+from pausable_sfn.ops.history import waiting_task
 
 from .conftest import SHORT_STACK, SHORT_TIMEOUTS
 

@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from pausable_sfn import STACK_NAME
-from pausable_sfn.tokens import fingerprint
+from pausable_sfn.contracts import STACK_NAME, fingerprint
 
 
 def test_stack_outputs_are_published_where_tools_look_for_them(app):

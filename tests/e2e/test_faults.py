@@ -14,7 +14,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
-from pausable_sfn.tokens import fingerprint
+from pausable_sfn.contracts import fingerprint
 
 from ..waiting import wait_until
 from .conftest import Stack, take_messages

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from pausable_sfn import STACK_NAME
-from pausable_sfn.cdk_app import build_app
+from pausable_sfn.app.cdk_app import build_app
+from pausable_sfn.contracts import STACK_NAME
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from aws_cdk import aws_sqs as sqs
 
-from pausable_sfn import STACK_NAME
-from pausable_sfn.cdk_app import build_app
+from pausable_sfn.app.cdk_app import build_app
+from pausable_sfn.contracts import STACK_NAME
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from pausable_sfn import PROJECT_ROOT
-from pausable_sfn.settings import POWERTOOLS_VERSION
+from pausable_sfn.constructs.functions import POWERTOOLS_VERSION
 
 FUNCTIONS = {
     "CallAsyncServiceLambda": "handlers.call_async_service.handler",

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from pausable_sfn.history import recent_events, waiting_task, waiting_task_token
+from pausable_sfn.ops.history import recent_events, waiting_task, waiting_task_token
 
 AT = datetime(2026, 11, 25, tzinfo=UTC)
 

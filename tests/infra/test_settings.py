@@ -2,7 +2,7 @@
 
 import pytest
 
-from pausable_sfn.settings import Settings, SettingsError
+from pausable_sfn.app.settings import Settings, SettingsError
 
 
 def test_defaults_suit_the_demo():

@@ -3,7 +3,7 @@
 import pytest
 from aws_cdk.assertions import Match
 
-from pausable_sfn.workflow import DEFAULT_JOB_DURATION_SECONDS, MAX_JOB_DURATION_SECONDS
+from pausable_sfn.app.workflow import DEFAULT_JOB_DURATION_SECONDS, MAX_JOB_DURATION_SECONDS
 
 from .conftest import synthesize
 

@@ -16,8 +16,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from pausable_sfn import PROJECT_ROOT
-from pausable_sfn.history import wait_for
 from pausable_sfn.local.server import LocalServer
+from pausable_sfn.ops.history import wait_for
 
 
 @pytest.fixture(scope="module")

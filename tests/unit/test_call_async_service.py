@@ -5,7 +5,7 @@ import json
 import boto3
 import pytest
 from handlers.call_async_service import handler
-from handlers.tokens import fingerprint
+from handlers.contracts import fingerprint
 from handlers.validation import InvalidEventError
 from moto import mock_aws
 

@@ -17,10 +17,10 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from pausable_sfn import PROJECT_ROOT, STACK_NAME
+from pausable_sfn import PROJECT_ROOT
 from pausable_sfn.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, main
-from pausable_sfn.operations import Operations, TaskClosedError
-from pausable_sfn.tokens import fingerprint
+from pausable_sfn.contracts import STACK_NAME, fingerprint
+from pausable_sfn.ops.operations import Operations, TaskClosedError
 
 from .conftest import TOKEN
 

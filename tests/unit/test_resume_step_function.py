@@ -8,9 +8,8 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from handlers import clients, resume_step_function
-from handlers.contracts import MAX_OUTPUT_BYTES
+from handlers.contracts import MAX_OUTPUT_BYTES, fingerprint
 from handlers.resume_step_function import CallbackRefusedError, CallbacksFailedError, handler
-from handlers.tokens import fingerprint
 from handlers.validation import InvalidEventError
 
 from .conftest import TOKEN

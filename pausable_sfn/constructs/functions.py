@@ -1,5 +1,6 @@
 """One place for the defaults every Lambda function of the stack shares."""
 
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack
@@ -9,10 +10,13 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from . import LAMBDAS_DIR
 from .nag import acknowledge
-from .settings import Settings
 
+# The Lambda asset: the handlers package, deployed as it is (it imports nothing from this package).
+ASSET_DIR = Path(__file__).resolve().parent.parent / "lambda_asset"
+# Kept equal to the aws-lambda-powertools pin in requirements.txt (a test checks it), so the
+# layer on AWS and the library the embedded AWS runs the handlers with are the same release.
+POWERTOOLS_VERSION = "3.37.0"
 RUNTIME = lambda_.Runtime.PYTHON_3_14  # the newest runtime that the Powertools layer ships for
 ARCHITECTURE = lambda_.Architecture.ARM_64
 SERVICE_NAME = "pausable-sfn"
@@ -20,22 +24,30 @@ SERVICE_NAME = "pausable-sfn"
 ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", ".*"]
 
 
-def powertools_layer_parameter(settings: Settings) -> str:
+def powertools_layer_parameter(powertools_version: str = POWERTOOLS_VERSION) -> str:
     """The public SSM parameter whose value is the official Powertools layer ARN for the region."""
     python = RUNTIME.name.removeprefix("python")
-    return f"/aws/service/powertools/python/{ARCHITECTURE.name}/python{python}/{settings.powertools_version}"
+    return f"/aws/service/powertools/python/{ARCHITECTURE.name}/python{python}/{powertools_version}"
 
 
 class FunctionFactory:
     """Creates the stack's Lambda functions with shared defaults and one shared code asset."""
 
-    def __init__(self, scope: Construct, *, settings: Settings) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        log_retention: logs.RetentionDays,
+        powertools_version: str = POWERTOOLS_VERSION,
+    ) -> None:
         self._scope = scope
-        self._settings = settings
-        self._code = lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=ASSET_EXCLUDES)
+        self._log_retention = log_retention
+        self._code = lambda_.Code.from_asset(str(ASSET_DIR), exclude=ASSET_EXCLUDES)
         # Resolved by CloudFormation at deploy time, so the synth needs no AWS call and each
         # region gets its own copy of the layer.
-        layer_arn = ssm.StringParameter.value_for_string_parameter(scope, powertools_layer_parameter(settings))
+        layer_arn = ssm.StringParameter.value_for_string_parameter(
+            scope, powertools_layer_parameter(powertools_version)
+        )
         self._layer = lambda_.LayerVersion.from_layer_version_arn(scope, "PowertoolsLayer", layer_arn)
 
     def create(
@@ -51,7 +63,7 @@ class FunctionFactory:
         log_group = logs.LogGroup(
             self._scope,
             f"{construct_id}Logs",
-            retention=self._settings.log_retention,
+            retention=self._log_retention,
             removal_policy=RemovalPolicy.DESTROY,
         )
         # A role of its own that may write to its own log group only, instead of the managed

@@ -13,8 +13,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from . import clients
-from .contracts import JobRequest, JobRequestMessage
-from .tokens import fingerprint
+from .contracts import fingerprint
+from .messages import JobRequest, JobRequestMessage
 from .validation import parse
 
 logger = Logger()

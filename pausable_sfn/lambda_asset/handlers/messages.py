@@ -10,12 +10,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .tokens import MAX_TASK_TOKEN_LENGTH
-
-MAX_JOB_DURATION_SECONDS = 900  # SQS DelaySeconds cannot exceed 15 minutes
-MAX_OUTPUT_BYTES = 256 * 1024  # Step Functions' limit for a task's output
-MAX_ERROR_LENGTH = 256  # SendTaskFailure's limits
-MAX_CAUSE_LENGTH = 32768
+from .contracts import (
+    MAX_CAUSE_LENGTH,
+    MAX_ERROR_LENGTH,
+    MAX_JOB_DURATION_SECONDS,
+    MAX_OUTPUT_BYTES,
+    MAX_TASK_TOKEN_LENGTH,
+)
 
 TaskToken = Field(min_length=1, max_length=MAX_TASK_TOKEN_LENGTH)
 

@@ -7,10 +7,10 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from ..constructs.functions import FunctionFactory
+from ..constructs.nag import acknowledge
+from ..constructs.queues import dead_letter_queue
 from .external_service import EmulatedExternalService
-from .functions import FunctionFactory
-from .nag import acknowledge
-from .queues import dead_letter_queue
 from .settings import Settings
 from .workflow import PausableWorkflow
 
@@ -19,7 +19,9 @@ class PausableStepFunctionStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         settings = Settings.from_context(self)
-        functions = FunctionFactory(self, settings=settings)
+        functions = FunctionFactory(
+            self, log_retention=settings.log_retention, powertools_version=settings.powertools_version
+        )
 
         callback_topic = sns.Topic(
             self,

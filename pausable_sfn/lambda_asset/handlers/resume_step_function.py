@@ -17,27 +17,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from . import clients
-from .contracts import Callback
-from .tokens import fingerprint
+from .contracts import DEFAULT_FAILURE_CAUSE, DEFAULT_FAILURE_ERROR, TASK_CLOSED, TASK_CLOSED_CODES, fingerprint
+from .messages import Callback
 from .validation import InvalidEventError, describe, parse
 
 logger = Logger()
-
-DEFAULT_ERROR = "ExternalJobFailed"
-DEFAULT_CAUSE = "The external service reported that the job failed."
 
 # What Step Functions' answers mean for the person or service that sent the callback.
 REFUSALS = {
     "InvalidToken": "Step Functions does not recognise this task token: it is malformed, cut "
     "short, or belongs to another account or region",
     "InvalidOutput": "Step Functions refused the output as invalid",
-}
-# The task has closed: the callback came twice (SNS delivers at least once) or too late. Applying
-# it again is not possible and not needed, so it is reported, not raised: nothing is retried or
-# dead-lettered for it. Step Functions answers TaskTimedOut for a task already resumed, too.
-ALREADY_CLOSED = {
-    "TaskDoesNotExist": "already resumed or expired: no execution waits for this task token any more",
-    "TaskTimedOut": "already resumed or expired: the task no longer waits for a callback",
 }
 
 
@@ -96,13 +86,15 @@ def resume(callback: Callback, *, sfn: Any) -> Resumed:
         else:
             sfn.send_task_failure(
                 taskToken=callback.taskToken,
-                error=callback.error or DEFAULT_ERROR,
-                cause=callback.cause if callback.cause is not None else DEFAULT_CAUSE,
+                error=callback.error or DEFAULT_FAILURE_ERROR,
+                cause=callback.cause if callback.cause is not None else DEFAULT_FAILURE_CAUSE,
             )
     except ClientError as error:
         code = error.response["Error"]["Code"]
-        if code in ALREADY_CLOSED:
-            reason = f"{code}: {ALREADY_CLOSED[code]}"
+        # The callback came twice (SNS delivers at least once) or too late: reported, not raised, so
+        # nothing is retried or dead-lettered for it.
+        if code in TASK_CLOSED_CODES:
+            reason = f"{code}: {TASK_CLOSED}"
             logger.warning(
                 "Callback not applied: already resumed or expired",
                 extra={"task_token": token_fingerprint, "reason": reason},

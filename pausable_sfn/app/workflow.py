@@ -12,9 +12,9 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from . import LONG_JOB_STATE, MAX_JOB_DURATION_SECONDS, STATE_MACHINE_NAME
-from .functions import depend_on_role_policy_only
-from .nag import acknowledge
+from ..constructs.functions import depend_on_role_policy_only
+from ..constructs.nag import acknowledge
+from ..contracts import LONG_JOB_STATE, MAX_JOB_DURATION_SECONDS, STATE_MACHINE_NAME
 from .settings import Settings
 
 INVALID_INPUT = "InvalidInput"

@@ -17,8 +17,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from . import clients
-from .contracts import Callback, JobRequestMessage
-from .tokens import fingerprint
+from .contracts import fingerprint
+from .messages import Callback, JobRequestMessage
 from .validation import InvalidEventError, parse
 
 logger = Logger()

@@ -33,11 +33,18 @@ from botocore.exceptions import (
     ConnectionError as BotocoreConnectionError,
 )
 
-from . import LONG_JOB_STATE, MAX_CONCURRENCY, STACK_NAME
+from ..contracts import (
+    LONG_JOB_STATE,
+    MAX_CONCURRENCY,
+    MAX_OUTPUT_BYTES,
+    MAX_TASK_TOKEN_LENGTH,
+    STACK_NAME,
+    TASK_CLOSED,
+    TASK_CLOSED_CODES,
+    fingerprint,
+)
 from .history import TERMINAL, TimelineEntry, WaitingTask, read_history, recent_events, timeline, waiting_task
-from .tokens import MAX_TASK_TOKEN_LENGTH, fingerprint
 
-MAX_OUTPUT_BYTES = 256 * 1024
 # Adaptive retries: backoff on throttling plus a client-side rate limiter, so a batch resume
 # slows to what the SendTask* token bucket allows instead of failing.
 RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 10})
@@ -52,7 +59,6 @@ TIMEOUTS = Config(connect_timeout=3, read_timeout=20, max_pool_connections=2 * M
 CONNECTION_ATTEMPTS = 2
 # Refused, timed out, closed, a TLS or proxy failure: not what a retry a second later mends.
 _CONNECTION_FAILURES = (BotocoreConnectionError, HTTPClientError)
-_CLOSED = {"TaskTimedOut", "TaskDoesNotExist"}
 _NOT_FOUND = {"ExecutionDoesNotExist", "InvalidArn"}
 _THROTTLED = {"ThrottlingException", "TooManyRequestsException", "Throttling"}
 
@@ -76,7 +82,7 @@ class TaskClosedError(OperationError):
     """The task no longer waits for a callback: resumed, failed or timed out already."""
 
     def __init__(self) -> None:
-        super().__init__("already resumed or expired: the task no longer waits for a callback")
+        super().__init__(TASK_CLOSED)
 
 
 def describe_client_error(error: ClientError) -> str:
@@ -387,7 +393,7 @@ class Operations:
 def _refusal(error: ClientError, token: str) -> OperationError:
     """Why Step Functions refused a SendTask* call."""
     code = error.response["Error"]["Code"]
-    if code in _CLOSED:
+    if code in TASK_CLOSED_CODES:
         return TaskClosedError()
     if code == "InvalidToken":
         return OperationError("the task token is not valid (malformed, cut short, or of another region)")

@@ -11,8 +11,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from .functions import FunctionFactory
-from .queues import MAX_RECEIVES, dead_letter_queue, secure_queue
+from ..constructs.functions import FunctionFactory
+from ..constructs.queues import MAX_RECEIVES, dead_letter_queue, secure_queue
 
 
 class EmulatedExternalService(Construct):

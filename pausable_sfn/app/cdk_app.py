@@ -8,7 +8,8 @@ import aws_cdk as cdk
 from aws_cdk import Validations
 from cdk_nag import AwsSolutionsChecks
 
-from . import PROJECT_ROOT, STACK_NAME
+from .. import PROJECT_ROOT
+from ..contracts import STACK_NAME
 from .stack import PausableStepFunctionStack
 
 

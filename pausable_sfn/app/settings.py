@@ -10,10 +10,9 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ..constructs.functions import POWERTOOLS_VERSION
+
 ONE_YEAR_SECONDS = 365 * 24 * 60 * 60  # the longest a Step Functions task may wait
-# Kept equal to the aws-lambda-powertools pin in requirements.txt (a test checks it), so the
-# layer on AWS and the library the embedded AWS runs the handlers with are the same release.
-POWERTOOLS_VERSION = "3.37.0"
 R = logs.RetentionDays
 # The retention periods CloudWatch Logs accepts, by their number of days.
 LOG_RETENTION = {

@@ -1,0 +1,44 @@
+"""The contracts users and tools share, in one place: names, limits, error codes, fingerprints.
+
+The limits, the "task closed" codes and the token fingerprint are defined in the Lambda asset's
+`handlers/contracts.py`, because the asset may import nothing from this package; they are
+re-exported here, from that very file, for the operator tools, the constructs and the app.
+"""
+
+from .lambda_asset.handlers.contracts import (
+    DEFAULT_FAILURE_CAUSE,
+    DEFAULT_FAILURE_ERROR,
+    MAX_CAUSE_LENGTH,
+    MAX_ERROR_LENGTH,
+    MAX_JOB_DURATION_SECONDS,
+    MAX_OUTPUT_BYTES,
+    MAX_TASK_TOKEN_LENGTH,
+    TASK_CLOSED,
+    TASK_CLOSED_CODES,
+    fingerprint,
+)
+
+# Names users meet in the console, the CLI and the docs.
+STACK_NAME = "PausableStepFunctionStack"
+STATE_MACHINE_NAME = "PausableStepFunction"
+LONG_JOB_STATE = "Long job execution"
+# The most calls at once that `resume --all-paused --concurrency` may make (the CLI checks it,
+# the operations size their connection pool from it).
+MAX_CONCURRENCY = 32
+
+__all__ = [
+    "DEFAULT_FAILURE_CAUSE",
+    "DEFAULT_FAILURE_ERROR",
+    "LONG_JOB_STATE",
+    "MAX_CAUSE_LENGTH",
+    "MAX_CONCURRENCY",
+    "MAX_ERROR_LENGTH",
+    "MAX_JOB_DURATION_SECONDS",
+    "MAX_OUTPUT_BYTES",
+    "MAX_TASK_TOKEN_LENGTH",
+    "STACK_NAME",
+    "STATE_MACHINE_NAME",
+    "TASK_CLOSED",
+    "TASK_CLOSED_CODES",
+    "fingerprint",
+]

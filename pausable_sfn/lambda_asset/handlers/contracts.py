@@ -1,0 +1,33 @@
+"""The contracts of the pausable workflow, defined once: limits, error codes, token fingerprints.
+
+Standard library only. The handlers import this module as part of their asset; the operator
+tools, the constructs and the app import the same file from the installed package
+(`pausable_sfn.contracts` re-exports it), so a limit or a code cannot drift between them.
+"""
+
+import hashlib
+
+# Step Functions' limits for the SendTask* APIs and for a task's output.
+MAX_TASK_TOKEN_LENGTH = 2048
+MAX_OUTPUT_BYTES = 256 * 1024
+MAX_ERROR_LENGTH = 256
+MAX_CAUSE_LENGTH = 32768
+# The longest job the demo's state machine accepts: the longest SQS delay, which is how the
+# emulated external service waits.
+MAX_JOB_DURATION_SECONDS = 900
+
+# What Step Functions answers a SendTask* call for a task that no longer waits: it was resumed,
+# failed or timed out already (TaskTimedOut is the answer for a task resumed before, too).
+TASK_CLOSED_CODES = frozenset({"TaskDoesNotExist", "TaskTimedOut"})
+TASK_CLOSED = "already resumed or expired: the task no longer waits for a callback"
+
+# The error a callback fails its task with when it names none.
+DEFAULT_FAILURE_ERROR = "ExternalJobFailed"
+DEFAULT_FAILURE_CAUSE = "The external service reported that the job failed."
+
+
+def fingerprint(task_token: str) -> str:
+    """A short, stable name for a task token, safe to log and to compare across log lines. Task
+    tokens are credentials: code outside Step Functions only ever shows this."""
+    digest = hashlib.sha256(task_token.encode("utf-8")).hexdigest()
+    return f"tok-{digest[:12]}"
