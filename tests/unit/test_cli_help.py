@@ -7,7 +7,8 @@ from importlib.metadata import version
 
 import pytest
 
-from pausable_sfn.cli import _parser, main
+from pausable_sfn.cli import main
+from pausable_sfn.cli import parser as cli_parser
 
 
 def subcommands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -28,7 +29,7 @@ def help_of(capsys, *words: str) -> str:
 
 
 def test_the_walk_finds_every_command_including_the_tools():
-    assert set(subcommands(_parser())) >= {
+    assert set(subcommands(cli_parser())) >= {
         ("start",),
         ("paused",),
         ("resume",),
@@ -41,7 +42,7 @@ def test_the_walk_finds_every_command_including_the_tools():
     }
 
 
-@pytest.mark.parametrize("words", subcommands(_parser()), ids=" ".join)
+@pytest.mark.parametrize("words", subcommands(cli_parser()), ids=" ".join)
 def test_every_command_has_a_one_line_description_and_examples(capsys, words):
     text = help_of(capsys, *words)
 
@@ -66,7 +67,7 @@ def test_version_names_the_installed_distribution(capsys):
     ("text", "seconds"), [("0", 0), ("10", 10), ("900", 900), ("2.5", 2.5), ("0.25", 0.25), ("899.9", 899.9)]
 )
 def test_a_job_duration_is_any_number_of_seconds_from_0_to_900(text, seconds):
-    duration = _parser().parse_args(["start", "--job-duration", text]).job_duration
+    duration = cli_parser().parse_args(["start", "--job-duration", text]).job_duration
 
     assert duration == seconds
     assert type(duration) is type(seconds)  # "10" goes into the execution input as 10, not 10.0
@@ -84,14 +85,14 @@ def test_a_job_duration_is_any_number_of_seconds_from_0_to_900(text, seconds):
 )
 def test_a_job_duration_out_of_range_or_not_a_number_is_a_usage_error(capsys, text, message):
     with pytest.raises(SystemExit) as exit_:
-        _parser().parse_args(["start", "--job-duration", text])
+        cli_parser().parse_args(["start", "--job-duration", text])
 
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
 
 
 def test_a_timestamp_is_iso_8601_in_utc_with_its_zone_and_microseconds():
-    from pausable_sfn.cli import timestamp
+    from pausable_sfn.ops.cli import timestamp
 
     tokyo = timezone(timedelta(hours=9))
 
