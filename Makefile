@@ -35,8 +35,10 @@ demo: setup  ## the app on the embedded local AWS: every flow, end to end
 serve: setup  ## the app deployed into a local moto server on 127.0.0.1:$(PORT); Ctrl-C stops it
 	python -m pausable_sfn local serve --port $(PORT)
 
-test: setup  ## lint, then the whole test suite
+test: setup  ## lint, format, import boundaries, then the whole test suite
 	ruff check .
+	ruff format --check .
+	lint-imports --no-cache
 	python -m pytest -n $(TEST_WORKERS)
 
 test-live: setup  ## the e2e suite against a real AWS deployment (deploys, tests, destroys); needs credentials
@@ -45,6 +47,7 @@ test-live: setup  ## the e2e suite against a real AWS deployment (deploys, tests
 lint: setup
 	ruff check .
 	ruff format --check .
+	lint-imports --no-cache
 
 synth: setup
 	cdk synth -q $(CDK_ARGS)

@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, IgnoreMode, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -20,8 +20,9 @@ POWERTOOLS_VERSION = "3.37.0"
 RUNTIME = lambda_.Runtime.PYTHON_3_14  # the newest runtime that the Powertools layer ships for
 ARCHITECTURE = lambda_.Architecture.ARM_64
 SERVICE_NAME = "pausable-sfn"
-# Only handler code goes into the asset: no tests, caches or build output.
-ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", ".*"]
+# Only handler code goes into the asset: not the folder's own __init__.py (it makes the folder part
+# of this package), no caches or hidden files. Patterns in .gitignore syntax: "/" anchors at the folder.
+ASSET_EXCLUDES = ["/__init__.py", "__pycache__/", "*.pyc", ".*"]
 
 
 def powertools_layer_parameter(powertools_version: str = POWERTOOLS_VERSION) -> str:
@@ -42,7 +43,9 @@ class FunctionFactory:
     ) -> None:
         self._scope = scope
         self._log_retention = log_retention
-        self._code = lambda_.Code.from_asset(str(ASSET_DIR), exclude=ASSET_EXCLUDES)
+        self._code = lambda_.Code.from_asset(
+            str(ASSET_DIR), exclude=ASSET_EXCLUDES, ignore_mode=IgnoreMode.GIT
+        )
         # Resolved by CloudFormation at deploy time, so the synth needs no AWS call and each
         # region gets its own copy of the layer.
         layer_arn = ssm.StringParameter.value_for_string_parameter(

@@ -1,0 +1,1 @@
+"""PausableStepFunctionStack: the demo app, the first user of `pausable_sfn.constructs`."""
