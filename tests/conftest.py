@@ -114,3 +114,9 @@ def synthesized_once(tmp_path_factory: pytest.TempPathFactory, worker_id: str):
         return folder
 
     return assembly
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `first` go to the front: xdist hands tests out in this order, so a slow one
+    starts while the others run instead of running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("first") is None)

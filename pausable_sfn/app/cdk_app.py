@@ -8,20 +8,19 @@ import aws_cdk as cdk
 from aws_cdk import Validations
 from cdk_nag import AwsSolutionsChecks
 
-from .. import PROJECT_ROOT
 from ..contracts import STACK_NAME
 from .stack import PausableStepFunctionStack
 
+# The CDK feature flags the app is written for. They live in the package, not in cdk.json, so that
+# a synth from Python (the tests, the embedded AWS, `pausable-sfn demo` from an installed wheel)
+# builds the very template `cdk deploy` does; context from the CDK CLI (-c, cdk.json) still wins.
+FEATURE_FLAGS = Path(__file__).with_name("feature_flags.json")
+
 
 def build_app(context: dict[str, Any] | None = None, outdir: str | Path | None = None) -> cdk.App:
-    """The app, with cdk.json's context (feature flags included) under any `context` given.
-
-    The CDK CLI passes cdk.json's context itself; reading it here too means that a synth from
-    Python (tests, the embedded AWS) builds the very template `cdk deploy` would.
-    """
-    cdk_json = json.loads((PROJECT_ROOT / "cdk.json").read_text())
+    """The app, with its feature flags and any `context` given (settings: see settings.py)."""
     app = cdk.App(
-        context={**cdk_json.get("context", {}), **(context or {})},
+        context={**json.loads(FEATURE_FLAGS.read_text()), **(context or {})},
         outdir=str(outdir) if outdir is not None else None,
     )
     # A second copy (the live tests' short-timeout stack) is deployed under another name.

@@ -1,4 +1,4 @@
-"""Deployment settings, read from CDK context (cdk.json, or `-c key=value` on the command line).
+"""Deployment settings, read from CDK context (`-c key=value` on the command line, or a "context" in cdk.json).
 
 Every setting has a default that suits the demo; a bad value stops the synth with a message
 that names the context key and what it accepts.

@@ -43,9 +43,7 @@ class FunctionFactory:
     ) -> None:
         self._scope = scope
         self._log_retention = log_retention
-        self._code = lambda_.Code.from_asset(
-            str(ASSET_DIR), exclude=ASSET_EXCLUDES, ignore_mode=IgnoreMode.GIT
-        )
+        self._code = lambda_.Code.from_asset(str(ASSET_DIR), exclude=ASSET_EXCLUDES, ignore_mode=IgnoreMode.GIT)
         # Resolved by CloudFormation at deploy time, so the synth needs no AWS call and each
         # region gets its own copy of the layer.
         layer_arn = ssm.StringParameter.value_for_string_parameter(

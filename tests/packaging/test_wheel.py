@@ -1,0 +1,99 @@
+"""The wheel is the product: built from this tree and installed into a fresh virtualenv with the
+construct-library extra, it gives a working `pausable-sfn` and synthesizes the README's example app.
+
+Nothing of this checkout is importable there: the virtualenv sees only what the wheel declares.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from pausable_sfn import PROJECT_ROOT
+
+# The slowest fixture of the suite (about 30 s of pip): one worker, started before the others.
+pytestmark = [pytest.mark.first, pytest.mark.xdist_group("wheel")]
+
+
+def run(command: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False)
+
+
+def pinned_versions(folder: Path) -> Path:
+    """requirements.txt as pip constraints (which take no extras): the wheel is installed with the
+    very releases the suite tests, from pip's cache when it has them."""
+    lines = (PROJECT_ROOT / "requirements.txt").read_text().splitlines()
+    pins = [re.sub(r"\[[^\]]*\]", "", line) for line in lines if re.match(r"^[A-Za-z]", line)]
+    constraints = folder / "constraints.txt"
+    constraints.write_text("\n".join(pins) + "\n")
+    return constraints
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built as a release is: the sdist first, the wheel from the sdist (which also proves that the
+    sdist is complete, and leaves no build folder in the checkout)."""
+    dist = tmp_path_factory.mktemp("dist")
+    built = run([sys.executable, "-m", "build", "--outdir", str(dist), str(PROJECT_ROOT)], cwd=dist)
+    assert built.returncode == 0, built.stdout + built.stderr
+    [wheel] = dist.glob("pausable_sfn-*.whl")
+    return wheel
+
+
+@pytest.fixture(scope="module")
+def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bin folder of a fresh virtualenv holding the wheel with its [cdk] extra, nothing else."""
+    root = tmp_path_factory.mktemp("venv")
+    created = run([sys.executable, "-m", "venv", str(root)], cwd=root)
+    assert created.returncode == 0, created.stderr
+    install = [str(root / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    installed = run([*install, "-c", str(pinned_versions(root)), f"{wheel}[cdk]"], cwd=root)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    return root / "bin"
+
+
+def clean_environment(bin_dir: Path, home: Path) -> dict[str, str]:
+    """No PYTHONPATH, no project on the path: only the virtualenv, with fake credentials and no endpoint."""
+    return {
+        "PATH": f"{bin_dir}{os.pathsep}/usr/bin:/bin",
+        "HOME": str(home),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+def test_the_wheel_ships_the_lambda_asset_and_the_type_marker_but_no_tests(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+
+    assert "pausable_sfn/lambda_asset/handlers/resume_step_function.py" in names
+    assert "pausable_sfn/lambda_asset/handlers/contracts.py" in names
+    assert "pausable_sfn/app/feature_flags.json" in names
+    assert "pausable_sfn/py.typed" in names
+    assert not [name for name in names if name.startswith(("tests/", "bench/"))]
+
+
+def test_the_installed_cli_runs_and_says_in_one_line_that_aws_is_unreachable(venv, tmp_path):
+    environment = clean_environment(venv, tmp_path) | {"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+
+    version = run([str(venv / "pausable-sfn"), "--version"], cwd=tmp_path, env=environment)
+    paused = run([str(venv / "pausable-sfn"), "paused"], cwd=tmp_path, env=environment)
+
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.strip() == "pausable-sfn 0.1.0"
+    assert paused.returncode == 1
+    [line] = paused.stderr.splitlines()
+    assert line.startswith("pausable-sfn: cannot reach AWS")
+
+
+def test_a_tool_whose_extra_is_missing_says_which_extra_to_install(venv, tmp_path):
+    served = run([str(venv / "pausable-sfn"), "local", "serve"], cwd=tmp_path, env=clean_environment(venv, tmp_path))
+
+    assert served.returncode == 1
+    [line] = served.stderr.splitlines()
+    assert "pip install 'pausable-sfn[cdk,local]'" in line
