@@ -369,7 +369,7 @@ class _Run:
                     f"{declaration['Type']} ({logical_id}) has a Condition, which the embedded deploy does not evaluate"
                 )
 
-        graph = TopologicalSorter()
+        graph: TopologicalSorter[str] = TopologicalSorter()
         for logical_id, declaration in resources.items():
             depends_on = declaration.get("DependsOn", [])
             depends_on = [depends_on] if isinstance(depends_on, str) else depends_on

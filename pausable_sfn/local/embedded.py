@@ -13,7 +13,7 @@ from unittest import mock
 import boto3
 from botocore.config import Config
 from moto import mock_aws
-from moto.core.config import default_user_config
+from moto.core.config import DefaultConfig, default_user_config
 
 from . import moto_gaps
 from .assembly import read_stack
@@ -26,7 +26,10 @@ ACCOUNT_ID = "123456789012"  # moto's default account
 REGION = "us-east-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "embedded", "AWS_SECRET_ACCESS_KEY": "embedded", "AWS_SESSION_TOKEN": "embedded"}
 # State machines that run, and the AWS managed policies that CDK roles attach.
-MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "iam": {"load_aws_managed_policies": True}}
+MOTO_CONFIG: DefaultConfig = {
+    "stepfunctions": {"execute_state_machine": True},
+    "iam": {"load_aws_managed_policies": True},
+}
 
 
 class EmbeddedAws:

@@ -57,8 +57,8 @@ def resolve(value: Any, ref: Ref, get_att: GetAtt) -> Any:
             return get_att(logical_id, attribute)
         if key.startswith("Fn::"):
             return _function(key, resolve(argument, ref, get_att) if key != "Fn::Sub" else argument, ref, get_att)
-    resolved = {key: resolve(item, ref, get_att) for key, item in value.items()}
-    return {key: item for key, item in resolved.items() if item is not NO_VALUE}
+    members = {key: resolve(item, ref, get_att) for key, item in value.items()}
+    return {key: item for key, item in members.items() if item is not NO_VALUE}
 
 
 def _function(name: str, argument: Any, ref: Ref, get_att: GetAtt) -> Any:

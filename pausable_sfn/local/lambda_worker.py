@@ -39,7 +39,9 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def error_document(error_type: str, message: str, request_id: str | None, error: BaseException | None) -> dict:
+def error_document(
+    error_type: str, message: str, request_id: str | None, error: BaseException | None
+) -> dict[str, Any]:
     document: dict[str, Any] = {"errorMessage": message, "errorType": error_type}
     if request_id:
         document["requestId"] = request_id
@@ -49,13 +51,13 @@ def error_document(error_type: str, message: str, request_id: str | None, error:
     return document
 
 
-def log_error(document: dict) -> None:
+def log_error(document: dict[str, Any]) -> None:
     # The runtime's own report of an unhandled error, as one entry: "[ERROR] Type: message" and the trace.
     trace = "".join(document.get("stackTrace", []))
     print(f"[ERROR] {document['errorType']}: {document['errorMessage']}\nTraceback (most recent call last):\n{trace}")
 
 
-def load_handler() -> tuple[Any, dict | None]:
+def load_handler() -> tuple[Any, dict[str, Any] | None]:
     """The handler named by _HANDLER, or the init error every invocation will answer with."""
     module_name, _, attribute = os.environ["_HANDLER"].rpartition(".")
     try:
@@ -70,7 +72,7 @@ def load_handler() -> tuple[Any, dict | None]:
     return handler, None
 
 
-def invoke(handler: Any, init_error: dict | None, request: dict) -> dict:
+def invoke(handler: Any, init_error: dict[str, Any] | None, request: dict[str, Any]) -> dict[str, Any]:
     request_id = request["requestId"]
     if init_error is not None:
         document = {**init_error, "requestId": request_id}
@@ -99,7 +101,7 @@ def main() -> None:
     os.dup2(2, 1)
     sys.path.insert(0, os.environ["LAMBDA_TASK_ROOT"])
 
-    def answer(document: dict) -> None:
+    def answer(document: dict[str, Any]) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         answers.write(json.dumps(document) + "\n")

@@ -70,6 +70,7 @@ import os
 import threading
 import uuid
 import weakref
+from collections.abc import Iterable
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 from unittest import mock
@@ -202,7 +203,9 @@ def name_unnamed_executions(patches: ExitStack) -> None:
     """Gap 5."""
     original = StepFunctionsParserBackend.start_execution
 
-    def start_execution(backend: StepFunctionsParserBackend, state_machine_arn: str, name: Any = None, *args, **kwargs):
+    def start_execution(
+        backend: StepFunctionsParserBackend, state_machine_arn: str, name: Any = None, *args: Any, **kwargs: Any
+    ) -> Any:
         return original(backend, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
 
     patches.enter_context(mock.patch.object(StepFunctionsParserBackend, "start_execution", start_execution))
@@ -212,7 +215,8 @@ def keep_task_failure_cause(patches: ExitStack) -> None:
     """Gap 9."""
 
     def send_task_failure(response: StepFunctionResponse) -> EmptyResult:
-        response.stepfunction_backend.send_task_failure(
+        backend: Any = response.stepfunction_backend  # the parser backend, whose send_task_failure takes a cause
+        backend.send_task_failure(
             response._get_param("taskToken"), error=response._get_param("error"), cause=response._get_param("cause")
         )
         return EmptyResult()
@@ -226,7 +230,9 @@ def report_closed_tasks(patches: ExitStack) -> None:
     for operation in ("send_task_success", "send_task_failure", "send_task_heartbeat"):
         original = getattr(StepFunctionsParserBackend, operation)
 
-        def closed_aware(backend: StepFunctionsParserBackend, task_token: str, *args, _original=original, **kwargs):
+        def closed_aware(
+            backend: StepFunctionsParserBackend, task_token: str, *args: Any, _original: Any = original, **kwargs: Any
+        ) -> Any:
             try:
                 return _original(backend, task_token, *args, **kwargs)
             except InvalidToken:
@@ -247,7 +253,7 @@ def name_heartbeat_timeouts(patches: ExitStack) -> None:
     original = StateTask._from_error
 
     def from_error(state: StateTask, env: Any, ex: Exception) -> Any:
-        event = original(state, env, ex)
+        event: Any = original(state, env, ex)
         if isinstance(ex, HeartbeatTimeoutError):
             name = StatesErrorName(typ=StatesErrorNameType.StatesHeartbeatTimeout)
             event.error_name = name
@@ -272,7 +278,8 @@ def reuse_parsed_definitions(patches: ExitStack) -> None:
                 programs[definition] = program
             return programs[definition]
 
-    original_client_for = lambda_eval_utils.boto_client_for
+    # Read from the module's namespace, where the task evaluator looks it up (and the patch replaces it).
+    original_client_for = vars(lambda_eval_utils)["boto_client_for"]
 
     def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
         if service != "lambda" or state_credentials is not None:
@@ -283,7 +290,9 @@ def reuse_parsed_definitions(patches: ExitStack) -> None:
             return lambda_clients[region]
 
     patches.enter_context(mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint))
-    patches.enter_context(mock.patch.object(json_path, "parse", functools.lru_cache(maxsize=1024)(json_path.parse)))
+    patches.enter_context(
+        mock.patch.object(json_path, "parse", functools.lru_cache(maxsize=1024)(vars(json_path)["parse"]))
+    )
     patches.enter_context(mock.patch.object(lambda_eval_utils, "boto_client_for", boto_client_for))
 
 
@@ -297,7 +306,7 @@ def _set_heap_keys(component: Any, seen: set[int] | None = None) -> None:
     seen.add(id(component))
     if isinstance(component, EvalComponent):
         _ = component.heap_key
-    children = vars(component).values() if isinstance(component, Component) else ()
+    children: Iterable[Any] = vars(component).values() if isinstance(component, Component) else ()
     if isinstance(component, dict):
         children = component.values()
     elif isinstance(component, list | tuple | set):
@@ -396,7 +405,7 @@ def publish_stand_in_layer(lambda_client: Any, parameter_name: str) -> str:
         Description=f"embedded stand-in for the layer named by {parameter_name}",
         Content={"ZipFile": _empty_zip()},
     )
-    return layer["LayerVersionArn"]
+    return str(layer["LayerVersionArn"])
 
 
 def _empty_zip() -> bytes:

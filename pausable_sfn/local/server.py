@@ -155,7 +155,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 def _stop_on_signals(stop: threading.Event) -> dict[int, Any]:
     """Ctrl-C and SIGTERM stop the server the same way, even where the shell started it with
     SIGINT ignored (a background job): the previous handlers are returned, to be put back."""
-    previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
+    previous: dict[int, Any] = {number: signal.getsignal(number) for number in STOP_SIGNALS}
     _set_handlers(dict.fromkeys(STOP_SIGNALS, lambda signum, frame: stop.set()))
     return previous
 

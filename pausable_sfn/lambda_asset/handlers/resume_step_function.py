@@ -64,7 +64,7 @@ def read_callbacks(event: Any) -> list[Callback | InvalidEventError]:
             sns_event = SnsModel.model_validate(event)
         except ValidationError as error:
             raise InvalidEventError(f"invalid SNS event: {describe(error)}") from None
-        return [_read_sns_message(record.Sns.MessageId, record.Sns.Message) for record in sns_event.Records]
+        return [_read_sns_message(record.Sns.MessageId, str(record.Sns.Message)) for record in sns_event.Records]
     return [parse(Callback, event, what="callback")]
 
 
