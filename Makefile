@@ -67,5 +67,5 @@ destroy: setup
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .ruff_cache
 
-bench: setup  ## measures speed and cost; writes BENCHMARKS.md, bench/results.json and the README's table
+bench: setup  ## measures speed and cost; writes bench/results.json and the table of docs/benchmarks.md
 	python -m bench

@@ -1,1 +1,1 @@
-"""`make bench`: the project's benchmarks (see README, Performance)."""
+"""`make bench`: the project's benchmarks (see docs/benchmarks.md)."""

@@ -1,4 +1,4 @@
-"""`make bench`: measures, then writes BENCHMARKS.md, bench/results.json and the README's table."""
+"""`make bench`: measures, then writes bench/results.json and the table of docs/benchmarks.md."""
 
 import argparse
 import json
@@ -18,7 +18,7 @@ from pausable_sfn.app.cdk_app import synthesize
 from . import figures
 from .figures import Figure
 
-README_MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
+TABLE_MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
 
 
 def machine() -> dict[str, str]:
@@ -93,17 +93,16 @@ def main() -> int:
         f"{about['memory']}, Python {about['python']}, Node.js {about['node']}; "
         f"{time.perf_counter() - began:.0f} s in all."
     )
-    (PROJECT_ROOT / "BENCHMARKS.md").write_text(f"# Benchmarks\n\n{header}\n\n{markdown}\n")
     results = {"machine": about, "figures": [
         {"name": r.name, "unit": r.unit, "ours": r.ours.as_dict(), "reference_name": r.reference_name,
          "reference": r.reference.as_dict() if r.reference else None, "ratio": r.ratio, "target": r.target,
          "met": r.met, "note": r.note, **r.extra} for r in rows]}  # fmt: skip
     (PROJECT_ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    readme = PROJECT_ROOT / "README.md"
-    start, end = README_MARKERS
-    text = readme.read_text()
+    page = PROJECT_ROOT / "docs" / "benchmarks.md"
+    start, end = TABLE_MARKERS
+    text = page.read_text()
     text = re.sub(f"{re.escape(start)}.*?{re.escape(end)}", f"{start}\n{header}\n\n{markdown}\n{end}", text, flags=re.S)
-    readme.write_text(text)
+    page.write_text(text)
     print(markdown)
     return 0 if all(row.met is not False for row in rows) else 1
 
