@@ -39,7 +39,7 @@ test: setup  ## lint, format, import boundaries, then the whole test suite
 	ruff check .
 	ruff format --check .
 	lint-imports --no-cache
-	python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	python -m pytest -n $(TEST_WORKERS)
 
 test-live: setup  ## the e2e suite against a real AWS deployment (deploys, tests, destroys); needs credentials
 	python -m pausable_sfn.live $(LIVE_ARGS)

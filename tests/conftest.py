@@ -4,7 +4,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,25 +93,47 @@ class LogReader:
 
 
 @pytest.fixture(scope="session")
-def synthesized_once(tmp_path_factory: pytest.TempPathFactory, worker_id: str):
-    """The app's cloud assembly for a CDK context, synthesized once per test run and shared by
-    the pytest-xdist workers (a synth costs seconds of CPU; every worker deploys the same app)."""
-    from pausable_sfn.app.cdk_app import synthesize
-
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, worker_id: str
+) -> Callable[[str, Callable[[Path], None]], Path]:
+    """`built_once(name, build)`: the folder `build(folder)` fills, built once per test run and
+    shared by the pytest-xdist workers (whichever worker asks first builds; the others wait for it)."""
     from .waiting import wait_until
 
     shared = tmp_path_factory.getbasetemp()
     shared = shared.parent if worker_id != "master" else shared  # the run's folder, above the workers'
 
-    def assembly(name: str, context: dict | None = None) -> Path:
-        folder = shared / f"assembly-{name}"
+    def folder_of(name: str, build: Callable[[Path], None]) -> Path:
+        folder, done, failed = (shared / f"built-{name}{suffix}" for suffix in ("", ".done", ".failed"))
         try:
-            (shared / f"assembly-{name}.lock").mkdir()  # atomic: one worker synthesizes
+            folder.mkdir()  # atomic: one worker builds, in place (a virtualenv cannot be moved)
         except FileExistsError:
-            return wait_until(lambda: folder if folder.exists() else None, timeout=300, what=f"assembly {name}")
-        built = synthesize(tmp_path_factory.mktemp(f"cdk.out.{name}"), context)
-        built.rename(folder)  # whole at once: the others see it only complete
+
+            def built() -> Path | None:
+                if failed.exists():
+                    pytest.fail(f"building {name} failed in another worker: {failed.read_text()}")
+                return folder if done.exists() else None
+
+            return wait_until(built, timeout=600, what=f"{name} built")
+        try:
+            build(folder)
+        except BaseException as error:
+            failed.write_text(str(error))
+            raise
+        done.touch()
         return folder
+
+    return folder_of
+
+
+@pytest.fixture(scope="session")
+def synthesized_once(built_once: Callable[..., Path]) -> Callable[..., Path]:
+    """The app's cloud assembly for a CDK context, synthesized once per test run (a synth costs
+    seconds of CPU; every worker deploys the same app)."""
+    from pausable_sfn.app.cdk_app import synthesize
+
+    def assembly(name: str, context: dict | None = None) -> Path:
+        return built_once(f"assembly-{name}", lambda folder: synthesize(folder, context))
 
     return assembly
 
