@@ -13,7 +13,7 @@ LIVE_ARGS ?=
 # CDK CLI then run on a supported Node, whatever the machine has).
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup demo serve test test-live lint synth bootstrap deploy diff destroy bench clean
+.PHONY: setup demo serve test unit test-live lint synth bootstrap deploy diff destroy bench clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -35,19 +35,25 @@ demo: setup  ## the app on the embedded local AWS: every flow, end to end
 serve: setup  ## the app deployed into a local moto server on 127.0.0.1:$(PORT); Ctrl-C stops it
 	python -m pausable_sfn local serve --port $(PORT)
 
-test: setup  ## lint, format, import boundaries, then the whole test suite
+# mypy runs inside the suite (tests/packaging/test_types.py), beside the other tests: a cold check of
+# the CDK's types takes most of a minute of one core, which the suite's waits on timers leave free.
+test: setup  ## lint, format, import boundaries, then the whole suite (types included)
 	ruff check .
 	ruff format --check .
 	lint-imports --no-cache
 	python -m pytest -n $(TEST_WORKERS)
 
+unit: setup  ## the fast tier: handlers, constructs, CLI parsing
+	python -m pytest -q tests/unit tests/constructs
+
 test-live: setup  ## the e2e suite against a real AWS deployment (deploys, tests, destroys); needs credentials
 	python -m pausable_sfn.live $(LIVE_ARGS)
 
-lint: setup
+lint: setup  ## the static checks alone: ruff, import boundaries, types
 	ruff check .
 	ruff format --check .
 	lint-imports --no-cache
+	mypy
 
 synth: setup
 	cdk synth -q $(CDK_ARGS)

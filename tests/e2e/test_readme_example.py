@@ -1,0 +1,105 @@
+"""The README's example app, as a user would take it: its `app.py` synthesized clean under cdk-nag,
+deployed on the embedded AWS, and its two pausable steps operated with `pausable-sfn --state-machine`."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from pausable_sfn.cli import main
+
+from ..readme import example_app
+from ..waiting import wait_until
+
+pytestmark = pytest.mark.emulator_only(reason="deploys the README's own app, which make test-live does not")
+
+
+@pytest.fixture(scope="module")
+def example_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("readme-example")
+    (folder / "app.py").write_text(example_app())
+    environment = {**os.environ, "CDK_OUTDIR": str(folder / "cdk.out")}
+
+    synth = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=folder,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    # cdk-nag runs as a policy-validation plugin of the example's own app: a finding fails the synth.
+    assert synth.returncode == 0, synth.stdout + synth.stderr
+    return folder / "cdk.out"
+
+
+@pytest.fixture(scope="module")
+def orders(embedded, example_assembly: Path) -> str:
+    """The example's state machine ARN, deployed on the embedded AWS."""
+    return embedded.deploy(example_assembly, stack_name="OrderStack").outputs["StateMachineArn"]
+
+
+@pytest.fixture
+def cli(capsys, orders):
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main([*args, "--state-machine", orders])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def paused_at(cli, name: str) -> str | None:
+    """The state the execution `name` waits at, as `pausable-sfn paused` reports it, or None."""
+    code, out, err = cli("paused", "--json")
+    assert code == 0, err
+    return next((row["state"] for row in json.loads(out) if row["name"] == name), None)
+
+
+def test_the_example_pauses_at_each_step_and_is_resumed_to_the_end_through_the_cli(cli, embedded, orders):
+    name = f"order-{uuid.uuid4().hex[:8]}"
+    sfn = embedded.client("stepfunctions")
+    arn = sfn.start_execution(stateMachineArn=orders, name=name, input=json.dumps({"order": {"id": name}}))[
+        "executionArn"
+    ]
+
+    assert wait_until(lambda: paused_at(cli, name) == "Pack order", what="paused at Pack order")
+    packed = cli("resume", name, "--output", '{"parcelId": "P-1"}')
+    assert packed[0] == 0, packed[2]
+    assert wait_until(lambda: paused_at(cli, name) == "Approve shipment", what="paused at Approve shipment")
+    approved = cli("resume", name, "--output", '{"approvedBy": "ana"}')
+
+    assert approved[0] == 0, approved[2]
+    ended = wait_until(
+        lambda: (d := sfn.describe_execution(executionArn=arn))["status"] != "RUNNING" and d, what="the end"
+    )
+    assert ended["status"] == "SUCCEEDED"
+    output = json.loads(ended["output"])
+    assert output["parcel"] == {"parcelId": "P-1"}
+    assert output["approval"] == {"approvedBy": "ana"}
+
+
+def test_a_rejected_approval_fails_the_execution_with_the_rejection(cli, embedded, orders):
+    name = f"order-{uuid.uuid4().hex[:8]}"
+    sfn = embedded.client("stepfunctions")
+    arn = sfn.start_execution(stateMachineArn=orders, name=name, input=json.dumps({"order": {"id": name}}))[
+        "executionArn"
+    ]
+    assert wait_until(lambda: paused_at(cli, name) == "Pack order", what="paused at Pack order")
+    assert cli("resume", name)[0] == 0
+    assert wait_until(lambda: paused_at(cli, name) == "Approve shipment", what="paused at Approve shipment")
+
+    rejected = cli("fail", name, "--error", "Rejected", "--cause", "address missing")
+
+    assert rejected[0] == 0, rejected[2]
+    ended = wait_until(
+        lambda: (d := sfn.describe_execution(executionArn=arn))["status"] != "RUNNING" and d, what="the end"
+    )
+    assert (ended["status"], ended["error"], ended["cause"]) == ("FAILED", "Rejected", "address missing")
