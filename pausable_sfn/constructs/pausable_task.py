@@ -74,13 +74,14 @@ class PausableTask(sfn.StateMachineFragment):
         failure_path: str = "$.failure",
         comment: str | None = None,
     ) -> None:
+        fields = dict(payload or {})
         # Checked before the construct joins the tree: a refused task leaves nothing behind.
         prefix = _validate(
             id,
             receivers={"function": function, "queue": queue, "topic": topic},
             timeout=timeout,
             heartbeat=heartbeat,
-            payload=payload or {},
+            payload=fields,
             error_prefix=error_prefix,
             failure_path=failure_path,
             reads_timeout_after_failure=on_timeout is None,
@@ -93,7 +94,7 @@ class PausableTask(sfn.StateMachineFragment):
         self._failure_path = failure_path
 
         message = sfn.TaskInput.from_object(
-            {"taskToken": sfn.JsonPath.task_token, "executionId": sfn.JsonPath.execution_id, **(payload or {})}
+            {"taskToken": sfn.JsonPath.task_token, "executionId": sfn.JsonPath.execution_id, **fields}
         )
         self.task = _hand_off(
             self,
@@ -107,7 +108,7 @@ class PausableTask(sfn.StateMachineFragment):
                 "integration_pattern": sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
                 "result_path": result_path,
                 "task_timeout": timeout,
-                "heartbeat_timeout": sfn.Timeout.duration(heartbeat) if heartbeat else None,
+                "heartbeat_timeout": sfn.Timeout.duration(heartbeat) if heartbeat is not None else None,
             },
         )
         # The timeouts first: the catch-all below would take them otherwise.
