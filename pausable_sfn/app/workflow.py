@@ -30,6 +30,9 @@ def _flag_equals(path: str, value: bool) -> sfn.Condition:
 
 
 class PausableWorkflow(Construct):
+    """The demo's definition (input checks, the long job, post processing) on a PausableStateMachine
+    that `channel` may resume."""
+
     def __init__(
         self,
         scope: Construct,

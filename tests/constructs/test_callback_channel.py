@@ -4,6 +4,7 @@ and grants that name exactly the topic and the function."""
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 
@@ -21,6 +22,15 @@ def synthesized():
     channel = CallbackChannel(stack, "Callbacks", log_retention=logs.RetentionDays.ONE_WEEK)
     channel.grant_resume(iam.Role(stack, "Operator", assumed_by=iam.AccountRootPrincipal()))
     channel.grant_resume(iam.AccountPrincipal(OTHER_ACCOUNT))
+    channel.grant_resume(
+        lambda_.Function(
+            stack,
+            "Operations",
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            handler="index.handler",
+            code=lambda_.Code.from_inline("def handler(event, context):\n    return None\n"),
+        )
+    )
     channel.grant_callback(iam.Role(stack, "ExternalService", assumed_by=iam.AccountRootPrincipal()))
     machine = sfn.StateMachine(
         stack, "Orders", definition_body=sfn.DefinitionBody.from_chainable(sfn.Pass(stack, "Wait"))
@@ -138,8 +148,9 @@ def test_allow_resuming_lets_the_function_send_task_results_to_that_state_machin
     ]
 
 
-def test_grant_resume_to_a_role_names_exactly_the_topic_and_the_function(synthesized, ids):
-    assert statements(synthesized, "Operator") == [
+@pytest.mark.parametrize("grantee", ["Operator", "OperationsServiceRole"], ids=["a role", "a function"])
+def test_grant_resume_names_exactly_the_topic_and_the_function_in_the_grantees_policy(synthesized, ids, grantee):
+    assert statements(synthesized, grantee) == [
         {"Action": "sns:Publish", "Effect": "Allow", "Resource": {"Ref": ids["topic"]}},
         {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": {"Fn::GetAtt": [ids["function"], "Arn"]}},
     ]
