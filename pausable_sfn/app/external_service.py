@@ -5,13 +5,11 @@ job-request message in and the callback message out (see the README).
 """
 
 from aws_cdk import Duration
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_event_sources as event_sources
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ..constructs.functions import FunctionFactory
+from ..constructs import CallbackChannel, FunctionFactory
 from ..constructs.queues import MAX_RECEIVES, dead_letter_queue, secure_queue
 
 
@@ -20,7 +18,7 @@ class EmulatedExternalService(Construct):
     publishes the "job done" callback when a request becomes visible."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, functions: FunctionFactory, callback_topic: sns.ITopic
+        self, scope: Construct, construct_id: str, *, functions: FunctionFactory, channel: CallbackChannel
     ) -> None:
         super().__init__(scope, construct_id)
         self.dead_letter_queue = dead_letter_queue(
@@ -37,13 +35,9 @@ class EmulatedExternalService(Construct):
             "EmulatedLongJobLambda",
             handler="emulated_long_job",
             description="Emulated external service: finishes a long job and publishes its callback",
-            environment={"CALLBACK_TOPIC_ARN": callback_topic.topic_arn},
+            environment={"CALLBACK_TOPIC_ARN": channel.topic.topic_arn},
         )
         self.function.add_event_source(
             event_sources.SqsEventSource(self.queue, batch_size=10, report_batch_item_failures=True)
         )
-        # sns:Publish alone: the topic uses the AWS managed key for SNS, whose key policy already
-        # lets SNS use it for this account (topic.grant_publish would add kms:* on every key).
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(actions=["sns:Publish"], resources=[callback_topic.topic_arn])
-        )
+        channel.grant_callback(self.function)

@@ -5,23 +5,19 @@ fails at once with the error InvalidInput and a cause naming the field. Only JSO
 so the embedded AWS (moto) can run every state.
 """
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from ..constructs.functions import depend_on_role_policy_only
-from ..constructs.nag import acknowledge
+from ..constructs import CallbackChannel, PausableStateMachine, PausableTask
 from ..contracts import LONG_JOB_STATE, MAX_JOB_DURATION_SECONDS, STATE_MACHINE_NAME
 from .settings import Settings
 
 INVALID_INPUT = "InvalidInput"
 EMPTY_ARRAY = "inputIsEmptyArray"  # a flag, only to tell the input [] from the object {}
-TIMED_OUT = "LongJobTimedOut"
-FAILED = "LongJobFailed"
-HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
+# The long job ends with LongJobTimedOut or LongJobFailed, the errors the README documents.
+LONG_JOB_ERRORS = "LongJob"
 DEFAULT_JOB_DURATION_SECONDS = 10
 
 C = sfn.Condition
@@ -34,8 +30,17 @@ def _flag_equals(path: str, value: bool) -> sfn.Condition:
 
 
 class PausableWorkflow(Construct):
+    """The demo's definition (input checks, the long job, post processing) on a PausableStateMachine
+    that `channel` may resume."""
+
     def __init__(
-        self, scope: Construct, construct_id: str, *, call_async_service: lambda_.IFunction, settings: Settings
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        call_async_service: lambda_.IFunction,
+        channel: CallbackChannel,
+        settings: Settings,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -125,39 +130,21 @@ class PausableWorkflow(Construct):
         )
 
         heartbeat = settings.long_job_heartbeat_seconds
-        long_job = tasks.LambdaInvoke(
+        long_job = PausableTask(
             self,
             LONG_JOB_STATE,
+            function=call_async_service,
             comment="Hands the task token to the external service and waits for its callback",
-            lambda_function=call_async_service,
-            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-            payload=sfn.TaskInput.from_object(
-                {
-                    "taskToken": sfn.JsonPath.task_token,
-                    "isManualCallback": sfn.JsonPath.string_at("$.isManualCallback"),
-                    "jobDurationSeconds": sfn.JsonPath.string_at("$.jobDurationSeconds"),
-                    "executionId": sfn.JsonPath.execution_id,
-                }
-            ),
+            payload={
+                "isManualCallback": sfn.JsonPath.string_at("$.isManualCallback"),
+                "jobDurationSeconds": sfn.JsonPath.string_at("$.jobDurationSeconds"),
+            },
             result_path="$.CallAsyncServiceStep",
-            task_timeout=sfn.Timeout.at("$.taskTimeoutSeconds"),
-            heartbeat_timeout=sfn.Timeout.duration(Duration.seconds(heartbeat)) if heartbeat else None,
+            # Set by the mode states above: a person may take days, a service an hour.
+            timeout=sfn.Timeout.at("$.taskTimeoutSeconds"),
+            heartbeat=Duration.seconds(heartbeat) if heartbeat else None,
+            error_prefix=LONG_JOB_ERRORS,
         )
-        long_job.add_catch(
-            sfn.Fail(
-                self,
-                TIMED_OUT,
-                error=TIMED_OUT,
-                cause_path=sfn.JsonPath.format(
-                    "No callback arrived in time ({}; the task allows {} seconds).",
-                    sfn.JsonPath.string_at("$.failure.Error"),
-                    sfn.JsonPath.string_at("$.taskTimeoutSeconds"),
-                ),
-            ),
-            errors=[sfn.Errors.TIMEOUT, HEARTBEAT_TIMEOUT],
-            result_path="$.failure",
-        )
-        long_job.add_catch(self._job_failure(), errors=[sfn.Errors.ALL], result_path="$.failure")
         post_processing = sfn.Pass(self, "Post processing", comment="Runs once the long job has called back")
 
         automatic.next(read_duration)
@@ -167,57 +154,11 @@ class PausableWorkflow(Construct):
         long_job.next(post_processing)
         definition = preprocessing.next(check_object.otherwise(read_mode))
 
-        self.state_machine = sfn.StateMachine(
+        self.state_machine = PausableStateMachine(
             self,
             STATE_MACHINE_NAME,
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            definition=definition,
+            channels=[channel],
             comment="Pauses at 'Long job execution' until the external service (or a person) calls back",
-            # Every event, but no execution data: inputs and parameters carry task tokens.
-            logs=sfn.LogOptions(
-                destination=logs.LogGroup(
-                    self, "ExecutionLogs", retention=settings.log_retention, removal_policy=RemovalPolicy.DESTROY
-                ),
-                level=sfn.LogLevel.ALL,
-                include_execution_data=False,
-            ),
-            tracing_enabled=True,
-        )
-        depend_on_role_policy_only(self.state_machine, self.state_machine.role)
-        self._acknowledge_role_findings(call_async_service)
-
-    def _job_failure(self) -> sfn.Choice:
-        """A failed job keeps the error and cause its callback gave. Errors named States.* (a failed
-        invocation, a runtime error) are Step Functions' own: a Fail state may not raise them, so
-        the execution fails with LongJobFailed and a cause that names the original error."""
-        error, cause = "$.failure.Error", "$.failure.Cause"
-        return (
-            sfn.Choice(self, "Read the job's error")
-            .when(
-                C.string_matches(error, "States.*"),
-                sfn.Fail(
-                    self,
-                    f"{FAILED} in Step Functions",
-                    error=FAILED,
-                    cause_path=sfn.JsonPath.format(
-                        "{}: {}", sfn.JsonPath.string_at(error), sfn.JsonPath.string_at(cause)
-                    ),
-                ),
-            )
-            .otherwise(sfn.Fail(self, FAILED, error_path=error, cause_path=cause))
-        )
-
-    def _acknowledge_role_findings(self, call_async_service: lambda_.IFunction) -> None:
-        call_function_id = Stack.of(self).get_logical_id(call_async_service.node.default_child)
-        acknowledge(
-            self.state_machine.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray tracing and CloudWatch Logs delivery (logs:*LogDelivery*, DescribeLogGroups, "
-            "DescribeResourcePolicies, PutResourcePolicy) take no resource-level permission.",
-        )
-        acknowledge(
-            self.state_machine.role,
-            f"AwsSolutions-IAM5[Resource::<{call_function_id}.Arn>:*]",
-            "Invoking the one function CallAsyncServiceLambda, any version or alias of it (ARN:*), as the Lambda "
-            "task grants it.",
-        )
+            log_retention=settings.log_retention,
+        ).state_machine

@@ -1,1 +1,15 @@
-"""Reusable CDK constructs for Step Functions workflows that pause for a task-token callback."""
+"""Reusable CDK constructs for Step Functions workflows that pause for a task-token callback.
+
+- `PausableTask`: a step that hands its task token to a function, a queue or a topic and waits.
+- `CallbackChannel`: the way back in (SNS topic → resume function → SendTaskSuccess/Failure),
+  one per app or team, for any number of tasks and state machines.
+- `PausableStateMachine`: the state machine around them, logged without execution data (task
+  tokens are credentials), traced, and cdk-nag clean with no suppression of the user's own.
+"""
+
+from .callback_channel import CallbackChannel
+from .functions import POWERTOOLS_VERSION, FunctionFactory
+from .pausable_task import PausableTask
+from .state_machine import PausableStateMachine
+
+__all__ = ["POWERTOOLS_VERSION", "CallbackChannel", "FunctionFactory", "PausableStateMachine", "PausableTask"]

@@ -1,15 +1,16 @@
-"""One place for the defaults every Lambda function of the stack shares."""
+"""One place for the defaults every Lambda function of the constructs and the app shares."""
 
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Duration, IgnoreMode, RemovalPolicy, Stack
+from aws_cdk import Duration, IgnoreMode, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from .cloudformation import depend_on_role_policy_only
 from .nag import acknowledge
 
 # The Lambda asset: the handlers package, deployed as it is (it imports nothing from this package).
@@ -32,7 +33,7 @@ def powertools_layer_parameter(powertools_version: str = POWERTOOLS_VERSION) -> 
 
 
 class FunctionFactory:
-    """Creates the stack's Lambda functions with shared defaults and one shared code asset."""
+    """Creates Lambda functions in `scope` with shared defaults and one shared code asset."""
 
     def __init__(
         self,
@@ -61,6 +62,8 @@ class FunctionFactory:
         environment: dict[str, str] | None = None,
         **options: Any,
     ) -> lambda_.Function:
+        """A function running `handlers.<handler>.handler` from the package's Lambda asset; `options`
+        go to lambda_.Function as they are (on_failure, retry_attempts, ...)."""
         log_group = logs.LogGroup(
             self._scope,
             f"{construct_id}Logs",
@@ -77,7 +80,7 @@ class FunctionFactory:
         )
         log_group.grant_write(role)
         acknowledge(
-            role,
+            role.node.find_child("DefaultPolicy"),  # the policy that holds the finding, not the whole role
             "AwsSolutions-IAM5[Resource::*]",
             "Only X-Ray's PutTraceSegments and PutTelemetryRecords, which take no resource-level permission.",
         )
@@ -104,10 +107,3 @@ class FunctionFactory:
         )
         depend_on_role_policy_only(function, role)
         return function
-
-
-def depend_on_role_policy_only(resource: Construct, role: iam.IRole) -> None:
-    """CDK makes a resource depend on its role explicitly, though its Fn::GetAtt of the role already
-    does (cfn-lint W3005): its DependsOn keeps only the role's policy."""
-    policy = role.node.find_child("DefaultPolicy").node.default_child
-    resource.node.default_child.add_override("DependsOn", [Stack.of(resource).get_logical_id(policy)])

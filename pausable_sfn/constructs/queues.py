@@ -1,5 +1,7 @@
 """Queues as this stack makes them: encrypted, TLS only, and watched when they hold dead letters."""
 
+from typing import Any
+
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sqs as sqs
@@ -8,7 +10,8 @@ from constructs import Construct
 MAX_RECEIVES = 3  # deliveries of a job request before it is set aside in its dead-letter queue
 
 
-def secure_queue(scope: Construct, construct_id: str, **options) -> sqs.Queue:
+def secure_queue(scope: Construct, construct_id: str, **options: Any) -> sqs.Queue:
+    """`options` go to sqs.Queue as they are (visibility_timeout, dead_letter_queue, ...)."""
     return sqs.Queue(
         scope,
         construct_id,

@@ -129,7 +129,7 @@ def test_a_states_error_ends_in_long_job_failed_with_a_cause_naming_it(states):
 
 
 def test_the_state_machine_logs_every_event_without_execution_data_and_is_traced(template, synthesized):
-    group = synthesized.logical_id("AWS::Logs::LogGroup", "WorkflowExecutionLogs")
+    group = synthesized.logical_id("AWS::Logs::LogGroup", "WorkflowPausableStepFunctionExecutionLogs")
 
     template.has_resource_properties(
         "AWS::StepFunctions::StateMachine",

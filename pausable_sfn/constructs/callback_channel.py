@@ -1,0 +1,131 @@
+"""CallbackChannel: the way back into paused executions, shared by any number of tasks and state machines."""
+
+import hashlib
+import json
+from collections.abc import Callable
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from .functions import POWERTOOLS_VERSION, FunctionFactory
+from .nag import acknowledge
+from .queues import dead_letter_queue
+
+
+class CallbackChannel(Construct):
+    """A callback published to `topic`, or given to `resume_function` directly, becomes the
+    SendTaskSuccess or SendTaskFailure of the task whose token it carries.
+
+    The callback is {"taskToken", "status"?: "SUCCEED" | "FAILED", "output"?, "error"?, "cause"?}.
+    Because it names its task by the token, one channel serves every pausable task of every state
+    machine that lets it in (`allow_resuming`, or PausableStateMachine's `channels`): one per app
+    or per team, not one per task.
+
+    A callback is never lost silently: what the topic cannot deliver, and what still fails after
+    Lambda's two retries, is kept in `dead_letter_queue`, whose alarm goes off at the first one.
+    A callback for a task that has closed already (a duplicate delivery, a late one) is reported
+    by the function, not retried.
+
+    The resources keep the names the demo app gave them (CallbackToUnpauseSfnTopic,
+    ResumeStepFunctionLambda, CallbackDeadLetterQueue): users meet them in the console and the docs.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        powertools_version: str = POWERTOOLS_VERSION,
+    ) -> None:
+        super().__init__(scope, id)
+        self.topic = sns.Topic(
+            self,
+            "CallbackToUnpauseSfnTopic",
+            enforce_ssl=True,
+            # Encrypted at rest with the account's AWS managed key for SNS (no key to pay for or rotate).
+            master_key=kms.Alias.from_alias_name(self, "AwsManagedSnsKey", "alias/aws/sns"),
+        )
+        self.dead_letter_queue = dead_letter_queue(
+            self, "CallbackDeadLetterQueue", holds="callbacks that could not resume their execution"
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "AwsSolutions-SQS3",
+            "It is itself a dead-letter queue: of the SNS subscription and of ResumeStepFunctionLambda's failed "
+            "events (a redrive policy of another queue is the only use the rule recognises).",
+        )
+        functions = FunctionFactory(self, log_retention=log_retention, powertools_version=powertools_version)
+        self.resume_function = functions.create(
+            "ResumeStepFunctionLambda",
+            handler="resume_step_function",
+            description="Resumes a paused execution: SendTaskSuccess or SendTaskFailure from a callback",
+            on_failure=destinations.SqsDestination(self.dead_letter_queue),
+            retry_attempts=2,
+        )
+        self.topic.add_subscription(
+            subscriptions.LambdaSubscription(self.resume_function, dead_letter_queue=self.dead_letter_queue)
+        )
+
+    def allow_resuming(self, state_machine: sfn.IStateMachine) -> None:
+        """Lets the channel close the tasks of `state_machine` (SendTaskSuccess, SendTaskFailure and
+        SendTaskHeartbeat on that state machine only)."""
+        state_machine.grant_task_response(self.resume_function)
+
+    def grant_callback(self, grantee: iam.IGrantable) -> None:
+        """Lets `grantee` publish callbacks to the topic: what an external service needs.
+
+        sns:Publish alone: the topic is encrypted with the AWS managed key for SNS, whose key policy
+        already lets SNS use it for this account (topic.grant_publish would add KMS permissions)."""
+        topic_arn = self.topic.topic_arn
+        _grant(
+            grantee,
+            iam.PolicyStatement(actions=["sns:Publish"], resources=[topic_arn]),
+            lambda principal: self.topic.add_to_resource_policy(
+                iam.PolicyStatement(actions=["sns:Publish"], resources=[topic_arn], principals=[principal])
+            ),
+        )
+
+    def grant_resume(self, grantee: iam.IGrantable) -> None:
+        """Lets `grantee` resume paused tasks both ways: publish callbacks to the topic, and invoke
+        the resume function directly (as an operator or a CLI does, to get the answer at once).
+
+        A role or a function is granted in its own policy. A principal without a policy of its own
+        (an `iam.AccountPrincipal`, a role of another account) is named in the topic's policy and in
+        a permission of the function instead. Either way the grant names exactly the topic and the
+        function: not their versions or aliases, no wildcard.
+        """
+        self.grant_callback(grantee)
+        function = self.resume_function
+        _grant(
+            grantee,
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function.function_arn]),
+            lambda principal: function.add_permission(
+                f"Resume{_principal_digest(self, principal)}", principal=principal, action="lambda:InvokeFunction"
+            ),
+        )
+
+
+def _grant(
+    grantee: iam.IGrantable,
+    statement: iam.PolicyStatement,
+    add_to_resource: Callable[[iam.IPrincipal], object],
+) -> None:
+    """`statement` in the grantee's own policy when it has one, else in the resource's policy."""
+    principal = grantee.grant_principal
+    if not principal.add_to_principal_policy(statement).statement_added:
+        add_to_resource(principal)
+
+
+def _principal_digest(scope: Construct, principal: iam.IPrincipal) -> str:
+    """A short id for a principal, the same on every synth (construct ids must be unique and stable)."""
+    fragment = principal.policy_fragment
+    rendered = Stack.of(scope).resolve({"principal": fragment.principal_json, "conditions": fragment.conditions})
+    return hashlib.sha256(json.dumps(rendered, sort_keys=True).encode()).hexdigest()[:8]

@@ -1,0 +1,156 @@
+"""PausableStateMachine: logged without execution data, traced, resumable by its channels, and an
+app made of the three constructs passes cdk-nag's AWS Solutions rules with no suppression of its own."""
+
+import json
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import Duration, Validations
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk.assertions import Template
+from cdk_nag import AwsSolutionsChecks
+
+from pausable_sfn.constructs import CallbackChannel, FunctionFactory, PausableStateMachine, PausableTask
+
+from ..templates import Synthesized
+
+AN_HOUR = sfn.Timeout.duration(Duration.hours(1))
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory):
+    """A user's app: one channel for two state machines, three pausable tasks, cdk-nag on every synth."""
+    app = cdk.App(outdir=str(tmp_path_factory.mktemp("cdk.out")))
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    stack = cdk.Stack(app, "Orders")
+    channel = CallbackChannel(stack, "Callbacks")
+    functions = FunctionFactory(stack, log_retention=logs.RetentionDays.ONE_WEEK)
+    ask_approver, ask_countersigner = (
+        functions.create(name, handler="call_async_service", description=f"{name}: hands the token on")
+        for name in ("AskApprover", "AskCountersigner")
+    )
+    approve = PausableTask(stack, "Approve order", function=ask_approver, timeout=AN_HOUR)
+    countersign = PausableTask(stack, "Countersign", function=ask_countersigner, timeout=AN_HOUR)
+    PausableStateMachine(
+        stack,
+        "Approvals",
+        definition=approve.next(countersign).next(sfn.Pass(stack, "Ship")),
+        channels=[channel],
+        comment="Waits for two people",
+        log_retention=logs.RetentionDays.ONE_WEEK,
+    )
+    people = sns.Topic(
+        stack, "People", enforce_ssl=True, master_key=kms.Alias.from_alias_name(stack, "SnsKey", "alias/aws/sns")
+    )
+    PausableStateMachine(
+        stack,
+        "Returns",
+        definition=PausableTask(stack, "Accept return", topic=people, timeout=AN_HOUR),
+        channels=[channel],
+    )
+    return synthesize_despite_findings(app, stack)
+
+
+def synthesize_despite_findings(app: cdk.App, stack: cdk.Stack) -> Synthesized:
+    """The synth writes the templates and the report before cdk-nag's findings fail it: a finding
+    then fails the nag tests with the report's words, not every test of the module."""
+    try:
+        app.synth()
+    except RuntimeError as error:
+        if "ValidationFailed" not in str(error):
+            raise
+    outdir = Path(app.outdir)
+    raw = json.loads((outdir / stack.template_file).read_text())
+    return Synthesized(Template.from_json(raw), raw, outdir)
+
+
+@pytest.fixture(scope="module")
+def nag_report(synthesized) -> dict:
+    report = json.loads((synthesized.assembly_dir / "validation-report.json").read_text())
+    [plugin] = report["pluginReports"]
+    return plugin
+
+
+def machine_id(synthesized, name: str) -> str:
+    return synthesized.logical_id("AWS::StepFunctions::StateMachine", name)
+
+
+def test_is_a_standard_state_machine_traced_and_logging_every_event_without_execution_data(synthesized):
+    machine = synthesized.raw["Resources"][machine_id(synthesized, "Approvals")]["Properties"]
+    group = synthesized.logical_id("AWS::Logs::LogGroup", "ApprovalsExecutionLogs")
+
+    assert machine["StateMachineType"] == "STANDARD"
+    assert machine["TracingConfiguration"] == {"Enabled": True}
+    assert machine["LoggingConfiguration"] == {
+        "Destinations": [{"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": [group, "Arn"]}}}],
+        "IncludeExecutionData": False,
+        "Level": "ALL",
+    }
+    assert synthesized.raw["Resources"][group]["Properties"]["RetentionInDays"] == 7
+    assert synthesized.definition("Approvals")["Comment"] == "Waits for two people"
+
+
+def test_the_state_machine_keeps_the_logical_id_a_plain_state_machine_would_have_in_its_place(synthesized):
+    plain = cdk.Stack(cdk.App(), "Orders")
+    state_machine = sfn.StateMachine(
+        plain, "Approvals", definition_body=sfn.DefinitionBody.from_chainable(sfn.Pass(plain, "Ship"))
+    )
+
+    assert machine_id(synthesized, "Approvals") == plain.get_logical_id(state_machine.node.default_child)
+
+
+def test_each_channel_may_send_task_results_to_each_of_its_state_machines(synthesized):
+    [policy] = [
+        policy["Properties"]["PolicyDocument"]
+        for policy in synthesized.resources("AWS::IAM::Policy").values()
+        if policy["Properties"]["Roles"][0]["Ref"].startswith("CallbacksResumeStepFunctionLambdaRole")
+    ]
+
+    sends = [statement for statement in policy["Statement"] if "states:SendTaskSuccess" in statement["Action"]]
+    assert [statement["Resource"] for statement in sends] == [
+        {"Ref": machine_id(synthesized, "Approvals")},
+        {"Ref": machine_id(synthesized, "Returns")},
+    ]
+    assert all(
+        statement["Action"] == ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"]
+        for statement in sends
+    )
+
+
+def test_the_state_machine_depends_on_its_role_policy_only(synthesized):
+    # Its Fn::GetAtt of the role is the dependency on the role already (cfn-lint W3005).
+    machine = synthesized.raw["Resources"][machine_id(synthesized, "Approvals")]
+
+    assert machine["DependsOn"] == [synthesized.logical_id("AWS::IAM::Policy", "ApprovalsRoleDefaultPolicy")]
+
+
+def test_an_app_made_of_the_constructs_has_no_cdk_nag_finding(nag_report):
+    assert nag_report["pluginName"] == "AwsSolutions"
+    assert nag_report["violations"] == []
+    assert nag_report["conclusion"] == "success"
+
+
+def test_the_role_findings_are_acknowledged_on_the_role_policy_one_per_function_a_task_invokes(synthesized, nag_report):
+    policy = "Orders/Approvals/Default/Role/DefaultPolicy"
+    functions = [synthesized.logical_id("AWS::Lambda::Function", name) for name in ("AskApprover", "AskCountersigner")]
+
+    acknowledged = {
+        finding["ruleName"] for finding in nag_report["suppressedViolations"] if finding["acknowledgedAt"] == policy
+    }
+
+    assert acknowledged == {
+        "AwsSolutions-IAM5[Resource::*]",
+        *(f"AwsSolutions-IAM5[Resource::<{function}.Arn>:*]" for function in functions),
+    }
+
+
+def test_every_acknowledgement_is_on_one_resource_and_argued(nag_report):
+    for finding in nag_report["suppressedViolations"]:
+        at = finding["acknowledgedAt"]
+        assert at.count("/") >= 2, f"{finding['ruleName']} is acknowledged for a whole stack or construct: {at}"
+        assert all(c["constructPath"].startswith(f"{at}/") for c in finding["violatingConstructs"])
+        assert len(finding["reason"]) >= 40, f"{finding['ruleName']} at {at}: the reason is too thin"
