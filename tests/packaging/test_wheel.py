@@ -4,6 +4,7 @@ construct-library extra, it gives a working `pausable-sfn` and synthesizes the R
 Nothing of this checkout is importable there: the virtualenv sees only what the wheel declares.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -14,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from pausable_sfn import PROJECT_ROOT
+
+from ..readme import example_app
 
 # The slowest fixtures of the suite (about 20 s of pip): built once per run, started before the rest.
 pytestmark = pytest.mark.first
@@ -103,3 +106,17 @@ def test_a_tool_whose_extra_is_missing_says_which_extra_to_install(venv, tmp_pat
     assert served.returncode == 1
     [line] = served.stderr.splitlines()
     assert "pip install 'pausable-sfn[cdk,local]'" in line
+
+
+def test_the_readme_example_synthesizes_with_the_installed_construct_library(venv, tmp_path):
+    (tmp_path / "app.py").write_text(example_app())
+    environment = clean_environment(venv, tmp_path) | {"CDK_OUTDIR": str(tmp_path / "cdk.out")}
+
+    synth = run([str(venv / "python"), "app.py"], cwd=tmp_path, env=environment)
+
+    assert synth.returncode == 0, synth.stdout + synth.stderr
+    template = json.loads((tmp_path / "cdk.out" / "OrderStack.template.json").read_text())
+    [machine] = [r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
+    definition = json.dumps(machine["Properties"]["DefinitionString"])
+    assert "sqs:sendMessage.waitForTaskToken" in definition
+    assert "sns:publish.waitForTaskToken" in definition
