@@ -40,9 +40,10 @@ HELP: dict[str, tuple[str, list[str]]] = {
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="pausable-sfn",
-        description="Start, find and resume paused executions of the pausable workflow; run the demo.",
+        description="Start, find and resume paused executions of the pausable workflow, or of any state machine "
+        "that pauses at .waitForTaskToken tasks; run the demo.",
         epilog=(
-            "Every operator command takes --stack, --region, --profile and --json, and honours\n"
+            "Every operator command takes --stack or --state-machine ARN, --region, --profile and --json, and honours\n"
             "AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL. `pausable-sfn COMMAND --help` shows examples.\n"
             "Exit codes: 0 done, 1 the operation failed (the message says why), 2 usage error."
         ),

@@ -1,6 +1,8 @@
 """The operator commands of `pausable-sfn`: start, paused, resume, fail, heartbeat, history.
 
-They work on any deployed stack or state machine, on AWS or on the embedded AWS, through boto3.
+They work on any state machine whose steps pause at `.waitForTaskToken` tasks (--state-machine ARN),
+or on the one a deployed stack names in its outputs (--stack, this project's stack by default), on
+AWS or on the embedded AWS, through boto3.
 Exit codes: 0 done, 1 the operation failed (the message says why), 2 usage error, 130 interrupted.
 Every failure a person can cause is one line on stderr, never a traceback. What a person copies
 (ARNs, names, tokens, commands) is printed unwrapped, whatever the width of the terminal.
@@ -14,32 +16,47 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..contracts import LONG_JOB_STATE, MAX_CONCURRENCY, MAX_JOB_DURATION_SECONDS, STACK_NAME
+from ..contracts import MAX_CONCURRENCY, MAX_JOB_DURATION_SECONDS, STACK_NAME
+
+if TYPE_CHECKING:  # imported when a command runs: boto3 is slow to import, and --help needs none of it
+    from .operations import Operations
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+# An ARN for the examples: any state machine whose steps pause at .waitForTaskToken tasks.
+EXAMPLE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:Orders"
 
 # Each command's one-line description and examples, shown by `pausable-sfn COMMAND --help`.
 HELP: dict[str, tuple[str, list[str]]] = {
     "start": (
-        "Start an execution of the pausable workflow; with --wait, follow it until it ends or pauses.",
+        "Start an execution of the pausable workflow, or of any state machine; with --wait, follow it until it "
+        "ends or pauses.",
         [
             "pausable-sfn start --manual --name order-42 --wait",
             """pausable-sfn start --job-duration 2.5 --input '{"ticket": "T-1"}' --json""",
+            f"""pausable-sfn start --state-machine {EXAMPLE_ARN} --input '{{"order": 42}}' --wait""",
         ],
     ),
     "paused": (
-        f"List the executions waiting at {LONG_JOB_STATE}: name, start, time paused, mode, token fingerprint.",
-        ["pausable-sfn paused", "pausable-sfn paused --manual-only --json"],
+        "List the executions waiting at a .waitForTaskToken task: name, state, start, time paused, mode, "
+        "token fingerprint.",
+        [
+            "pausable-sfn paused",
+            "pausable-sfn paused --manual-only --json",
+            f"pausable-sfn paused --state-machine {EXAMPLE_ARN}",
+        ],
     ),
     "resume": (
-        "Resume a paused execution (SendTaskSuccess) with the live task token read from its history.",
+        "Resume a paused execution (SendTaskSuccess) with the live task token read from its history, in whichever "
+        "state it waits.",
         [
             """pausable-sfn resume order-42 --output '{"approved": true}'""",
+            f"pausable-sfn resume order-42 --state-machine {EXAMPLE_ARN}",
             'pausable-sfn resume --token "$TASK_TOKEN" --via-lambda',
             "pausable-sfn resume --all-paused --manual-only",
         ],
@@ -48,16 +65,25 @@ HELP: dict[str, tuple[str, list[str]]] = {
         "Fail a paused execution (SendTaskFailure) with an error name and a cause.",
         [
             'pausable-sfn fail order-43 --error Rejected --cause "out of stock"',
+            f'pausable-sfn fail order-43 --state-machine {EXAMPLE_ARN} --error Rejected --cause "out of stock"',
             'pausable-sfn fail --token "$TASK_TOKEN" --error Rejected --cause "out of stock"',
         ],
     ),
     "heartbeat": (
         "Tell Step Functions that a paused task is alive (SendTaskHeartbeat), before its heartbeat timeout.",
-        ["pausable-sfn heartbeat order-43", 'pausable-sfn heartbeat --token "$TASK_TOKEN"'],
+        [
+            "pausable-sfn heartbeat order-43",
+            f"pausable-sfn heartbeat order-43 --state-machine {EXAMPLE_ARN}",
+            'pausable-sfn heartbeat --token "$TASK_TOKEN"',
+        ],
     ),
     "history": (
         "Show an execution's timeline: milliseconds since its start, state, event, error and cause.",
-        ["pausable-sfn history order-42", "pausable-sfn history order-42 --json"],
+        [
+            "pausable-sfn history order-42",
+            "pausable-sfn history order-42 --json",
+            f"pausable-sfn history order-42 --state-machine {EXAMPLE_ARN}",
+        ],
     ),
 }
 
@@ -65,8 +91,19 @@ HELP: dict[str, tuple[str, list[str]]] = {
 def add_operator_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Adds start, paused, resume, fail, heartbeat and history to the `pausable-sfn` parser."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--stack", default=STACK_NAME, help=f"the deployed stack (default {STACK_NAME})")
-    common.add_argument("--region", help="AWS region (default: AWS_REGION or your profile's)")
+    which = common.add_mutually_exclusive_group()
+    # No default here: argparse could not tell `--stack X --state-machine Y` from --state-machine alone.
+    which.add_argument(
+        "--stack", help=f"the deployed stack whose outputs name the state machine (default {STACK_NAME})"
+    )
+    which.add_argument(
+        "--state-machine",
+        metavar="ARN",
+        help="the state machine's ARN, instead of a stack: any state machine that pauses at .waitForTaskToken tasks",
+    )
+    common.add_argument(
+        "--region", help="AWS region (default: that of the --state-machine ARN, or AWS_REGION, or your profile's)"
+    )
     common.add_argument("--profile", help="AWS profile (default: AWS_PROFILE)")
     common.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -81,8 +118,10 @@ def add_operator_commands(commands: "argparse._SubParsersAction[argparse.Argumen
     start.add_argument("--name", help="the execution name (default: a UUID)")
     start.add_argument("--wait", action="store_true", help="show progress until it ends or pauses")
 
-    paused = commands.add_parser("paused", parents=[common], help="list executions waiting at Long job execution")
-    paused.add_argument("--manual-only", action="store_true", help="only those waiting for a person")
+    paused = commands.add_parser("paused", parents=[common], help="list executions waiting for a task token callback")
+    paused.add_argument(
+        "--manual-only", action="store_true", help="only those waiting for a person (isManualCallback in the payload)"
+    )
     paused.add_argument("--show-token", action="store_true", help="print each full task token (a credential!)")
 
     resume = commands.add_parser("resume", parents=[common], help="resume a paused execution (SendTaskSuccess)")
@@ -175,7 +214,9 @@ def operate(args: argparse.Namespace) -> int:
     # Progress and spinners go to stderr, so that stdout holds the result alone, for a script or a pipe.
     progress = Console(stderr=True, quiet=args.json)
     try:
-        operations = Operations(stack=args.stack, region=args.region, profile=args.profile)
+        operations = Operations(
+            stack=args.stack, state_machine=args.state_machine, region=args.region, profile=args.profile
+        )
         code = COMMANDS[args.command](operations, args, progress)
         sys.stdout.flush()  # here, where a closed pipe can still be caught
         return code
@@ -231,7 +272,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequ
     return "\n".join(lines)
 
 
-def _start(operations: Any, args: argparse.Namespace, progress: Console) -> int:
+def _start(operations: "Operations", args: argparse.Namespace, progress: Console) -> int:
     execution_input = dict(args.input or {})
     if args.manual:
         execution_input["IsManualCallback"] = "True"
@@ -250,7 +291,7 @@ def _start(operations: Any, args: argparse.Namespace, progress: Console) -> int:
     return EXIT_OK if status in ("SUCCEEDED", "PAUSED") else EXIT_FAILED
 
 
-def _wait(operations: Any, arn: str, progress: Console) -> str:
+def _wait(operations: "Operations", arn: str, progress: Console) -> str:
     """Polls until the execution ends or pauses; 'PAUSED' or its final status."""
     began = time.monotonic()
     with progress.status("starting", spinner="dots") as spinner:
@@ -258,57 +299,69 @@ def _wait(operations: Any, arn: str, progress: Console) -> str:
             status = operations.describe(arn)["status"]
             if status != "RUNNING":
                 return status
-            if operations.waiting_task(arn) is not None:
+            if operations.scheduled_task(arn) is not None:
                 return "PAUSED"
             spinner.update(f"running · {time.monotonic() - began:.1f} s")
             time.sleep(0.2)
 
 
-def _paused(operations: Any, args: argparse.Namespace, progress: Console) -> int:
+def _paused(operations: "Operations", args: argparse.Namespace, progress: Console) -> int:
     from ..contracts import fingerprint
 
     now = datetime.now(UTC)
-    rows = [
-        {
-            "name": execution.name,
-            "executionArn": execution.arn,
-            "startedAt": timestamp(execution.started_at),
-            "pausedForSeconds": round((now - execution.task.scheduled_at).total_seconds()),
-            "mode": "manual" if execution.task.manual else "automatic",
-            "taskToken": execution.task.token if args.show_token else fingerprint(execution.task.token),
-        }
-        for execution in operations.paused(manual_only=args.manual_only)
-    ]
+    executions = list(operations.paused(manual_only=args.manual_only))
+    tokens = [None if e.token is None else e.token if args.show_token else fingerprint(e.token) for e in executions]
+    # The mode is meaningful only where the payload says isManualCallback (this project's does).
+    modes = [None if e.manual is None else "manual" if e.manual else "automatic" for e in executions]
+    paused_for = [round((now - e.scheduled_at).total_seconds()) for e in executions]
     if args.json:
+        rows = [
+            {
+                "name": e.name,
+                "executionArn": e.arn,
+                "state": e.state,
+                "startedAt": timestamp(e.started_at),
+                "pausedForSeconds": seconds,
+                "mode": mode,
+                "taskToken": token,
+                **({"tokenProblem": e.token_problem} if e.token_problem else {}),
+            }
+            for e, token, mode, seconds in zip(executions, tokens, modes, paused_for, strict=True)
+        ]
         print(json.dumps(rows))
         return EXIT_OK
-    if not rows:
-        print(f"no execution is paused at {LONG_JOB_STATE}")
+    if not executions:
+        print("no execution is paused at a .waitForTaskToken task")
         return EXIT_OK
     cells = [
-        (row["name"], row["startedAt"], f"{row['pausedForSeconds']} s", row["mode"], row["taskToken"]) for row in rows
+        (e.name, e.state, timestamp(e.started_at), f"{seconds} s", mode or "-", token or "? (see --json)")
+        for e, token, mode, seconds in zip(executions, tokens, modes, paused_for, strict=True)
     ]
-    print(f"{len(rows)} paused at {LONG_JOB_STATE}")
-    print(_table(("NAME", "STARTED AT", "PAUSED FOR", "MODE", "TASK TOKEN"), cells, right=(2,)))
+    print(f"{len(executions)} paused at a .waitForTaskToken task")
+    print(_table(("NAME", "STATE", "STARTED AT", "PAUSED FOR", "MODE", "TASK TOKEN"), cells, right=(3,)))
     return EXIT_OK
 
 
-def _token_of(operations: Any, args: argparse.Namespace) -> str:
+def _token_of(operations: "Operations", args: argparse.Namespace) -> str:
     # `is None`, not `or`: an empty --token is a token of the wrong length, not a missing one.
-    return args.token if args.token is not None else operations.token_of(args.execution)
+    token: str = args.token if args.token is not None else operations.token_of(args.execution)
+    return token
 
 
 def _task_named(args: argparse.Namespace) -> str:
     """How the output names the task: the execution given, or the token's fingerprint, never the token."""
     from ..contracts import fingerprint
 
-    return args.execution if args.token is None else f"the task of token {fingerprint(args.token)}"
+    what: str = args.execution if args.token is None else f"the task of token {fingerprint(args.token)}"
+    return what
 
 
-def _resume(operations: Any, args: argparse.Namespace, progress: Console) -> int:
-    from .operations import parse_output
+def _resume(operations: "Operations", args: argparse.Namespace, progress: Console) -> int:
+    from .operations import UsageError, parse_output
 
     output = parse_output(args.output)
+    if args.via_lambda and args.state_machine is not None:  # said before the token is looked for
+        raise UsageError("--via-lambda invokes the stack's ResumeStepFunctionLambda: pass --stack, not --state-machine")
     if args.all_paused:
         return _resume_all(operations, args, progress, output)
     token = _token_of(operations, args)
@@ -321,7 +374,7 @@ def _resume(operations: Any, args: argparse.Namespace, progress: Console) -> int
     return EXIT_OK
 
 
-def _resume_all(operations: Any, args: argparse.Namespace, progress: Console, output: str | None) -> int:
+def _resume_all(operations: "Operations", args: argparse.Namespace, progress: Console, output: str | None) -> int:
     columns = (TextColumn("resuming"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=progress) as bar:
         task = bar.add_task("resume", total=0)
@@ -343,21 +396,21 @@ def _resume_all(operations: Any, args: argparse.Namespace, progress: Console, ou
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
-def _fail(operations: Any, args: argparse.Namespace, progress: Console) -> int:
+def _fail(operations: "Operations", args: argparse.Namespace, progress: Console) -> int:
     operations.fail(_token_of(operations, args), args.error, args.cause)
     what = _task_named(args)
     _emit(args, {"failed": what, "error": args.error}, f"failed {what}: {args.error}")
     return EXIT_OK
 
 
-def _heartbeat(operations: Any, args: argparse.Namespace, progress: Console) -> int:
+def _heartbeat(operations: "Operations", args: argparse.Namespace, progress: Console) -> int:
     operations.heartbeat(_token_of(operations, args))
     what = _task_named(args)
     _emit(args, {"heartbeat": what}, f"heartbeat sent for {what}")
     return EXIT_OK
 
 
-def _history(operations: Any, args: argparse.Namespace, progress: Console) -> int:
+def _history(operations: "Operations", args: argparse.Namespace, progress: Console) -> int:
     description, entries = operations.history(args.execution)
     dates = {key: description[key] for key in ("startDate", "stopDate") if description.get(key)}
     ending = {key: description.get(key) for key in ("status", "error", "cause") if description.get(key)}

@@ -1,18 +1,20 @@
-"""Reading an execution's history: a timeline for people, and the task token of a paused task.
+"""Reading an execution's history: a timeline for people, and the task that waits for a callback.
 
-The token is read from the `TaskScheduled` event of the waiting task: Step Functions puts it in
-the parameters it sends to the task. It is returned to the caller, never printed by the timeline.
+The waiting task is the live attempt of a task whose resource ends with `.waitForTaskToken`; its
+`TaskScheduled` event holds the parameters Step Functions sent to it, the token among them (where
+exactly, the state machine's definition says: see tokens.py). The token is returned to the
+caller, never printed by the timeline.
 """
 
-import json
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import Any
 
 from ..contracts import LONG_JOB_STATE
+from .tokens import LAMBDA_PAYLOAD, WAIT_FOR_TASK_TOKEN, Path, read_token
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 _TASK_ENDS = {"TaskSucceeded", "TaskFailed", "TaskTimedOut", "TaskSubmitFailed", "TaskStartFailed"}
@@ -67,34 +69,66 @@ def _describe(event_type: str, details: dict[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
+class ScheduledTask:
+    """The live attempt of a task that waits for its callback, as its TaskScheduled event tells it."""
+
+    state: str
+    resource: str  # as in the definition, less its prefix: "sqs:sendMessage.waitForTaskToken"
+    parameters: str = field(repr=False)  # the resolved parameters, as JSON: the token is in them
+    scheduled_at: datetime
+
+
+@dataclass(frozen=True)
 class WaitingTask:
     state: str
-    token: str
+    token: str = field(repr=False)
     manual: bool | None
     scheduled_at: datetime
 
 
-def waiting_task(events: list[dict[str, Any]]) -> WaitingTask | None:
-    """The task that waits for a callback now, from events oldest first, or None. The token of an
-    attempt that has ended (timed out, failed, succeeded, retried) is never returned."""
+def scheduled_task(events: list[dict[str, Any]]) -> ScheduledTask | None:
+    """The task that waits for a callback now, from events oldest first, or None: the attempt of a
+    `.waitForTaskToken` task that has not ended (timed out, failed, succeeded, been retried).
+    One task at a time: a task in a Parallel branch or a Map iteration is found when it is the only
+    one waiting; tasks waiting side by side (parallel branches, concurrent iterations) are not
+    told apart, as the events of their branches interleave."""
     current_state = ""
-    task: WaitingTask | None = None
+    task: ScheduledTask | None = None
     for event in events:
         kind = event["type"]
         if kind == "TaskStateEntered":
             current_state = _details(event).get("name", "")
         elif kind == "TaskScheduled":
-            payload = json.loads(event["taskScheduledEventDetails"]["parameters"]).get("Payload")
-            token = payload.get("taskToken") if isinstance(payload, dict) else None
-            manual = payload.get("isManualCallback") if isinstance(payload, dict) else None
-            task = WaitingTask(current_state, token, manual, event["timestamp"]) if token else None
+            details = event["taskScheduledEventDetails"]
+            resource = str(details.get("resource", ""))
+            task = (
+                ScheduledTask(
+                    current_state,
+                    f"{details.get('resourceType', '')}:{resource}",
+                    str(details.get("parameters", "")),
+                    event["timestamp"],
+                )
+                if resource.endswith(WAIT_FOR_TASK_TOKEN)
+                else None
+            )
         elif kind in _TASK_ENDS or kind == "TaskStateExited" or kind.startswith("Execution"):
             task = None
     return task
 
 
+def waiting_task(events: list[dict[str, Any]], paths: Sequence[Path] = LAMBDA_PAYLOAD) -> WaitingTask | None:
+    """The task that waits now with its token, read at `paths` of its parameters (by default where this
+    project's pausable task puts it: Payload.taskToken), or None. The token of an attempt that has
+    ended is never returned. For any state machine, Operations reads the paths from its definition."""
+    task = scheduled_task(events)
+    found = read_token(task.parameters, paths) if task is not None else None
+    if task is None or found is None:
+        return None
+    return WaitingTask(task.state, found.token, found.manual, task.scheduled_at)
+
+
 def waiting_task_token(events: list[dict[str, Any]], state: str = LONG_JOB_STATE) -> str | None:
-    """The token of the task that waits now in `state`, or None."""
+    """The token of this project's task that waits now in `state`, or None."""
     task = waiting_task(events)
     return task.token if task is not None and task.state == state else None
 

@@ -1,13 +1,17 @@
-"""Operations on a deployed PausableStepFunctionStack: start, find paused executions, resume them.
+"""Operations on deployed pausable workflows: start, find paused executions, resume them.
 
-Works against AWS and against the embedded AWS (`local serve`, or in process): boto3 takes
-AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL from the environment as usual. The stack's
-resources are found from its CloudFormation outputs. A task token is read from the execution's
-history, newest event first, so one short history page per execution is enough.
+Any state machine whose steps pause at `.waitForTaskToken` tasks can be operated: name it by its
+ARN (`state_machine=`), or by a stack whose CloudFormation outputs name it (`stack=`, this
+project's PausableStepFunctionStack by default). Works against AWS and against the embedded AWS
+(`local serve`, or in process): boto3 takes AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL from the
+environment as usual. A waiting task is read from the execution's history, newest event first, so
+one short history page per execution is enough; where its token is, the state machine's definition
+says (tokens.py), read once per state machine.
 """
 
 import json
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from botocore.config import Config
@@ -34,16 +38,45 @@ from botocore.exceptions import (
 )
 
 from ..contracts import (
-    LONG_JOB_STATE,
     MAX_CONCURRENCY,
     MAX_OUTPUT_BYTES,
     MAX_TASK_TOKEN_LENGTH,
     STACK_NAME,
-    TASK_CLOSED,
     TASK_CLOSED_CODES,
     fingerprint,
 )
-from .history import TERMINAL, TimelineEntry, WaitingTask, read_history, recent_events, timeline, waiting_task
+from .errors import ExecutionNotFoundError, OperationError, TaskClosedError, TokenNotFoundError, UsageError
+from .history import (
+    TERMINAL,
+    ScheduledTask,
+    TimelineEntry,
+    WaitingTask,
+    read_history,
+    recent_events,
+    scheduled_task,
+    timeline,
+)
+from .tokens import TokenLocator
+
+if TYPE_CHECKING:  # the type stubs are needed by mypy only
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_stepfunctions import SFNClient
+    from mypy_boto3_stepfunctions.type_defs import DescribeExecutionOutputTypeDef, StartExecutionOutputTypeDef
+
+__all__ = [
+    "BatchReport",
+    "ExecutionNotFoundError",
+    "OperationError",
+    "Operations",
+    "PausedExecution",
+    "StateMachineArn",
+    "TaskClosedError",
+    "TokenNotFoundError",
+    "UsageError",
+    "describe_client_error",
+    "parse_output",
+]
 
 # Adaptive retries: backoff on throttling plus a client-side rate limiter, so a batch resume
 # slows to what the SendTask* token bucket allows instead of failing.
@@ -52,7 +85,8 @@ RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 10})
 # function, whose timeout is 10 s, in the worst case): an endpoint slower than this is down.
 # A batch (resume --all-paused) finds and resumes side by side, MAX_CONCURRENCY threads each:
 # enough pooled connections for both.
-TIMEOUTS = Config(connect_timeout=3, read_timeout=20, max_pool_connections=2 * MAX_CONCURRENCY)
+READ_TIMEOUT = 20
+TIMEOUTS = Config(connect_timeout=3, read_timeout=READ_TIMEOUT, max_pool_connections=2 * MAX_CONCURRENCY)
 # Retrying throttling helps; retrying an endpoint that does not answer only keeps a person waiting
 # in silence (botocore would try a refused connection 10 times, for half a minute). A connection
 # failure gets one more attempt, for a blip; a read timeout none, as its call may have been done.
@@ -60,29 +94,9 @@ CONNECTION_ATTEMPTS = 2
 # Refused, timed out, closed, a TLS or proxy failure: not what a retry a second later mends.
 _CONNECTION_FAILURES = (BotocoreConnectionError, HTTPClientError)
 _NOT_FOUND = {"ExecutionDoesNotExist", "InvalidArn"}
+# A state machine that is not there: ResourceNotFound is what ListExecutions says of an alias.
+_NO_STATE_MACHINE = {"StateMachineDoesNotExist", "ResourceNotFound", "StateMachineDeleting"}
 _THROTTLED = {"ThrottlingException", "TooManyRequestsException", "Throttling"}
-
-
-class OperationError(Exception):
-    """The operation could not be done; the message says why, for the person who asked."""
-
-
-class UsageError(OperationError):
-    """What was asked is malformed (bad JSON, an output too large): nothing was sent."""
-
-
-class ExecutionNotFoundError(OperationError):
-    """No execution has that name or ARN (or the ARN is not an execution's)."""
-
-    def __init__(self, execution: str) -> None:
-        super().__init__(f"execution {execution} not found")
-
-
-class TaskClosedError(OperationError):
-    """The task no longer waits for a callback: resumed, failed or timed out already."""
-
-    def __init__(self) -> None:
-        super().__init__(TASK_CLOSED)
 
 
 def describe_client_error(error: ClientError) -> str:
@@ -104,10 +118,42 @@ def _unreachable(error: BotoCoreError) -> str:
     # botocore's message names the endpoint: 'Could not connect to the endpoint URL: "http://..."'.
     if isinstance(error, ReadTimeoutError):
         return (
-            f"no answer within {TIMEOUTS.read_timeout} s ({error}): whether it was done is unknown; "
+            f"no answer within {READ_TIMEOUT} s ({error}): whether it was done is unknown; "
             "look with `pausable-sfn history` before trying again"
         )
     return f"cannot reach AWS: {error}; check AWS_ENDPOINT_URL, --region and the network"
+
+
+@dataclass(frozen=True)
+class StateMachineArn:
+    """A state machine's ARN, checked for its form (not for its existence) without a call to AWS."""
+
+    arn: str
+    region: str
+    name: str
+
+    # arn:PARTITION:states:REGION:ACCOUNT:stateMachine:NAME, with :VERSION or :ALIAS for a version or an alias.
+    PATTERN = re.compile(
+        r"arn:(?P<partition>aws[a-z-]*):states:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+):(?P<account>\d{12})"
+        r":stateMachine:(?P<name>[^:\s]{1,80})(?::[^:\s]+)?"
+    )
+
+    @classmethod
+    def parse(cls, text: str) -> "StateMachineArn":
+        match = cls.PATTERN.fullmatch(text)
+        if match is None:
+            # Never echo a long value: it may be a task token pasted in the wrong place.
+            given = repr(text) if len(text) <= 256 else f"a value of {len(text)} characters"
+            raise UsageError(
+                f"--state-machine takes a state machine ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME), "
+                f"not {given}"
+            )
+        return cls(text, match["region"], match["name"])
+
+    def execution_arn(self, name: str) -> str:
+        """The ARN of this state machine's execution `name` (those of a version or an alias too)."""
+        prefix = self.arn.split(":stateMachine:", 1)[0]
+        return f"{prefix}:execution:{self.name}:{name}"
 
 
 @dataclass(frozen=True)
@@ -115,7 +161,11 @@ class PausedExecution:
     arn: str
     name: str
     started_at: datetime
-    task: WaitingTask
+    state: str  # the state whose task waits
+    scheduled_at: datetime
+    token: str | None = field(repr=False)  # None where the definition does not say where it is
+    manual: bool | None  # the payload's isManualCallback, where it has one
+    token_problem: str | None = None  # why the token could not be found
 
 
 @dataclass
@@ -140,8 +190,26 @@ def parse_output(text: str | None) -> str | None:
 
 
 class Operations:
-    def __init__(self, *, stack: str = STACK_NAME, region: str | None = None, profile: str | None = None) -> None:
-        self.stack = stack
+    """The operations on one state machine: given by its ARN (`state_machine`), or by the stack whose
+    output StateMachineArn names it (`stack`, PausableStepFunctionStack when neither is given)."""
+
+    def __init__(
+        self,
+        *,
+        stack: str | None = None,
+        state_machine: str | None = None,
+        region: str | None = None,
+        profile: str | None = None,
+    ) -> None:
+        if stack is not None and state_machine is not None:
+            raise UsageError("--stack and --state-machine name the state machine two ways: pass one of them")
+        self.stack = stack or STACK_NAME
+        self._state_machine = StateMachineArn.parse(state_machine) if state_machine is not None else None
+        if self._state_machine is not None:
+            # The ARN says where the state machine is; a --region that says otherwise is a mistake.
+            if region is not None and region != self._state_machine.region:
+                raise UsageError(f"the state machine is in {self._state_machine.region}, not in --region {region}")
+            region = self._state_machine.region
         try:
             # AWS_REGION too: the AWS CLI and the SDKs read it, boto3 only AWS_DEFAULT_REGION.
             self._session = boto3.Session(profile_name=profile, region_name=region or os.environ.get("AWS_REGION"))
@@ -153,6 +221,11 @@ class Operations:
         self._lock = threading.Lock()
         self.calls = 0  # AWS API calls made, for the batch report and the benchmark
         self._calls_lock = threading.Lock()
+        # Token locators by definition text (most state machines have one), and the definition of
+        # the state machine as it is now, read once for a batch.
+        self._locators: dict[str, TokenLocator] = {}
+        self._current_definition: str | None = None
+        self._definitions_lock = threading.Lock()
 
     def client(self, service: str) -> Any:
         with self._lock:
@@ -170,6 +243,18 @@ class Operations:
                 self._clients[service] = client
             return self._clients[service]
 
+    @property
+    def sfn(self) -> "SFNClient":
+        return cast("SFNClient", self.client("stepfunctions"))
+
+    @property
+    def cloudformation(self) -> "CloudFormationClient":
+        return cast("CloudFormationClient", self.client("cloudformation"))
+
+    @property
+    def lambda_(self) -> "LambdaClient":
+        return cast("LambdaClient", self.client("lambda"))
+
     def _count_call(self, **_: Any) -> None:
         with self._calls_lock:
             self.calls += 1
@@ -178,13 +263,21 @@ class Operations:
 
     @cached_property
     def outputs(self) -> dict[str, str]:
+        if self._state_machine is not None:
+            raise UsageError("this needs the stack's outputs: pass --stack, not --state-machine")
         try:
-            [stack] = self._call("cloudformation", "describe_stacks", StackName=self.stack)["Stacks"]
+            with self._aws("describe_stacks"):
+                [stack] = self.cloudformation.describe_stacks(StackName=self.stack)["Stacks"]
         except ClientError as error:
-            if "does not exist" in str(error):
-                region = self.client("cloudformation").meta.region_name
+            # DescribeStacks has no error of its own for a stack that does not exist: CloudFormation
+            # answers with the generic code ValidationError ("Stack with id X does not exist"). The
+            # only other ValidationError it gives a lone StackName is for a name no stack can have:
+            # either way there is no such stack. The code says it; its message is not parsed.
+            if error.response["Error"]["Code"] == "ValidationError":
+                region = self.cloudformation.meta.region_name
                 raise OperationError(
-                    f"stack {self.stack} not found in {region}: deploy it (make deploy), or pass --stack / --region"
+                    f"stack {self.stack} not found in {region}: deploy it (make deploy), or pass --stack / --region, "
+                    "or --state-machine ARN"
                 ) from None
             raise
         return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
@@ -197,30 +290,30 @@ class Operations:
 
     @property
     def state_machine_arn(self) -> str:
+        if self._state_machine is not None:
+            return self._state_machine.arn
         return self.output("StateMachineArn")
 
     # Executions
 
     def execution_arn(self, execution: str) -> str:
-        """An execution ARN, or a name of an execution of this stack's state machine."""
+        """An execution ARN, or a name of an execution of this state machine."""
         if execution.startswith("arn:"):
             return execution
+        if self._state_machine is not None:
+            return self._state_machine.execution_arn(execution)
         return f"{self.state_machine_arn.replace(':stateMachine:', ':execution:')}:{execution}"
 
-    def describe(self, execution: str) -> dict[str, Any]:
-        with self._about(execution):
-            return self._call("stepfunctions", "describe_execution", executionArn=self.execution_arn(execution))
+    def describe(self, execution: str) -> "DescribeExecutionOutputTypeDef":
+        with self._about(execution), self._aws("describe_execution"):
+            return self.sfn.describe_execution(executionArn=self.execution_arn(execution))
 
-    def start(self, execution_input: Any, name: str | None = None) -> dict[str, Any]:
+    def start(self, execution_input: Any, name: str | None = None) -> "StartExecutionOutputTypeDef":
         options = {"name": name} if name else {}
         try:
-            return self._call(
-                "stepfunctions",
-                "start_execution",
-                stateMachineArn=self.state_machine_arn,
-                input=json.dumps(execution_input),
-                **options,
-            )
+            arn = self.state_machine_arn
+            with self._about_state_machine(arn), self._aws("start_execution"):
+                return self.sfn.start_execution(stateMachineArn=arn, input=json.dumps(execution_input), **options)
         except ClientError as error:
             code = error.response["Error"]["Code"]
             if code == "ExecutionAlreadyExists":
@@ -231,41 +324,96 @@ class Operations:
                 ) from None
             raise
 
-    def waiting_task(self, execution: str) -> WaitingTask | None:
-        """The task that waits for a callback now, read from the newest events, or None."""
+    def scheduled_task(self, execution: str) -> ScheduledTask | None:
+        """The `.waitForTaskToken` task that waits for a callback now, read from the newest events, or None."""
         with self._about(execution), self._aws("get_execution_history"):
-            return waiting_task(recent_events(self.client("stepfunctions"), self.execution_arn(execution)))
+            return scheduled_task(recent_events(self.sfn, self.execution_arn(execution)))
+
+    def waiting_task(self, execution: str) -> WaitingTask | None:
+        """The task that waits now, with its token (TokenNotFoundError if the definition does not say
+        where it is), or None. The definition is the one this execution runs."""
+        task = self.scheduled_task(execution)
+        if task is None:
+            return None
+        found = self._locator(self._definition_of(execution)).locate(task.state, task.parameters)
+        return WaitingTask(task.state, found.token, found.manual, task.scheduled_at)
 
     def paused(self, *, manual_only: bool = False, concurrency: int = 8) -> Iterator[PausedExecution]:
-        """Running executions whose Long job execution waits for its callback, in the order
-        ListExecutions gives them; their histories are read `concurrency` at a time (each read is
-        a round trip to AWS: one after another, a thousand take a minute)."""
+        """Running executions whose task waits for its callback, at any `.waitForTaskToken` state, in
+        the order ListExecutions gives them; their histories are read `concurrency` at a time (each
+        read is a round trip to AWS: one after another, a thousand take a minute). The state
+        machine's definition is read once; an execution it does not explain (one started before an
+        update) is looked up with the definition it runs."""
 
-        def paused_one(execution: dict[str, Any]) -> PausedExecution | None:
-            task = self.waiting_task(execution["executionArn"])
-            if task is None or task.state != LONG_JOB_STATE or (manual_only and not task.manual):
+        def paused_one(execution: Any) -> PausedExecution | None:
+            arn = execution["executionArn"]
+            task = self.scheduled_task(arn)
+            if task is None:
                 return None
-            return PausedExecution(execution["executionArn"], execution["name"], execution["startDate"], task)
+            token: str | None = None
+            manual: bool | None = None
+            problem: str | None = None
+            try:
+                try:
+                    found = self._locator(self._definition_now()).locate(task.state, task.parameters)
+                except TokenNotFoundError:
+                    found = self._locator(self._definition_of(arn)).locate(task.state, task.parameters)
+                token, manual = found
+            except TokenNotFoundError as error:
+                problem = str(error)
+            except ExecutionNotFoundError:
+                return None  # gone since it was listed
+            if manual_only and manual is not True:
+                return None
+            return PausedExecution(
+                arn, execution["name"], execution["startDate"], task.state, task.scheduled_at, token, manual, problem
+            )
 
-        with self._aws("list_executions"), ThreadPoolExecutor(max_workers=concurrency) as pool:
-            pages = (
-                self.client("stepfunctions")
-                .get_paginator("list_executions")
-                .paginate(
-                    stateMachineArn=self.state_machine_arn, statusFilter="RUNNING", PaginationConfig={"PageSize": 1000}
-                )
+        arn = self.state_machine_arn
+        with (
+            self._about_state_machine(arn),
+            self._aws("list_executions"),
+            ThreadPoolExecutor(max_workers=concurrency) as pool,
+        ):
+            pages = self.sfn.get_paginator("list_executions").paginate(
+                stateMachineArn=arn, statusFilter="RUNNING", PaginationConfig={"PageSize": 1000}
             )
             for page in pages:
                 yield from filter(None, pool.map(paused_one, page["executions"]))
 
     def token_of(self, execution: str) -> str:
+        """The live token of the task that waits now in `execution`, in whichever state."""
         task = self.waiting_task(execution)
         if task is None:
             status = self.describe(execution)["status"]
             if status in TERMINAL:
                 raise OperationError(f"execution {execution} is not paused: it has ended ({status})")
-            raise OperationError(f"execution {execution} is not paused at {LONG_JOB_STATE}")
+            raise OperationError(f"execution {execution} is not paused: no .waitForTaskToken task waits in it now")
         return task.token
+
+    # The definition, whence the token's place
+
+    def _definition_of(self, execution: str) -> str:
+        """The definition the execution runs (the one it started with, whatever updates came since)."""
+        with self._about(execution), self._aws("describe_state_machine_for_execution"):
+            return self.sfn.describe_state_machine_for_execution(executionArn=self.execution_arn(execution))[
+                "definition"
+            ]
+
+    def _definition_now(self) -> str:
+        """The state machine's definition as it is now, read once (under a lock: a batch asks from many threads)."""
+        with self._definitions_lock:
+            if self._current_definition is None:
+                arn = self.state_machine_arn
+                with self._about_state_machine(arn), self._aws("describe_state_machine"):
+                    self._current_definition = self.sfn.describe_state_machine(stateMachineArn=arn)["definition"]
+            return self._current_definition
+
+    def _locator(self, definition: str) -> TokenLocator:
+        with self._definitions_lock:
+            if definition not in self._locators:
+                self._locators[definition] = TokenLocator(definition)
+            return self._locators[definition]
 
     # Callbacks
 
@@ -279,22 +427,23 @@ class Operations:
         self._send("send_task_heartbeat", token)
 
     def resume_via_lambda(self, token: str, output: str | None = None) -> None:
-        """Resumes as a person would: by invoking ResumeStepFunctionLambda with the token."""
+        """Resumes as a person would: by invoking the stack's ResumeStepFunctionLambda with the token."""
+        if self._state_machine is not None:
+            raise UsageError(
+                "--via-lambda invokes the stack's ResumeStepFunctionLambda: pass --stack, not --state-machine"
+            )
         _check_length(token)
         callback: dict[str, Any] = {"taskToken": token}
         if output is not None:
             callback["output"] = output
-        response = self._call(
-            "lambda",
-            "invoke",
-            FunctionName=self.output("ResumeStepFunctionFunctionName"),
-            Payload=json.dumps(callback).encode(),
-        )
+        function = self.output("ResumeStepFunctionFunctionName")
+        with self._aws("invoke"):
+            response = self.lambda_.invoke(FunctionName=function, Payload=json.dumps(callback).encode())
         result = json.loads(response["Payload"].read() or b"null")
         if "FunctionError" in response:
             reason = str(result.get("errorMessage", result) if isinstance(result, dict) else result)
             raise OperationError(f"ResumeStepFunctionLambda failed: {_without(token, reason)}")
-        if result and result.get("alreadyClosed"):
+        if isinstance(result, dict) and result.get("alreadyClosed"):
             raise TaskClosedError()
 
     def resume_all(
@@ -311,7 +460,9 @@ class Operations:
 
         def resume_one(execution: PausedExecution) -> None:
             try:
-                self.resume(execution.task.token, output)
+                if execution.token is None:
+                    raise OperationError(execution.token_problem or "no task token")
+                self.resume(execution.token, output)
                 outcome = "resumed"
             except TaskClosedError:
                 outcome = "already"
@@ -338,10 +489,10 @@ class Operations:
             future.result()  # an error none of the outcomes expects is raised, not lost with its thread
         return report
 
-    def history(self, execution: str) -> tuple[dict[str, Any], list[TimelineEntry]]:
+    def history(self, execution: str) -> tuple["DescribeExecutionOutputTypeDef", list[TimelineEntry]]:
         description = self.describe(execution)
         with self._about(execution), self._aws("get_execution_history"):
-            events = read_history(self.client("stepfunctions"), description["executionArn"])
+            events = read_history(self.sfn, description["executionArn"])
         return description, timeline(events)
 
     # Plumbing
@@ -349,13 +500,10 @@ class Operations:
     def _send(self, operation: str, token: str, **arguments: Any) -> None:
         _check_length(token)
         try:
-            self._call("stepfunctions", operation, taskToken=token, **arguments)
+            with self._aws(operation):
+                getattr(self.sfn, operation)(taskToken=token, **arguments)
         except ClientError as error:
             raise _refusal(error, token) from None
-
-    def _call(self, service: str, operation: str, **arguments: Any) -> Any:
-        with self._aws(operation):
-            return getattr(self.client(service), operation)(**arguments)
 
     @contextmanager
     def _aws(self, operation: str) -> Iterator[None]:
@@ -387,6 +535,25 @@ class Operations:
         except ClientError as error:
             if error.response["Error"]["Code"] in _NOT_FOUND:
                 raise ExecutionNotFoundError(execution) from None
+            raise
+
+    @contextmanager
+    def _about_state_machine(self, arn: str) -> Iterator[None]:
+        """Calls about the state machine itself: that it is not there is said with its ARN."""
+        try:
+            yield
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+            if code in _NO_STATE_MACHINE:
+                region = self.sfn.meta.region_name
+                raise OperationError(f"state machine {arn} not found in {region}") from None
+            if code == "InvalidArn":
+                raise UsageError(f"Step Functions says {arn} is not a state machine ARN") from None
+            if code == "StateMachineTypeNotSupported":
+                raise OperationError(
+                    f"state machine {arn} is an Express workflow: its executions cannot be listed "
+                    "(nor can it wait for a task token)"
+                ) from None
             raise
 
 

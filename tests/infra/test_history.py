@@ -13,7 +13,9 @@ def event(number: int, kind: str, **details) -> dict:
         body["stateEnteredEventDetails"] = {"name": details["name"]}
     if kind == "TaskScheduled":
         body["taskScheduledEventDetails"] = {
-            "parameters": f'{{"Payload": {{"taskToken": "{details["token"]}", "isManualCallback": true}}}}'
+            "resourceType": "lambda",
+            "resource": "invoke.waitForTaskToken",
+            "parameters": f'{{"Payload": {{"taskToken": "{details["token"]}", "isManualCallback": true}}}}',
         }
     return body
 

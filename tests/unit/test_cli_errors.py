@@ -1,8 +1,6 @@
 """Whatever a person gets wrong, or whatever AWS answers, the CLI says in one line: never a traceback,
 never a task token. AWS is stubbed (botocore's Stubber) or unreachable; nothing is deployed."""
 
-import io
-import json
 import socket
 import subprocess
 import sys
@@ -10,78 +8,15 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
-import boto3
 import pytest
-from botocore.response import StreamingBody
-from botocore.stub import Stubber
 
 from pausable_sfn import PROJECT_ROOT
-from pausable_sfn.cli import main
 from pausable_sfn.contracts import STACK_NAME, fingerprint
 from pausable_sfn.ops.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
 from pausable_sfn.ops.operations import Operations, TaskClosedError
 
-from .conftest import TOKEN
-
-STATE_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:PausableStepFunction"
-EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:PausableStepFunction:order-42"
-OUTPUTS = {"StateMachineArn": STATE_MACHINE, "ResumeStepFunctionFunctionName": "ResumeStepFunction"}
-
-
-class StubbedAws:
-    """The clients Operations uses, each with a Stubber that answers what a test queues."""
-
-    def __init__(self) -> None:
-        self.stubbers: dict[str, Stubber] = {}
-
-    def __call__(self, service: str) -> Stubber:
-        if service not in self.stubbers:
-            client = boto3.client(
-                service, region_name="us-east-1", aws_access_key_id="stub", aws_secret_access_key="stub"
-            )
-            self.stubbers[service] = Stubber(client)
-            self.stubbers[service].activate()
-        return self.stubbers[service]
-
-    def stack(self, outputs: dict[str, str] = OUTPUTS) -> None:
-        stack = {
-            "StackName": STACK_NAME,
-            "CreationTime": datetime(2026, 1, 1, tzinfo=UTC),
-            "StackStatus": "CREATE_COMPLETE",
-            "Outputs": [{"OutputKey": key, "OutputValue": value} for key, value in outputs.items()],
-        }
-        self("cloudformation").add_response("describe_stacks", {"Stacks": [stack]})
-
-    def refuse(self, service: str, operation: str, code: str, message: str) -> None:
-        self(service).add_client_error(operation, service_error_code=code, service_message=message)
-
-    def invoked(self, result: Any, **response: Any) -> None:
-        """The resume function answers `result`."""
-        payload = json.dumps(result).encode()
-        body = StreamingBody(io.BytesIO(payload), len(payload))
-        self("lambda").add_response("invoke", {"StatusCode": 200, "Payload": body, **response})
-
-
-@pytest.fixture
-def aws(monkeypatch) -> StubbedAws:
-    stubbed = StubbedAws()
-    monkeypatch.setattr(Operations, "client", lambda self, service: stubbed(service).client)
-    return stubbed
-
-
-@pytest.fixture
-def cli(capsys):
-    def run(*args: str) -> tuple[int, str, str]:
-        try:
-            code = main(list(args))
-        except SystemExit as exit_:
-            code = exit_.code
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+from .conftest import EXECUTION, STATE_MACHINE, TOKEN
 
 
 def test_an_aws_error_nobody_classified_is_one_line_naming_the_operation(aws, cli):

@@ -1,0 +1,165 @@
+"""Where a waiting task's token is, read exactly from its state machine's definition.
+
+Step Functions gives a task its token only where the definition asks for it: in JSONPath, a field
+of the task's `Parameters` whose key is "NAME.$" and whose value is "$$.Task.Token"; in JSONata, a
+field of its `Arguments` whose value is "{% $states.context.Task.Token %}". Where that field is
+depends on the integration and on the author: `Payload.taskToken` for Lambda,
+`MessageBody.taskToken` for SQS, `Message.taskToken` for SNS, `Entries[0].Detail.TaskToken` for
+EventBridge, or any name at any depth. The TaskScheduled event of each attempt records the task's
+parameters as resolved, so the token of that attempt is at the same path there. An SQS message body
+or an SNS message may be recorded as an object or as a JSON string: both are read.
+
+A token that the definition puts inside a string (States.Format, a JSONata expression that builds
+the payload) has no path: it is not guessed at, and TokenNotFoundError names the state.
+
+Pure functions on parsed JSON: no AWS call here.
+"""
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
+
+from .errors import OperationError, TokenNotFoundError
+
+TOKEN_REFERENCE = "$$.Task.Token"
+JSONATA_TOKEN_REFERENCE = "$states.context.Task.Token"
+# The resource of a task that waits for its callback, as in "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
+# (in the TaskScheduled event: resourceType "sqs", resource "sendMessage.waitForTaskToken").
+WAIT_FOR_TASK_TOKEN = ".waitForTaskToken"
+
+# A path into a JSON document: object keys and array indexes.
+Path = tuple[str | int, ...]
+
+# Where this project's pausable task (a Lambda invoke) puts the token.
+LAMBDA_PAYLOAD: tuple[Path, ...] = (("Payload", "taskToken"),)
+
+
+class FoundToken(NamedTuple):
+    token: str
+    # The flag "isManualCallback" beside the token, where the author put one (this project's
+    # payload has it): True or False; None where there is none.
+    manual: bool | None
+
+
+def show(path: Path) -> str:
+    """A path as people write it: MessageBody.callback.token, Entries[0].Detail.TaskToken."""
+    text = ""
+    for step in path:
+        text += f"[{step}]" if isinstance(step, int) else f".{step}" if text else step
+    return text
+
+
+def states_of(definition: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Every state of a definition with its name, those in Parallel branches and Map iterators too."""
+    states = definition.get("States")
+    if not isinstance(states, Mapping):
+        return
+    for name, state in states.items():
+        if not isinstance(state, Mapping):
+            continue
+        yield name, state
+        branches = state.get("Branches")
+        for branch in branches if isinstance(branches, list) else []:
+            if isinstance(branch, Mapping):
+                yield from states_of(branch)
+        for processor in ("ItemProcessor", "Iterator"):
+            if isinstance(state.get(processor), Mapping):
+                yield from states_of(state[processor])
+
+
+def token_paths(state: Mapping[str, Any]) -> list[Path]:
+    """The paths at which a state's definition puts the task token in the task's parameters."""
+    paths: list[Path] = []
+
+    def walk(value: Any, path: Path, *, jsonata: bool) -> None:
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                if not jsonata and isinstance(key, str) and key.endswith(".$"):
+                    if isinstance(item, str) and item.strip() == TOKEN_REFERENCE:
+                        paths.append((*path, key[:-2]))
+                else:
+                    walk(item, (*path, key), jsonata=jsonata)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, (*path, index), jsonata=jsonata)
+        elif jsonata and isinstance(value, str) and _is_jsonata_token(value) and path:
+            paths.append(path)
+
+    walk(state.get("Parameters"), (), jsonata=False)
+    walk(state.get("Arguments"), (), jsonata=True)
+    return paths
+
+
+def _is_jsonata_token(text: str) -> bool:
+    text = text.strip()
+    return text.startswith("{%") and text.endswith("%}") and text[2:-2].strip() == JSONATA_TOKEN_REFERENCE
+
+
+def read_token(parameters: Any, paths: Sequence[Path]) -> FoundToken | None:
+    """The token at the first of `paths` that holds one in a task's resolved parameters (the JSON
+    text of a TaskScheduled event, or that text parsed), or None."""
+    for path in paths:
+        container: Any = None
+        value = parameters
+        for step in path:
+            value = _parsed(value)
+            if isinstance(step, int):
+                if not isinstance(value, list) or not 0 <= step < len(value):
+                    break
+            elif not isinstance(value, Mapping) or step not in value:
+                break
+            container, value = value, value[step]
+        else:
+            if isinstance(value, str) and value:
+                manual = container.get("isManualCallback") if isinstance(container, Mapping) else None
+                return FoundToken(value, manual if isinstance(manual, bool) else None)
+    return None
+
+
+def _parsed(value: Any) -> Any:
+    """A JSON document in a string (the parameters themselves, an SNS message, an SQS message body)
+    as the object or array it holds; anything else as it is."""
+    if isinstance(value, str):
+        try:
+            document = json.loads(value)
+        except json.JSONDecodeError:
+            return value
+        if isinstance(document, dict | list):
+            return document
+    return value
+
+
+class TokenLocator:
+    """The token paths of each state of one state machine definition, worked out once."""
+
+    def __init__(self, definition: str) -> None:
+        try:
+            document = json.loads(definition)
+        except json.JSONDecodeError:
+            raise OperationError("the state machine's definition is not JSON") from None
+        self._paths: dict[str, list[Path]] = {}
+        for name, state in states_of(document if isinstance(document, Mapping) else {}):
+            # State names are unique in a state machine, its branches and iterators included.
+            self._paths.setdefault(name, []).extend(token_paths(state))
+
+    def paths(self, state: str) -> list[Path]:
+        if state not in self._paths:
+            raise TokenNotFoundError(state, "the state machine's definition has no state of that name")
+        if not self._paths[state]:
+            raise TokenNotFoundError(
+                state,
+                f'its definition has no field "NAME.$": "{TOKEN_REFERENCE}" in Parameters (nor one '
+                '"{% $states.context.Task.Token %}" in Arguments); a token inside a string, as States.Format '
+                "puts it, has no path to read",
+            )
+        return self._paths[state]
+
+    def locate(self, state: str, parameters: str) -> FoundToken:
+        """The token in the resolved parameters of a task of `state`; TokenNotFoundError if the
+        definition puts it nowhere exact, or the parameters hold no token where it says."""
+        paths = self.paths(state)
+        found = read_token(parameters, paths)
+        if found is None:
+            where = " or ".join(show(path) for path in paths)
+            raise TokenNotFoundError(state, f"its parameters hold no token at {where}, where its definition puts it")
+        return found
