@@ -35,12 +35,11 @@ demo: setup  ## the app on the embedded local AWS: every flow, end to end
 serve: setup  ## the app deployed into a local moto server on 127.0.0.1:$(PORT); Ctrl-C stops it
 	python -m pausable_sfn local serve --port $(PORT)
 
-# mypy runs inside the suite (tests/packaging/test_types.py), beside the other tests: a cold check of
-# the CDK's types takes most of a minute of one core, which the suite's waits on timers leave free.
-test: setup  ## lint, format, import boundaries, then the whole suite (types included)
+test: setup  ## lint, format, import boundaries, types, then the whole suite
 	ruff check .
 	ruff format --check .
 	lint-imports --no-cache
+	mypy
 	python -m pytest -n $(TEST_WORKERS)
 
 unit: setup  ## the fast tier: handlers, constructs, CLI parsing

@@ -1,5 +1,6 @@
-"""The app is synthesized once per test session (jsii makes each synth cost seconds)."""
+"""The app's template, read from the assembly the whole run shares (jsii makes each synth cost seconds)."""
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,11 @@ def synthesize(context: dict[str, Any] | None = None) -> Synthesized:
 
 
 @pytest.fixture(scope="session")
-def synthesized() -> Synthesized:
-    return synthesize()
+def synthesized(synthesized_once) -> Synthesized:
+    """The app as `make demo` and the e2e tests deploy it: the same synthesis, not one per worker."""
+    assembly_dir = synthesized_once("app")
+    raw = json.loads((assembly_dir / f"{STACK_NAME}.template.json").read_text())
+    return Synthesized(Template.from_json(raw), raw, assembly_dir)
 
 
 @pytest.fixture(scope="session")
