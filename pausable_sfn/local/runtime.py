@@ -100,8 +100,10 @@ class ExecutionEnvironment:
         self._log_path = scratch / f"{self.id}.log"
         self._log = self._log_path.open("a+b")
         self._answers: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        # -B: the deployed asset is read-only on Lambda (/var/task); here it is a folder of the cloud
+        # assembly, shared by every deployment of it, which must stay as synthesized.
         self._process = subprocess.Popen(
-            [sys.executable, "-u", "-P", str(WORKER)],
+            [sys.executable, "-u", "-B", "-P", str(WORKER)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,

@@ -122,6 +122,14 @@ def test_the_handler_runs_from_the_asset_with_the_function_environment_and_conte
     assert result["pid"] != os.getpid()
 
 
+def test_the_asset_stays_as_it_was_deployed_no_bytecode_is_written_into_it(runtime, asset):
+    before = sorted(path.relative_to(asset) for path in asset.rglob("*"))
+
+    runtime.invoke("fn", {}).result()
+
+    assert sorted(path.relative_to(asset) for path in asset.rglob("*")) == before
+
+
 def test_a_function_sees_only_its_own_variables_never_this_process_s(runtime, asset, monkeypatch):
     monkeypatch.setenv("ONLY_IN_THE_PARENT", "secret")
     runtime.register(function(asset, "other", setting="off"))
