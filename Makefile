@@ -35,11 +35,11 @@ demo: setup  ## the app on the embedded local AWS: every flow, end to end
 serve: setup  ## the app deployed into a local moto server on 127.0.0.1:$(PORT); Ctrl-C stops it
 	python -m pausable_sfn local serve --port $(PORT)
 
-test: setup  ## lint, format, import boundaries, types, then the whole suite
+# mypy runs inside the suite (tests/packaging/test_types.py), beside the tests that wait on timers.
+test: setup  ## lint, format, import boundaries, then the whole suite (types included)
 	ruff check .
 	ruff format --check .
 	lint-imports --no-cache
-	mypy
 	python -m pytest -n $(TEST_WORKERS)
 
 unit: setup  ## the fast tier: handlers, constructs, CLI parsing

@@ -6,10 +6,12 @@ from pausable_sfn import demo
 from pausable_sfn.demo import FLOWS, Outcome
 
 
-def test_the_demo_runs_every_flow_to_its_expected_end(tmp_path):
+def test_the_demo_runs_every_flow_to_its_expected_end(synthesized_once):
     console = Console(record=True, width=120, force_terminal=False)
 
-    assert demo.run(console) is True
+    # The run's shared synthesis of the app: the very function the demo calls (and `local serve`'s
+    # test runs the synthesizing path end to end).
+    assert demo.run(console, assembly_dir=synthesized_once("app")) is True
 
     text = console.export_text()
     for flow in FLOWS:

@@ -1,0 +1,20 @@
+"""The package type-checks: mypy as configured in pyproject.toml (strict for the construct library,
+the operations and the contracts). It runs inside the suite, beside the other tests, rather than
+before them: it is a dozen seconds of one core that the suite's waits on timers leave free."""
+
+import subprocess
+import sys
+
+import pytest
+
+from pausable_sfn import PROJECT_ROOT
+
+pytestmark = pytest.mark.first
+
+
+def test_mypy_finds_no_error():
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, check=False
+    )
+
+    assert checked.returncode == 0, checked.stdout + checked.stderr
