@@ -3,10 +3,10 @@ deployed on the embedded AWS, and its two pausable steps operated with `pausable
 
 import json
 import os
-import runpy
+import subprocess
+import sys
 import uuid
 from pathlib import Path
-from unittest import mock
 
 import pytest
 
@@ -20,16 +20,18 @@ pytestmark = pytest.mark.emulator_only(reason="deploys the README's own app, whi
 
 @pytest.fixture(scope="module")
 def example_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The README's app.py run as `cdk synth` runs it (CDK_OUTDIR names the assembly's folder), in
-    this process: its jsii runtime is already up, a new process would start another."""
+    """The README's app.py run as `cdk synth` runs it: its own process, CDK_OUTDIR naming the folder
+    (the CDK reads it in its Node.js process, which a process of its own starts with it)."""
     folder = tmp_path_factory.mktemp("readme-example")
     (folder / "app.py").write_text(example_app())
+    environment = {**os.environ, "CDK_OUTDIR": str(folder / "cdk.out")}
 
-    with mock.patch.dict(os.environ, {"CDK_OUTDIR": str(folder / "cdk.out")}):
-        # cdk-nag runs as a policy-validation plugin of the example's own app: a finding fails the synth.
-        runpy.run_path(str(folder / "app.py"), run_name="__main__")
+    synth = subprocess.run(
+        [sys.executable, "app.py"], cwd=folder, env=environment, capture_output=True, text=True, timeout=300
+    )
 
-    assert (folder / "cdk.out" / "OrderStack.template.json").is_file()
+    # cdk-nag runs as a policy-validation plugin of the example's own app: a finding fails the synth.
+    assert synth.returncode == 0, synth.stdout + synth.stderr
     return folder / "cdk.out"
 
 
