@@ -1,11 +1,13 @@
 """`make demo`: every flow ends as expected, and a flow that does not is reported as such."""
 
+import pytest
 from rich.console import Console
 
 from pausable_sfn import demo
 from pausable_sfn.demo import FLOWS, Outcome
 
 
+@pytest.mark.first  # among the longest: started early, not left to end the run alone
 def test_the_demo_runs_every_flow_to_its_expected_end(synthesized_once):
     console = Console(record=True, width=120, force_terminal=False)
 

@@ -155,6 +155,7 @@ def test_history_shows_the_timeline_and_the_ending(cli, app):
     assert "FAILED Rejected no" in out
 
 
+@pytest.mark.first  # among the longest: started early, not left to end the run alone
 def test_resume_all_paused_resumes_two_hundred_executions_in_about_two_calls_each(cli, own_copy):
     if own_copy.name == STACK_NAME:  # a real account: start from none paused
         cli("resume", "--all-paused")

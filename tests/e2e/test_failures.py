@@ -49,6 +49,7 @@ def seconds_to_time_out(events: list[dict]) -> float:
     return (first(events, "TaskTimedOut")["timestamp"] - first(events, "TaskScheduled")["timestamp"]).total_seconds()
 
 
+@pytest.mark.first  # among the longest: started early, not left to end the run alone
 def test_a_task_that_is_never_resumed_times_out(short_timeouts):
     arn = short_timeouts.start({"IsManualCallback": "True"})
     token = short_timeouts.wait_paused(arn).task_token

@@ -152,6 +152,7 @@ def test_the_same_callback_delivered_twice_resumes_once_without_error(app, embed
     assert dead_letters(app, token) == []
 
 
+@pytest.mark.first  # among the longest: started early, not left to end the run alone
 def test_two_hundred_executions_resumed_in_random_order_with_duplicates_all_end_right(app):
     arns = [
         app.start({"IsManualCallback": "True", "n": n}, name=f"crowd-{n}-{uuid.uuid4().hex[:6]}") for n in range(200)

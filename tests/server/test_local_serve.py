@@ -95,7 +95,7 @@ def start_serving(command: list[str], environment: dict[str, str]) -> tuple[subp
 
 @pytest.mark.parametrize(
     ("stop_signal", "arguments"),
-    [(signal.SIGINT, ("--assembly",)), (signal.SIGTERM, ())],
+    [(signal.SIGINT, ("--assembly",)), pytest.param(signal.SIGTERM, (), marks=pytest.mark.first)],
     ids=["ctrl-c, a given assembly", "sigterm, the app synthesized"],
 )
 def test_the_serve_command_starts_and_stops_cleanly_leaving_no_temporary_folder(
