@@ -59,6 +59,23 @@ def no_aws_credentials(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """`pausable-sfn ARGS` in this process: (exit code, stdout, stderr), argparse's exits included."""
+    from pausable_sfn.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        try:
+            code = main(list(args))
+        except SystemExit as exit_:  # argparse's usage errors
+            code = exit_.code if isinstance(exit_.code, int) else 2
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
 def lambda_context() -> LambdaContext:
     return LambdaContext()
 

@@ -14,7 +14,6 @@ from unittest import mock
 import pytest
 
 from pausable_sfn import PROJECT_ROOT
-from pausable_sfn.cli import main
 from pausable_sfn.contracts import STACK_NAME, fingerprint
 from pausable_sfn.ops import operations
 from pausable_sfn.ops.history import waiting_task
@@ -23,19 +22,9 @@ from .conftest import SHORT_STACK, SHORT_TIMEOUTS
 
 
 @pytest.fixture
-def cli(app, capsys):
-    """Runs `pausable-sfn ARGS` in this process; returns (exit code, stdout, stderr)."""
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        try:
-            code = main(list(args))
-        except SystemExit as exit_:  # argparse's usage errors
-            code = exit_.code
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+def cli(app, run_cli):
+    """`pausable-sfn ARGS` against the deployed app (the embedded AWS answers in this process)."""
+    return run_cli
 
 
 def cli_json(cli, *args: str):

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from pausable_sfn.cli import main
 from pausable_sfn.contracts import fingerprint
 from pausable_sfn.local.embedded import EmbeddedAws
 
@@ -108,20 +107,10 @@ def make_orders(embedded: EmbeddedAws, *, heartbeat_seconds: int | None = None) 
 
 
 @pytest.fixture
-def cli(embedded: EmbeddedAws, capsys, monkeypatch):
+def cli(embedded: EmbeddedAws, run_cli, monkeypatch):
     """`pausable-sfn ARGS` in this process, its AWS calls going to the embedded AWS's endpoint."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", embedded.endpoint_url)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        try:
-            code = main(list(args))
-        except SystemExit as exit_:
-            code = exit_.code
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+    return run_cli
 
 
 def paused_rows(cli, orders: Orders) -> dict[str, dict[str, Any]]:

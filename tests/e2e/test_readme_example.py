@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from pausable_sfn.cli import main
-
 from ..readme import example_app
 from ..waiting import wait_until
 
@@ -42,14 +40,26 @@ def orders(embedded, example_assembly: Path) -> str:
 
 
 @pytest.fixture
-def cli(capsys, orders):
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = main([*args, "--state-machine", orders])
-        out, err = capsys.readouterr()
-        return code, out, err
+def cli(run_cli, orders):
+    """`pausable-sfn ARGS --state-machine <the example's>`."""
+    return lambda *args: run_cli(*args, "--state-machine", orders)
 
-    return run
+
+def start_order(embedded, orders: str) -> tuple[str, str]:
+    """Starts an execution of the example with an order of its own: (its name, its ARN)."""
+    name = f"order-{uuid.uuid4().hex[:8]}"
+    started = embedded.client("stepfunctions").start_execution(
+        stateMachineArn=orders, name=name, input=json.dumps({"order": {"id": name}})
+    )
+    return name, started["executionArn"]
+
+
+def ending_of(embedded, arn: str) -> dict:
+    """The execution's description once it has ended."""
+    sfn = embedded.client("stepfunctions")
+    return wait_until(
+        lambda: (d := sfn.describe_execution(executionArn=arn))["status"] != "RUNNING" and d, what="the end"
+    )
 
 
 def paused_at(cli, name: str) -> str | None:
@@ -60,11 +70,7 @@ def paused_at(cli, name: str) -> str | None:
 
 
 def test_the_example_pauses_at_each_step_and_is_resumed_to_the_end_through_the_cli(cli, embedded, orders):
-    name = f"order-{uuid.uuid4().hex[:8]}"
-    sfn = embedded.client("stepfunctions")
-    arn = sfn.start_execution(stateMachineArn=orders, name=name, input=json.dumps({"order": {"id": name}}))[
-        "executionArn"
-    ]
+    name, arn = start_order(embedded, orders)
 
     assert wait_until(lambda: paused_at(cli, name) == "Pack order", what="paused at Pack order")
     packed = cli("resume", name, "--output", '{"parcelId": "P-1"}')
@@ -73,9 +79,7 @@ def test_the_example_pauses_at_each_step_and_is_resumed_to_the_end_through_the_c
     approved = cli("resume", name, "--output", '{"approvedBy": "ana"}')
 
     assert approved[0] == 0, approved[2]
-    ended = wait_until(
-        lambda: (d := sfn.describe_execution(executionArn=arn))["status"] != "RUNNING" and d, what="the end"
-    )
+    ended = ending_of(embedded, arn)
     assert ended["status"] == "SUCCEEDED"
     output = json.loads(ended["output"])
     assert output["parcel"] == {"parcelId": "P-1"}
@@ -83,11 +87,7 @@ def test_the_example_pauses_at_each_step_and_is_resumed_to_the_end_through_the_c
 
 
 def test_a_rejected_approval_fails_the_execution_with_the_rejection(cli, embedded, orders):
-    name = f"order-{uuid.uuid4().hex[:8]}"
-    sfn = embedded.client("stepfunctions")
-    arn = sfn.start_execution(stateMachineArn=orders, name=name, input=json.dumps({"order": {"id": name}}))[
-        "executionArn"
-    ]
+    name, arn = start_order(embedded, orders)
     assert wait_until(lambda: paused_at(cli, name) == "Pack order", what="paused at Pack order")
     assert cli("resume", name)[0] == 0
     assert wait_until(lambda: paused_at(cli, name) == "Approve shipment", what="paused at Approve shipment")
@@ -95,7 +95,5 @@ def test_a_rejected_approval_fails_the_execution_with_the_rejection(cli, embedde
     rejected = cli("fail", name, "--error", "Rejected", "--cause", "address missing")
 
     assert rejected[0] == 0, rejected[2]
-    ended = wait_until(
-        lambda: (d := sfn.describe_execution(executionArn=arn))["status"] != "RUNNING" and d, what="the end"
-    )
+    ended = ending_of(embedded, arn)
     assert (ended["status"], ended["error"], ended["cause"]) == ("FAILED", "Rejected", "address missing")

@@ -10,7 +10,6 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from handlers import clients
 
-from pausable_sfn.cli import main
 from pausable_sfn.contracts import STACK_NAME
 from pausable_sfn.ops.operations import Operations
 
@@ -75,13 +74,5 @@ def aws(monkeypatch) -> StubbedAws:
 
 
 @pytest.fixture
-def cli(capsys):
-    def run(*args: str) -> tuple[int, str, str]:
-        try:
-            code = main(list(args))
-        except SystemExit as exit_:
-            code = exit_.code
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+def cli(run_cli):
+    return run_cli
