@@ -10,6 +10,7 @@ from .lambda_asset.handlers.contracts import (
     DEFAULT_FAILURE_ERROR,
     MAX_CAUSE_LENGTH,
     MAX_ERROR_LENGTH,
+    MAX_EXECUTION_NAME_LENGTH,
     MAX_JOB_DURATION_SECONDS,
     MAX_OUTPUT_BYTES,
     MAX_TASK_TOKEN_LENGTH,
@@ -20,6 +21,13 @@ from .lambda_asset.handlers.contracts import (
 
 # Names users meet in the console, the CLI and the docs.
 STACK_NAME = "PausableStepFunctionStack"
+# The demo stack's outputs that the tools read.
+STATE_MACHINE_ARN_OUTPUT = "StateMachineArn"
+RESUME_FUNCTION_OUTPUT = "ResumeStepFunctionFunctionName"
+# The field of a task's payload that says a person, not a service, holds the token (the demo's).
+MANUAL_FLAG = "isManualCallback"
+# The longest a Standard execution runs, and so the longest a task can wait for its callback.
+MAX_TASK_WAIT_SECONDS = 365 * 24 * 60 * 60
 STATE_MACHINE_NAME = "PausableStepFunction"
 LONG_JOB_STATE = "Long job execution"
 # The most calls at once that `resume --all-paused --concurrency` may make (the CLI checks it,
@@ -30,13 +38,18 @@ __all__ = [
     "DEFAULT_FAILURE_CAUSE",
     "DEFAULT_FAILURE_ERROR",
     "LONG_JOB_STATE",
+    "MANUAL_FLAG",
     "MAX_CAUSE_LENGTH",
     "MAX_CONCURRENCY",
     "MAX_ERROR_LENGTH",
+    "MAX_EXECUTION_NAME_LENGTH",
     "MAX_JOB_DURATION_SECONDS",
     "MAX_OUTPUT_BYTES",
     "MAX_TASK_TOKEN_LENGTH",
+    "MAX_TASK_WAIT_SECONDS",
+    "RESUME_FUNCTION_OUTPUT",
     "STACK_NAME",
+    "STATE_MACHINE_ARN_OUTPUT",
     "STATE_MACHINE_NAME",
     "TASK_CLOSED",
     "TASK_CLOSED_CODES",

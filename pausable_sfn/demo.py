@@ -17,7 +17,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from .contracts import fingerprint
+from .contracts import RESUME_FUNCTION_OUTPUT, STATE_MACHINE_ARN_OUTPUT, fingerprint
 from .local.deployer import Deployment
 from .local.embedded import EmbeddedAws
 from .ops.history import Snapshot, timeline, wait_for
@@ -114,7 +114,7 @@ class Demo:
         self.console.print(f"   {flow.explanation}")
         started = time.monotonic()
         arn = self.sfn.start_execution(
-            stateMachineArn=self.deployment.outputs["StateMachineArn"],
+            stateMachineArn=self.deployment.outputs[STATE_MACHINE_ARN_OUTPUT],
             name=f"demo-{flow.title.lower().replace(' ', '-')}-{uuid.uuid4().hex[:8]}",
             input=json.dumps(flow.input),
         )["executionArn"]
@@ -144,9 +144,7 @@ class Demo:
         )
         shown = json.dumps({"taskToken": "<token>", **callback})
         self.console.print(f"   invoking ResumeStepFunctionLambda with {shown}")
-        response = self.aws.invoke(
-            self.deployment.outputs["ResumeStepFunctionFunctionName"], {"taskToken": token, **callback}
-        )
+        response = self.aws.invoke(self.deployment.outputs[RESUME_FUNCTION_OUTPUT], {"taskToken": token, **callback})
         if "FunctionError" in response:
             outcome.problems.append(f"ResumeStepFunctionLambda failed: {response['Payload'].read().decode()}")
 

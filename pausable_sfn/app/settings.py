@@ -11,8 +11,8 @@ from constructs import Construct
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..constructs.functions import POWERTOOLS_VERSION
+from ..contracts import MAX_TASK_WAIT_SECONDS, STACK_NAME
 
-ONE_YEAR_SECONDS = 365 * 24 * 60 * 60  # the longest a Step Functions task may wait
 R = logs.RetentionDays
 # The retention periods CloudWatch Logs accepts, by their number of days.
 LOG_RETENTION = {
@@ -31,9 +31,9 @@ class SettingsError(ValueError):
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    long_job_timeout_seconds: int = Field(default=3600, ge=1, le=ONE_YEAR_SECONDS, alias="longJobTimeoutSeconds")
+    long_job_timeout_seconds: int = Field(default=3600, ge=1, le=MAX_TASK_WAIT_SECONDS, alias="longJobTimeoutSeconds")
     manual_resume_timeout_seconds: int = Field(
-        default=7 * 24 * 3600, ge=1, le=ONE_YEAR_SECONDS, alias="manualResumeTimeoutSeconds"
+        default=7 * 24 * 3600, ge=1, le=MAX_TASK_WAIT_SECONDS, alias="manualResumeTimeoutSeconds"
     )
     long_job_heartbeat_seconds: int | None = Field(default=None, ge=1, alias="longJobHeartbeatSeconds")
     powertools_version: str = Field(
@@ -41,9 +41,7 @@ class Settings(BaseModel):
     )
     log_retention_days: int = Field(default=30, alias="logRetentionDays")
     # Read by the app (cdk_app.py) to name the stack; declared here so that it is validated.
-    stack_name: str = Field(
-        default="PausableStepFunctionStack", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$", alias="stackName"
-    )
+    stack_name: str = Field(default=STACK_NAME, pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$", alias="stackName")
 
     @model_validator(mode="after")
     def _consistent(self) -> "Settings":

@@ -7,6 +7,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from ..constructs import CallbackChannel, FunctionFactory
+from ..contracts import RESUME_FUNCTION_OUTPUT, STATE_MACHINE_ARN_OUTPUT
 from .external_service import EmulatedExternalService
 from .settings import Settings
 from .workflow import PausableWorkflow
@@ -43,9 +44,9 @@ class PausableStepFunctionStack(Stack):
         )
 
         outputs = {
-            "StateMachineArn": workflow.state_machine.state_machine_arn,
+            STATE_MACHINE_ARN_OUTPUT: workflow.state_machine.state_machine_arn,
             "CallAsyncServiceFunctionName": call_async_service.function_name,
-            "ResumeStepFunctionFunctionName": channel.resume_function.function_name,
+            RESUME_FUNCTION_OUTPUT: channel.resume_function.function_name,
             "CallbackTopicArn": channel.topic.topic_arn,
             "LongJobRequestQueueUrl": external_service.queue.queue_url,
             "CallbackDeadLetterQueueUrl": channel.dead_letter_queue.queue_url,

@@ -11,7 +11,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from ..constructs import CallbackChannel, PausableStateMachine, PausableTask
-from ..contracts import LONG_JOB_STATE, MAX_JOB_DURATION_SECONDS, STATE_MACHINE_NAME
+from ..contracts import LONG_JOB_STATE, MANUAL_FLAG, MAX_JOB_DURATION_SECONDS, STATE_MACHINE_NAME
 from .settings import Settings
 
 INVALID_INPUT = "InvalidInput"
@@ -80,7 +80,7 @@ class PausableWorkflow(Construct):
                 state_id,
                 parameters={
                     "request.$": "$.request",
-                    "isManualCallback": is_manual,
+                    MANUAL_FLAG: is_manual,
                     "taskTimeoutSeconds": timeout_seconds,
                 },
             )
@@ -136,7 +136,7 @@ class PausableWorkflow(Construct):
             function=call_async_service,
             comment="Hands the task token to the external service and waits for its callback",
             payload={
-                "isManualCallback": sfn.JsonPath.string_at("$.isManualCallback"),
+                MANUAL_FLAG: sfn.JsonPath.string_at(f"$.{MANUAL_FLAG}"),
                 "jobDurationSeconds": sfn.JsonPath.string_at("$.jobDurationSeconds"),
             },
             result_path="$.CallAsyncServiceStep",

@@ -110,7 +110,10 @@ def add_operator_commands(commands: "argparse._SubParsersAction[argparse.Argumen
     start = commands.add_parser("start", parents=[common], help="start an execution")
     start.add_argument("--manual", action="store_true", help="wait for a person to resume it")
     start.add_argument(
-        "--job-duration", type=_duration, metavar="S", help="seconds the emulated job takes (0 to 900, e.g. 2.5)"
+        "--job-duration",
+        type=_duration,
+        metavar="S",
+        help=f"seconds the emulated job takes (0 to {MAX_JOB_DURATION_SECONDS}, e.g. 2.5)",
     )
     start.add_argument(
         "--input", type=_json_object, metavar="JSON", help="the execution input (options above add to it)"
@@ -168,7 +171,7 @@ def document(parser: argparse.ArgumentParser, description: str, examples: list[s
 
 
 def _duration(text: str) -> int | float:
-    """Seconds as the state machine takes them (any number from 0 to 900); an integer stays one."""
+    """Seconds as the state machine takes them (any number in range); an integer stays one."""
     try:
         seconds: int | float = int(text)
     except ValueError:

@@ -38,10 +38,15 @@ from botocore.exceptions import (
 )
 
 from ..contracts import (
+    MAX_CAUSE_LENGTH,
     MAX_CONCURRENCY,
+    MAX_ERROR_LENGTH,
+    MAX_EXECUTION_NAME_LENGTH,
     MAX_OUTPUT_BYTES,
     MAX_TASK_TOKEN_LENGTH,
+    RESUME_FUNCTION_OUTPUT,
     STACK_NAME,
+    STATE_MACHINE_ARN_OUTPUT,
     TASK_CLOSED_CODES,
     fingerprint,
 )
@@ -292,7 +297,7 @@ class Operations:
     def state_machine_arn(self) -> str:
         if self._state_machine is not None:
             return self._state_machine.arn
-        return self.output("StateMachineArn")
+        return self.output(STATE_MACHINE_ARN_OUTPUT)
 
     # Executions
 
@@ -300,6 +305,12 @@ class Operations:
         """An execution ARN, or a name of an execution of this state machine."""
         if execution.startswith("arn:"):
             return execution
+        if len(execution) > MAX_EXECUTION_NAME_LENGTH:
+            # Not echoed: what is pasted here by mistake is most often a task token, a credential.
+            raise UsageError(
+                f"EXECUTION is an execution ARN or a name of at most {MAX_EXECUTION_NAME_LENGTH} characters, "
+                f"not {len(execution)} characters (a task token? pass it with --token)"
+            )
         if self._state_machine is not None:
             return self._state_machine.execution_arn(execution)
         return f"{self.state_machine_arn.replace(':stateMachine:', ':execution:')}:{execution}"
@@ -421,6 +432,11 @@ class Operations:
         self._send("send_task_success", token, output=output or json.dumps({"resumed": True}))
 
     def fail(self, token: str, error: str, cause: str) -> None:
+        if len(error) > MAX_ERROR_LENGTH or len(cause) > MAX_CAUSE_LENGTH:
+            raise UsageError(
+                f"Step Functions takes an error of at most {MAX_ERROR_LENGTH} characters and a cause of at most "
+                f"{MAX_CAUSE_LENGTH}, not {len(error)} and {len(cause)}"
+            )
         self._send("send_task_failure", token, error=error, cause=cause)
 
     def heartbeat(self, token: str) -> None:
@@ -436,7 +452,7 @@ class Operations:
         callback: dict[str, Any] = {"taskToken": token}
         if output is not None:
             callback["output"] = output
-        function = self.output("ResumeStepFunctionFunctionName")
+        function = self.output(RESUME_FUNCTION_OUTPUT)
         with self._aws("invoke"):
             response = self.lambda_.invoke(FunctionName=function, Payload=json.dumps(callback).encode())
         result = json.loads(response["Payload"].read() or b"null")

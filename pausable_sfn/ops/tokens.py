@@ -19,6 +19,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from ..contracts import MANUAL_FLAG
 from .errors import OperationError, TokenNotFoundError
 
 TOKEN_REFERENCE = "$$.Task.Token"
@@ -111,7 +112,7 @@ def read_token(parameters: Any, paths: Sequence[Path]) -> FoundToken | None:
             container, value = value, value[step]
         else:
             if isinstance(value, str) and value:
-                manual = container.get("isManualCallback") if isinstance(container, Mapping) else None
+                manual = container.get(MANUAL_FLAG) if isinstance(container, Mapping) else None
                 return FoundToken(value, manual if isinstance(manual, bool) else None)
     return None
 

@@ -312,6 +312,27 @@ def test_a_task_token_pasted_as_the_state_machine_is_not_echoed(aws, cli):
     assert err.endswith(f"not a value of {len(TOKEN)} characters\n")
 
 
+@pytest.mark.parametrize("command", ["resume", "fail", "heartbeat", "history"])
+def test_a_task_token_pasted_as_the_execution_is_refused_without_being_echoed(aws, cli, command):
+    extra = ("--error", "E", "--cause", "C") if command == "fail" else ()
+
+    code, _, err = cli(command, TOKEN, "--state-machine", ORDERS, *extra)
+
+    assert code == EXIT_USAGE
+    assert TOKEN not in err
+    # (A call to AWS would have met a stub with no answer queued: an error of another kind.)
+    assert err.endswith(f"not {len(TOKEN)} characters (a task token? pass it with --token)\n")
+
+
+@pytest.mark.parametrize(("error", "cause"), [("E" * 257, "why"), ("Rejected", "c" * 32769)])
+def test_an_error_or_cause_longer_than_step_functions_takes_is_refused_before_any_call(aws, cli, error, cause):
+    code, _, err = cli("fail", "--token", "a-token", "--error", error, "--cause", cause)
+
+    assert code == EXIT_USAGE
+    assert "an error of at most 256 characters and a cause of at most 32768" in err
+    assert aws.stubbers == {}
+
+
 def test_stack_and_state_machine_together_are_a_usage_error(aws, cli):
     code, _, err = cli("paused", "--stack", "PausableStepFunctionStack", "--state-machine", ORDERS)
 

@@ -12,6 +12,8 @@ MAX_TASK_TOKEN_LENGTH = 2048
 MAX_OUTPUT_BYTES = 256 * 1024
 MAX_ERROR_LENGTH = 256
 MAX_CAUSE_LENGTH = 32768
+# Step Functions' limit for an execution's name.
+MAX_EXECUTION_NAME_LENGTH = 80
 # The longest job the demo's state machine accepts: the longest SQS delay, which is how the
 # emulated external service waits.
 MAX_JOB_DURATION_SECONDS = 900
