@@ -154,3 +154,48 @@ def test_every_acknowledgement_is_on_one_resource_and_argued(nag_report):
         assert at.count("/") >= 2, f"{finding['ruleName']} is acknowledged for a whole stack or construct: {at}"
         assert all(c["constructPath"].startswith(f"{at}/") for c in finding["violatingConstructs"])
         assert len(finding["reason"]) >= 40, f"{finding['ruleName']} at {at}: the reason is too thin"
+
+
+@pytest.fixture(scope="module")
+def shared_channel_app(tmp_path_factory) -> tuple[Synthesized, dict]:
+    """A channel in a stack of its own, `Shared`, resuming a state machine of the stack `Orders`."""
+    app = cdk.App(outdir=str(tmp_path_factory.mktemp("cdk.out")))
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    shared = cdk.Stack(app, "Shared")
+    channel = CallbackChannel(shared, "Callbacks")
+    orders = cdk.Stack(app, "Orders")
+    functions = FunctionFactory(orders, log_retention=logs.RetentionDays.ONE_WEEK)
+    notify = functions.create("Notify", handler="call_async_service", description="Hands the token on")
+    channel.grant_callback(notify)  # so Orders depends on Shared, as any user of the channel's topic does
+    PausableStateMachine(
+        orders,
+        "Approvals",
+        definition=PausableTask(orders, "Approve order", function=notify, timeout=AN_HOUR),
+        channels=[channel],
+    )
+    app.synth()  # a dependency cycle between the stacks, or a cdk-nag finding, fails it
+    report = json.loads((Path(app.outdir) / "validation-report.json").read_text())
+    return synthesize_despite_findings(app, orders), report
+
+
+def test_a_channel_of_another_stack_is_let_in_by_a_policy_in_the_state_machines_stack(shared_channel_app):
+    orders, report = shared_channel_app
+    machine = machine_id(orders, "Approvals")
+
+    [policy] = [
+        policy["Properties"]
+        for policy in orders.resources("AWS::IAM::Policy").values()
+        if "states:SendTaskSuccess" in json.dumps(policy)
+    ]
+
+    assert policy["PolicyDocument"]["Statement"] == [
+        {
+            "Action": ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
+            "Effect": "Allow",
+            "Resource": {"Ref": machine},
+        }
+    ]
+    [role] = policy["Roles"]
+    assert "CallbacksResumeStepFunctionLambdaRole" in json.dumps(role)  # imported from the stack Shared
+    [plugin] = report["pluginReports"]
+    assert (plugin["violations"], plugin["conclusion"]) == ([], "success")
