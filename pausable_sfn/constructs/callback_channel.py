@@ -4,7 +4,7 @@ import hashlib
 import json
 from collections.abc import Callable
 
-from aws_cdk import Stack
+from aws_cdk import Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_destinations as destinations
@@ -76,17 +76,54 @@ class CallbackChannel(Construct):
 
     def allow_resuming(self, state_machine: sfn.IStateMachine) -> None:
         """Lets the channel close the tasks of `state_machine` (SendTaskSuccess, SendTaskFailure and
-        SendTaskHeartbeat on that state machine only)."""
-        state_machine.grant_task_response(self.resume_function)
+        SendTaskHeartbeat on that state machine only).
+
+        In the channel's own stack this is the resume role's default policy. A state machine of
+        another stack is let in by a policy of its own stack instead, attached to the resume role:
+        the state machine's stack depends on the channel's already (it names the topic or the
+        function), so a grant written in the channel's stack, naming the state machine, would make
+        the two stacks depend on each other, which CloudFormation cannot deploy.
+        """
+        if Stack.of(state_machine) is Stack.of(self):
+            state_machine.grant_task_response(self.resume_function)
+            return
+        role = self.resume_function.role
+        assert role is not None  # the channel's function has the role FunctionFactory made for it
+        iam.Policy(
+            state_machine,
+            # Stable and unique per channel: the channel's path, hashed, names the policy.
+            f"ResumedBy{self.node.id}{self.node.addr[:8]}",
+            statements=[
+                iam.PolicyStatement(
+                    actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
+                    resources=[state_machine.state_machine_arn],
+                )
+            ],
+            roles=[role],
+        )
 
     def grant_callback(self, grantee: iam.IGrantable) -> None:
         """Lets `grantee` publish callbacks to the topic: what an external service needs.
 
         sns:Publish alone: the topic is encrypted with the AWS managed key for SNS, whose key policy
-        already lets SNS use it for this account (topic.grant_publish would add KMS permissions)."""
+        already lets SNS use it for this account (topic.grant_publish would add KMS permissions).
+        That key policy admits callers of the channel's account only, so a principal of another
+        account could never publish: it is refused (ValueError), and `grant_resume` is what such a
+        principal needs (it lets it invoke the resume function instead). The account is compared
+        when both are known at synth: in a stack without an account, a principal of another
+        account is granted sns:Publish, which will not work.
+        """
+        principal = grantee.grant_principal
+        if self._of_another_account(principal):
+            raise ValueError(
+                f"CallbackChannel '{self.node.id}': grant_callback to a principal of account "
+                f"{principal.principal_account} cannot work: the topic is encrypted with the AWS managed key "
+                f"alias/aws/sns, whose key policy admits callers of account {Stack.of(self).account} only; "
+                "use grant_resume, which lets it invoke the resume function instead"
+            )
         topic_arn = self.topic.topic_arn
         _grant(
-            grantee,
+            principal,
             iam.PolicyStatement(actions=["sns:Publish"], resources=[topic_arn]),
             lambda principal: self.topic.add_to_resource_policy(
                 iam.PolicyStatement(actions=["sns:Publish"], resources=[topic_arn], principals=[principal])
@@ -98,28 +135,55 @@ class CallbackChannel(Construct):
         the resume function directly (as an operator or a CLI does, to get the answer at once).
 
         A role or a function is granted in its own policy. A principal without a policy of its own
-        (an `iam.AccountPrincipal`, a role of another account) is named in the topic's policy and in
-        a permission of the function instead. Either way the grant names exactly the topic and the
-        function: not their versions or aliases, no wildcard.
+        (an `iam.AccountPrincipal`) is named in the topic's policy and in a permission of the
+        function instead. Either way the grant names exactly the topic and the function: not their
+        versions or aliases, no wildcard.
+
+        A principal of another account than the channel's (a role imported with
+        `iam.Role.from_role_arn`, say) may only invoke the function, by a permission of the function
+        naming it: this account's template cannot write into another account's role policy, and the
+        topic's AWS managed key (alias/aws/sns) admits callers of the channel's account only, so
+        publishing could never work. The accounts are compared when both are known at synth (the
+        channel's stack has an `env` account); otherwise the principal is granted as one of this
+        account.
         """
-        self.grant_callback(grantee)
+        principal = grantee.grant_principal
+        of_another_account = self._of_another_account(principal)
+        if not of_another_account:
+            self.grant_callback(grantee)
         function = self.resume_function
-        _grant(
-            grantee,
-            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function.function_arn]),
-            lambda principal: function.add_permission(
+
+        def permit(principal: iam.IPrincipal) -> None:
+            function.add_permission(
                 f"Resume{_principal_digest(self, principal)}", principal=principal, action="lambda:InvokeFunction"
-            ),
-        )
+            )
+
+        if of_another_account:
+            permit(principal)
+        else:
+            _grant(
+                principal,
+                iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function.function_arn]),
+                permit,
+            )
+
+    def _of_another_account(self, principal: iam.IPrincipal) -> bool:
+        """Whether `principal` is known to be of another account than the channel's stack.
+
+        Asked before any grant: CDK's role imported from another account reports a statement added
+        to its policy while none is (or writes a policy this account cannot attach)."""
+        theirs, ours = principal.principal_account, Stack.of(self).account
+        if theirs is None or Token.is_unresolved(theirs) or Token.is_unresolved(ours):
+            return False
+        return theirs != ours
 
 
 def _grant(
-    grantee: iam.IGrantable,
+    principal: iam.IPrincipal,
     statement: iam.PolicyStatement,
     add_to_resource: Callable[[iam.IPrincipal], object],
 ) -> None:
-    """`statement` in the grantee's own policy when it has one, else in the resource's policy."""
-    principal = grantee.grant_principal
+    """`statement` in the principal's own policy when it has one, else in the resource's policy."""
     if not principal.add_to_principal_policy(statement).statement_added:
         add_to_resource(principal)
 

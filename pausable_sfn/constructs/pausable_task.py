@@ -33,7 +33,8 @@ class PausableTask(sfn.StateMachineFragment):
 
     The task state, named by `id`, hands a JSON object {"taskToken", "executionId", **payload} to
     exactly one receiver: `function` (invoked with it), `queue` (sent to it) or `topic` (published
-    to it), with the integration pattern WAIT_FOR_TASK_TOKEN. The execution then waits, holding no
+    to it), with the integration pattern WAIT_FOR_TASK_TOKEN. A queue or topic must be a standard
+    one: the task sends no MessageGroupId, which a FIFO one requires. The execution then waits, holding no
     compute, until SendTaskSuccess or SendTaskFailure arrives with the token (a CallbackChannel
     sends them); the callback's output becomes the task's result, at `result_path`.
 
@@ -212,6 +213,15 @@ def _validate(
             "give exactly one of function, queue or topic to hand the task token to, "
             f"not {' and '.join(given) or 'none'}"
         )
+
+    # The task sends no MessageGroupId (nor a deduplication id): a FIFO receiver would refuse
+    # every hand-off at run time, so it is refused here, where the cause is plain.
+    for kind in ("queue", "topic"):
+        if getattr(receivers[kind], "fifo", False) is True:
+            raise invalid(
+                f"{kind} is a FIFO {kind}, which takes a message only with a MessageGroupId, and the task "
+                f"sends none: give a standard {kind}"
+            )
 
     if timeout.seconds is not None and not 1 <= timeout.seconds <= ONE_YEAR_SECONDS:
         raise invalid(

@@ -1,8 +1,9 @@
 """PausableStateMachine: a state machine made to pause, with logs that never hold a task token."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from aws_cdk import RemovalPolicy, Stack, Token
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -27,8 +28,13 @@ class PausableStateMachine(Construct):
       the Lambda task grants invoking the versions and aliases (`<function ARN>:*`) of each
       function a PausableTask hands a token to. So an app made of these constructs synthesizes
       with cdk-nag's AWS Solutions rules and no suppression of its own.
+    - A PausableTask's topic encrypted with a customer managed key: the role may use that key
+      (kms:GenerateDataKey* and kms:Decrypt on it), which SNS needs to accept the message and
+      CDK's SnsPublish does not grant (aws/aws-cdk#18387). The AWS managed key alias/aws/sns
+      needs no grant (its key policy admits the account). That wildcard action, and the same one
+      SqsSendMessage grants for a queue's customer managed key, is acknowledged naming the keys.
       Only the tasks reachable from the definition's start (catches included) are seen: for a
-      PausableTask inside a Parallel branch or a Map, acknowledge that finding yourself.
+      PausableTask inside a Parallel branch or a Map, grant and acknowledge these yourself.
 
     The state machine is this construct's `Default` child: a sfn.StateMachine moved into it keeps
     its logical id, so a deployed state machine is updated rather than replaced (and its running
@@ -63,9 +69,15 @@ class PausableStateMachine(Construct):
         depend_on_role_policy_only(self.state_machine, self.state_machine.role)
         for channel in channels:
             channel.allow_resuming(self.state_machine)
-        self._acknowledge_role_findings(definition)
+        tasks = _reachable_pausable_tasks(definition)
+        self._grant_topic_keys(tasks)
+        self._acknowledge_role_findings(tasks)
 
-    def _acknowledge_role_findings(self, definition: sfn.IChainable) -> None:
+    def _grant_topic_keys(self, tasks: list[PausableTask]) -> None:
+        for key in _customer_managed_keys(task.topic.master_key for task in tasks if task.topic is not None):
+            key.grant(self.state_machine.role, "kms:GenerateDataKey*", "kms:Decrypt")
+
+    def _acknowledge_role_findings(self, tasks: list[PausableTask]) -> None:
         policy = self.state_machine.role.node.find_child("DefaultPolicy")
         acknowledge(
             policy,
@@ -73,7 +85,23 @@ class PausableStateMachine(Construct):
             "X-Ray tracing and CloudWatch Logs delivery (logs:*LogDelivery*, DescribeLogGroups, "
             "DescribeResourcePolicies, PutResourcePolicy) take no resource-level permission.",
         )
-        for function in _token_receiving_functions(definition):
+        keys = _customer_managed_keys(
+            [
+                *(task.topic.master_key for task in tasks if task.topic is not None),
+                *(task.queue.encryption_master_key for task in tasks if task.queue is not None),
+            ]
+        )
+        if keys:
+            names = ", ".join(key.node.path for key in keys)
+            acknowledge(
+                policy,
+                "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+                f"Encrypting the message a pausable task publishes or sends with the customer managed key of its "
+                f"topic or queue ({names}), on that key only; the wildcard covers GenerateDataKey and "
+                "GenerateDataKeyWithoutPlaintext, as the SNS and SQS documentation grants it.",
+            )
+        functions = {task.function.node.path: task.function for task in tasks if task.function is not None}
+        for function in functions.values():
             arn = _arn_as_nag_names_it(function)
             if arn is not None:
                 acknowledge(
@@ -84,14 +112,29 @@ class PausableStateMachine(Construct):
                 )
 
 
-def _token_receiving_functions(definition: sfn.IChainable) -> list[lambda_.IFunction]:
-    """The functions the PausableTasks reachable from the definition's start hand tokens to."""
-    functions: dict[str, lambda_.IFunction] = {}
+def _reachable_pausable_tasks(definition: sfn.IChainable) -> list[PausableTask]:
+    """The PausableTasks reachable from the definition's start, catches included, each once."""
+    tasks: dict[str, PausableTask] = {}
     for state in sfn.State.find_reachable_states(definition.start_state, include_error_handlers=True):
         task = state.node.scope
-        if isinstance(task, PausableTask) and task.function is not None:
-            functions[task.function.node.path] = task.function
-    return list(functions.values())
+        if isinstance(task, PausableTask):
+            tasks[task.node.path] = task
+    return list(tasks.values())
+
+
+def _customer_managed_keys(keys: Iterable[kms.IKey | None]) -> list[kms.IKey]:
+    """The keys given, each once, but for AWS managed keys (alias/aws/...): their key policies admit
+    every principal of the account that may use the service, so they need no IAM grant."""
+    unique: dict[str, kms.IKey] = {}
+    for key in keys:
+        if key is not None and not _is_aws_managed(key):
+            unique[key.node.path] = key
+    return list(unique.values())
+
+
+def _is_aws_managed(key: kms.IKey) -> bool:
+    alias_name = getattr(key, "alias_name", None)
+    return isinstance(alias_name, str) and not Token.is_unresolved(alias_name) and alias_name.startswith("alias/aws/")
 
 
 def _arn_as_nag_names_it(function: lambda_.IFunction) -> str | None:

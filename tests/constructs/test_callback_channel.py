@@ -1,12 +1,15 @@
 """CallbackChannel: an encrypted TLS-only topic feeding the resume function, dead letters watched,
 and grants that name exactly the topic and the function."""
 
+import json
+
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk.assertions import Template
 
 from pausable_sfn.constructs import CallbackChannel
 
@@ -187,3 +190,47 @@ def test_grant_resume_to_another_account_names_it_in_the_topic_policy_and_a_func
             "Principal": OTHER_ACCOUNT,
         },
     )
+
+
+THIS_ACCOUNT, ANOTHER_ACCOUNT = "111111111111", "999999999999"
+OPERATOR_OF_ANOTHER_ACCOUNT = f"arn:aws:iam::{ANOTHER_ACCOUNT}:role/Operator"
+
+
+def channel_of_an_account() -> tuple[cdk.Stack, CallbackChannel, iam.IRole]:
+    """A channel in a stack of THIS_ACCOUNT, and a role of ANOTHER_ACCOUNT imported by its ARN."""
+    stack = cdk.Stack(cdk.App(), "Channel", env=cdk.Environment(account=THIS_ACCOUNT, region="eu-west-1"))
+    channel = CallbackChannel(stack, "Callbacks")
+    return stack, channel, iam.Role.from_role_arn(stack, "Operator", OPERATOR_OF_ANOTHER_ACCOUNT)
+
+
+def test_a_role_of_another_account_may_invoke_the_resume_function_by_a_permission_naming_it():
+    stack, channel, operator = channel_of_an_account()
+
+    channel.grant_resume(operator)
+
+    template = Template.from_stack(stack)
+    function = stack.get_logical_id(channel.resume_function.node.default_child)
+    template.has_resource_properties(
+        "AWS::Lambda::Permission",
+        {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": {"Fn::GetAtt": [function, "Arn"]},
+            "Principal": OPERATOR_OF_ANOTHER_ACCOUNT,
+        },
+    )
+    # Not a policy of this account's template, which could not attach it to another account's role;
+    # and not the topic: its AWS managed key admits callers of this account only.
+    assert template.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": operator.role_name}]}}) == {}
+    assert OPERATOR_OF_ANOTHER_ACCOUNT not in json.dumps(template.find_resources("AWS::SNS::TopicPolicy"))
+    assert ANOTHER_ACCOUNT not in json.dumps(template.find_resources("AWS::IAM::Policy"))
+
+
+def test_grant_callback_to_another_accounts_principal_is_refused_saying_why():
+    _, channel, operator = channel_of_an_account()
+
+    with pytest.raises(ValueError, match=r"^CallbackChannel 'Callbacks': grant_callback") as refused:
+        channel.grant_callback(operator)
+
+    assert f"account {ANOTHER_ACCOUNT}" in str(refused.value)
+    assert "alias/aws/sns" in str(refused.value)
+    assert "grant_resume" in str(refused.value)

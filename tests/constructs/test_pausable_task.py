@@ -250,6 +250,18 @@ REFUSED: dict[str, tuple[str, Callable[[Receivers], dict[str, Any]], str]] = {
         lambda to: {"function": to.function, "topic": to.topic, "timeout": HALF_AN_HOUR},
         "give exactly one of function, queue or topic to hand the task token to, not function and topic",
     ),
+    "a FIFO queue": (
+        "Approve",
+        lambda to: {"queue": sqs.Queue(cdk.Stack.of(to.queue), "Ordered", fifo=True), "timeout": HALF_AN_HOUR},
+        "queue is a FIFO queue, which takes a message only with a MessageGroupId, and the task sends none: "
+        "give a standard queue",
+    ),
+    "a FIFO topic": (
+        "Approve",
+        lambda to: {"topic": sns.Topic(cdk.Stack.of(to.topic), "Ordered", fifo=True), "timeout": HALF_AN_HOUR},
+        "topic is a FIFO topic, which takes a message only with a MessageGroupId, and the task sends none: "
+        "give a standard topic",
+    ),
     "a heartbeat as long as the timeout": (
         "Approve",
         lambda to: {"function": to.function, "timeout": HALF_AN_HOUR, "heartbeat": Duration.hours(1)},

@@ -10,11 +10,13 @@ from aws_cdk import Duration, Validations
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
 from pausable_sfn.constructs import CallbackChannel, FunctionFactory, PausableStateMachine, PausableTask
+from pausable_sfn.constructs.nag import acknowledge
 
 from ..templates import Synthesized
 
@@ -154,3 +156,110 @@ def test_every_acknowledgement_is_on_one_resource_and_argued(nag_report):
         assert at.count("/") >= 2, f"{finding['ruleName']} is acknowledged for a whole stack or construct: {at}"
         assert all(c["constructPath"].startswith(f"{at}/") for c in finding["violatingConstructs"])
         assert len(finding["reason"]) >= 40, f"{finding['ruleName']} at {at}: the reason is too thin"
+
+
+@pytest.fixture(scope="module")
+def shared_channel_app(tmp_path_factory) -> tuple[Synthesized, dict]:
+    """A channel in a stack of its own, `Shared`, resuming a state machine of the stack `Orders`."""
+    app = cdk.App(outdir=str(tmp_path_factory.mktemp("cdk.out")))
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    shared = cdk.Stack(app, "Shared")
+    channel = CallbackChannel(shared, "Callbacks")
+    orders = cdk.Stack(app, "Orders")
+    functions = FunctionFactory(orders, log_retention=logs.RetentionDays.ONE_WEEK)
+    notify = functions.create("Notify", handler="call_async_service", description="Hands the token on")
+    channel.grant_callback(notify)  # so Orders depends on Shared, as any user of the channel's topic does
+    PausableStateMachine(
+        orders,
+        "Approvals",
+        definition=PausableTask(orders, "Approve order", function=notify, timeout=AN_HOUR),
+        channels=[channel],
+    )
+    app.synth()  # a dependency cycle between the stacks, or a cdk-nag finding, fails it
+    report = json.loads((Path(app.outdir) / "validation-report.json").read_text())
+    return synthesize_despite_findings(app, orders), report
+
+
+def test_a_channel_of_another_stack_is_let_in_by_a_policy_in_the_state_machines_stack(shared_channel_app):
+    orders, report = shared_channel_app
+    machine = machine_id(orders, "Approvals")
+
+    [policy] = [
+        policy["Properties"]
+        for policy in orders.resources("AWS::IAM::Policy").values()
+        if "states:SendTaskSuccess" in json.dumps(policy)
+    ]
+
+    assert policy["PolicyDocument"]["Statement"] == [
+        {
+            "Action": ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
+            "Effect": "Allow",
+            "Resource": {"Ref": machine},
+        }
+    ]
+    [role] = policy["Roles"]
+    assert "CallbacksResumeStepFunctionLambdaRole" in json.dumps(role)  # imported from the stack Shared
+    [plugin] = report["pluginReports"]
+    assert (plugin["violations"], plugin["conclusion"]) == ([], "success")
+
+
+@pytest.fixture(scope="module")
+def customer_keys(tmp_path_factory) -> tuple[Synthesized, dict]:
+    """A topic and a queue, each encrypted with a customer managed key of the app, a task for each."""
+    app = cdk.App(outdir=str(tmp_path_factory.mktemp("cdk.out")))
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    stack = cdk.Stack(app, "Keys")
+    topic_key = kms.Key(stack, "TopicKey", enable_key_rotation=True)
+    queue_key = kms.Key(stack, "QueueKey", enable_key_rotation=True)
+    people = sns.Topic(stack, "People", enforce_ssl=True, master_key=topic_key)
+    unread = sqs.Queue(stack, "Unread", enforce_ssl=True, encryption_master_key=queue_key)
+    acknowledge(unread, "AwsSolutions-SQS3", "The test's dead-letter queue: a redrive target, not a redriven queue.")
+    reviews = sqs.Queue(
+        stack,
+        "Reviews",
+        enforce_ssl=True,
+        encryption_master_key=queue_key,
+        dead_letter_queue=sqs.DeadLetterQueue(queue=unread, max_receive_count=3),
+    )
+    ask = PausableTask(stack, "Ask a person", topic=people, timeout=AN_HOUR)
+    review = PausableTask(stack, "Review", queue=reviews, timeout=AN_HOUR)
+    PausableStateMachine(stack, "Returns", definition=ask.next(review))
+    synthesized = synthesize_despite_findings(app, stack)
+    report = json.loads((synthesized.assembly_dir / "validation-report.json").read_text())
+    [plugin] = report["pluginReports"]
+    return synthesized, plugin
+
+
+def test_publishing_to_a_topic_with_a_customer_managed_key_may_use_exactly_that_key(customer_keys):
+    synthesized, _ = customer_keys
+    [policy] = [
+        policy["Properties"]["PolicyDocument"]
+        for policy in synthesized.resources("AWS::IAM::Policy").values()
+        if policy["Properties"]["Roles"][0]["Ref"].startswith("ReturnsRole")
+    ]
+    keys = {"TopicKey": synthesized.logical_id("AWS::KMS::Key", "TopicKey")}
+    keys["QueueKey"] = synthesized.logical_id("AWS::KMS::Key", "QueueKey")
+
+    kms_statements = [statement for statement in policy["Statement"] if "kms:" in json.dumps(statement["Action"])]
+
+    topic_key = {"Fn::GetAtt": [keys["TopicKey"], "Arn"]}
+    [for_topic] = [statement for statement in kms_statements if statement["Resource"] == topic_key]
+    assert sorted(for_topic["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    # SqsSendMessage grants the queue's key itself: the same actions, on the other key only.
+    assert {json.dumps(statement["Resource"]) for statement in kms_statements} == {
+        json.dumps({"Fn::GetAtt": [keys[name], "Arn"]}) for name in ("TopicKey", "QueueKey")
+    }
+
+
+def test_the_kms_action_wildcard_is_acknowledged_naming_the_keys(customer_keys):
+    _, plugin = customer_keys
+
+    assert (plugin["violations"], plugin["conclusion"]) == ([], "success")
+    [finding] = [
+        finding
+        for finding in plugin["suppressedViolations"]
+        if finding["ruleName"] == "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]"
+    ]
+    assert finding["acknowledgedAt"] == "Keys/Returns/Default/Role/DefaultPolicy"
+    assert "Keys/TopicKey" in finding["reason"]
+    assert "Keys/QueueKey" in finding["reason"]
