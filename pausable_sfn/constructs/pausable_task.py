@@ -12,6 +12,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from ..contracts import MAX_TASK_WAIT_SECONDS
+
 # What the task itself puts into every message: the token to call back with, and the execution
 # it belongs to (so that the receiver can log and correlate without a second call).
 RESERVED_FIELDS = ("taskToken", "executionId")
@@ -21,8 +23,6 @@ IN_STEP_FUNCTIONS = " in Step Functions"
 # The longest error prefix whose state names ("<prefix>Failed in Step Functions") still fit.
 MAX_PREFIX = MAX_STATE_NAME - len(FAILED + IN_STEP_FUNCTIONS)
 PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
-# The longest a Standard execution runs, and so the longest a task can wait for its callback.
-ONE_YEAR_SECONDS = int(Duration.days(365).to_seconds())
 TIMEOUTS = [sfn.Errors.TIMEOUT, sfn.Errors.HEARTBEAT_TIMEOUT]
 
 C = sfn.Condition
@@ -223,7 +223,7 @@ def _validate(
                 f"sends none: give a standard {kind}"
             )
 
-    if timeout.seconds is not None and not 1 <= timeout.seconds <= ONE_YEAR_SECONDS:
+    if timeout.seconds is not None and not 1 <= timeout.seconds <= MAX_TASK_WAIT_SECONDS:
         raise invalid(
             f"timeout ({_iso(timeout.seconds)}) must be from 1 second to a year (P365D), "
             "the longest a Standard execution runs"
