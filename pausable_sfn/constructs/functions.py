@@ -11,7 +11,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from .cloudformation import depend_on_role_policy_only
-from .nag import acknowledge
+from .nag import acknowledge_service_wildcards
 
 # The Lambda asset: the handlers package, deployed as it is (it imports nothing from this package).
 ASSET_DIR = Path(__file__).resolve().parent.parent / "lambda_asset"
@@ -79,9 +79,8 @@ class FunctionFactory:
             description=f"Runs {construct_id}",
         )
         log_group.grant_write(role)
-        acknowledge(
+        acknowledge_service_wildcards(
             role.node.find_child("DefaultPolicy"),  # the policy that holds the finding, not the whole role
-            "AwsSolutions-IAM5[Resource::*]",
             "Only X-Ray's PutTraceSegments and PutTelemetryRecords, which take no resource-level permission.",
         )
         function = lambda_.Function(

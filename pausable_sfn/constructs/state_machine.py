@@ -11,7 +11,7 @@ from constructs import Construct
 
 from .callback_channel import CallbackChannel
 from .cloudformation import cfn_resource, depend_on_role_policy_only
-from .nag import acknowledge
+from .nag import acknowledge, acknowledge_service_wildcards
 from .pausable_task import PausableTask
 
 
@@ -79,9 +79,8 @@ class PausableStateMachine(Construct):
 
     def _acknowledge_role_findings(self, tasks: list[PausableTask]) -> None:
         policy = self.state_machine.role.node.find_child("DefaultPolicy")
-        acknowledge(
+        acknowledge_service_wildcards(
             policy,
-            "AwsSolutions-IAM5[Resource::*]",
             "X-Ray tracing and CloudWatch Logs delivery (logs:*LogDelivery*, DescribeLogGroups, "
             "DescribeResourcePolicies, PutResourcePolicy) take no resource-level permission.",
         )

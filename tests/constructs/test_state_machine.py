@@ -12,6 +12,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
@@ -263,3 +264,27 @@ def test_the_kms_action_wildcard_is_acknowledged_naming_the_keys(customer_keys):
     assert finding["acknowledgedAt"] == "Keys/Returns/Default/Role/DefaultPolicy"
     assert "Keys/TopicKey" in finding["reason"]
     assert "Keys/QueueKey" in finding["reason"]
+
+
+def test_a_statement_of_the_users_own_on_every_resource_is_reported_not_hidden(tmp_path):
+    # The acknowledgement of Resource "*" covers X-Ray and log delivery only; a task that may call
+    # an API on every resource is the user's to argue.
+    app = cdk.App(outdir=str(tmp_path))
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    stack = cdk.Stack(app, "Wide")
+    describe_everything = tasks.CallAwsService(
+        stack,
+        "Describe every instance",
+        service="ec2",
+        action="describeInstances",
+        iam_resources=["*"],
+    )
+    queue = sqs.Queue(stack, "Jobs", enforce_ssl=True, encryption=sqs.QueueEncryption.SQS_MANAGED)
+    acknowledge(queue, "AwsSolutions-SQS3", "A test queue: its dead letters are not what this test is about.")
+    job = PausableTask(stack, "Run job", queue=queue, timeout=AN_HOUR)
+    PausableStateMachine(stack, "Jobs Machine", definition=describe_everything.next(job))
+
+    synthesize_despite_findings(app, stack)
+
+    [plugin] = json.loads((tmp_path / "validation-report.json").read_text())["pluginReports"]
+    assert "AwsSolutions-IAM5[Resource::*]" in [violation["ruleName"] for violation in plugin["violations"]]
