@@ -136,13 +136,6 @@ def _version() -> str:
         return "(not installed)"
 
 
-def _number(text: str, what: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
-
-
 def _port(text: str) -> int:
     try:
         port = int(text)
@@ -154,7 +147,10 @@ def _port(text: str) -> int:
 
 
 def _latency(text: str) -> float:
-    milliseconds = _number(text, "a number of milliseconds")
+    try:
+        milliseconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of milliseconds: {text!r}") from None
     if not 0 <= milliseconds <= 10_000:
         raise argparse.ArgumentTypeError(f"a latency is from 0 to 10000 ms, not {text}")
     return milliseconds

@@ -43,12 +43,11 @@ class _AcknowledgeServiceWildcards:
     def __init__(self, policy: IConstruct, reason: str) -> None:
         self._policy = policy
         self._reason = reason
-        self._done = False
 
     def visit(self, node: IConstruct) -> None:
-        if self._done or not isinstance(self._policy, iam.Policy):
+        # Aspects visit the policy and each of its children: the policy itself is the one to judge.
+        if node.node.path != self._policy.node.path or not isinstance(self._policy, iam.Policy):
             return
-        self._done = True
         document = Stack.of(self._policy).resolve(self._policy.document.to_json()) or {}
         wildcard_actions: set[str] = set()
         for statement in document.get("Statement", []):
