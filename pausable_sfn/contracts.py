@@ -6,14 +6,20 @@ re-exported here, from that very file, for the operator tools, the constructs an
 """
 
 from .lambda_asset.handlers.contracts import (
+    APPROVAL_ALREADY_DECIDED,
+    APPROVAL_NOT_REQUESTED,
+    APPROVAL_TASK_EXPIRED,
     DEFAULT_FAILURE_CAUSE,
     DEFAULT_FAILURE_ERROR,
+    ISSUE_LINK_ACTION,
     MAX_CAUSE_LENGTH,
     MAX_ERROR_LENGTH,
     MAX_EXECUTION_NAME_LENGTH,
     MAX_JOB_DURATION_SECONDS,
     MAX_OUTPUT_BYTES,
     MAX_TASK_TOKEN_LENGTH,
+    MAX_TASK_WAIT_SECONDS,
+    REJECTED_ERROR,
     TASK_CLOSED,
     TASK_CLOSED_CODES,
     fingerprint,
@@ -24,10 +30,10 @@ STACK_NAME = "PausableStepFunctionStack"
 # The demo stack's outputs that the tools read.
 STATE_MACHINE_ARN_OUTPUT = "StateMachineArn"
 RESUME_FUNCTION_OUTPUT = "ResumeStepFunctionFunctionName"
+APPROVAL_FUNCTION_OUTPUT = "ApprovalFunctionName"
+APPROVAL_TOPIC_OUTPUT = "ApprovalRequestsTopicArn"
 # The field of a task's payload that says a person, not a service, holds the token (the demo's).
 MANUAL_FLAG = "isManualCallback"
-# The longest a Standard execution runs, and so the longest a task can wait for its callback.
-MAX_TASK_WAIT_SECONDS = 365 * 24 * 60 * 60
 STATE_MACHINE_NAME = "PausableStepFunction"
 LONG_JOB_STATE = "Long job execution"
 # The most calls at once that `resume --all-paused --concurrency` may make (the CLI checks it,
@@ -35,8 +41,14 @@ LONG_JOB_STATE = "Long job execution"
 MAX_CONCURRENCY = 32
 
 __all__ = [
+    "APPROVAL_ALREADY_DECIDED",
+    "APPROVAL_FUNCTION_OUTPUT",
+    "APPROVAL_NOT_REQUESTED",
+    "APPROVAL_TASK_EXPIRED",
+    "APPROVAL_TOPIC_OUTPUT",
     "DEFAULT_FAILURE_CAUSE",
     "DEFAULT_FAILURE_ERROR",
+    "ISSUE_LINK_ACTION",
     "LONG_JOB_STATE",
     "MANUAL_FLAG",
     "MAX_CAUSE_LENGTH",
@@ -47,6 +59,7 @@ __all__ = [
     "MAX_OUTPUT_BYTES",
     "MAX_TASK_TOKEN_LENGTH",
     "MAX_TASK_WAIT_SECONDS",
+    "REJECTED_ERROR",
     "RESUME_FUNCTION_OUTPUT",
     "STACK_NAME",
     "STATE_MACHINE_ARN_OUTPUT",

@@ -12,8 +12,11 @@ MAX_TASK_TOKEN_LENGTH = 2048
 MAX_OUTPUT_BYTES = 256 * 1024
 MAX_ERROR_LENGTH = 256
 MAX_CAUSE_LENGTH = 32768
-# Step Functions' limit for an execution's name.
+# Step Functions' limit for an execution's name, and for a state's.
 MAX_EXECUTION_NAME_LENGTH = 80
+MAX_STATE_NAME_LENGTH = 80
+# The longest a Standard execution runs, and so the longest a task can wait for its callback.
+MAX_TASK_WAIT_SECONDS = 365 * 24 * 60 * 60
 # The longest job the demo's state machine accepts: the longest SQS delay, which is how the
 # emulated external service waits.
 MAX_JOB_DURATION_SECONDS = 900
@@ -26,6 +29,21 @@ TASK_CLOSED = "already resumed or expired: the task no longer waits for a callba
 # The error a callback fails its task with when it names none.
 DEFAULT_FAILURE_ERROR = "ExternalJobFailed"
 DEFAULT_FAILURE_CAUSE = "The external service reported that the job failed."
+
+
+# Approval by link. A link holds a random secret of LINK_SECRET_BYTES (256 bits), never the task
+# token; the page that it opens decides only on a POST from its own form.
+LINK_SECRET_BYTES = 32
+APPROVAL_PATH = "approval/"  # under the approval page's URL: <page URL>approval/<secret>
+# What a person's rejection fails the task with, and what the page accepts from the person.
+REJECTED_ERROR = "Rejected"
+MAX_DECIDER_NAME_LENGTH = 100
+MAX_COMMENT_LENGTH = 2000
+# What an operator sends the approval function for a fresh link, and the errors it may answer.
+ISSUE_LINK_ACTION = "issueLink"
+APPROVAL_NOT_REQUESTED = "ApprovalNotRequested"
+APPROVAL_ALREADY_DECIDED = "ApprovalAlreadyDecided"
+APPROVAL_TASK_EXPIRED = "ApprovalTaskExpired"
 
 
 def fingerprint(task_token: str) -> str:

@@ -3,19 +3,25 @@
 - JobRequest: the payload that the `Long job execution` state sends to CallAsyncServiceLambda.
 - JobRequestMessage: what CallAsyncServiceLambda sends to the external service (queue message).
 - Callback: what the external service (or a person) sends to resume the execution.
+- ApprovalRequest: what a task that waits for a person sends RequestApprovalLambda.
+- LinkRequest: what an operator sends RequestApprovalLambda for a fresh approval link.
 """
 
 import json
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .contracts import (
+    ISSUE_LINK_ACTION,
     MAX_CAUSE_LENGTH,
     MAX_ERROR_LENGTH,
     MAX_JOB_DURATION_SECONDS,
     MAX_OUTPUT_BYTES,
+    MAX_STATE_NAME_LENGTH,
     MAX_TASK_TOKEN_LENGTH,
+    MAX_TASK_WAIT_SECONDS,
 )
 
 TaskToken = Field(min_length=1, max_length=MAX_TASK_TOKEN_LENGTH)
@@ -77,3 +83,35 @@ class Callback(BaseModel):
         if size > MAX_OUTPUT_BYTES:
             raise ValueError(f"output is {size} bytes; Step Functions accepts at most {MAX_OUTPUT_BYTES}")
         return document
+
+
+class ApprovalRequest(BaseModel):
+    """A task asks a person: `summary` is what the approval page shows of the request (it must not
+    hold the token); `pausedAt` and `timeoutSeconds` say since when and until when it waits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    taskToken: str = TaskToken
+    executionId: str = Field(pattern=r"^arn:[^:]+:states:[^:]+:[^:]+:execution:[^:]+:[^:]+$")
+    stateName: str = Field(min_length=1, max_length=MAX_STATE_NAME_LENGTH)
+    pausedAt: datetime
+    # None: the task waits as long as its execution may run (a year).
+    timeoutSeconds: int | None = Field(default=None, ge=1, le=MAX_TASK_WAIT_SECONDS)
+    summary: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _summary_holds_no_token(self) -> "ApprovalRequest":
+        if self.taskToken in json.dumps(self.summary):
+            raise ValueError("summary holds the task token, which the approval page must never show")
+        return self
+
+
+class LinkRequest(BaseModel):
+    """An operator asks for a fresh link to the approval page of the task that `taskToken` names,
+    valid for `expiresInSeconds` at most (never beyond the task's own timeout)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: str = Field(default=ISSUE_LINK_ACTION, pattern=f"^{ISSUE_LINK_ACTION}$")
+    taskToken: str = TaskToken
+    expiresInSeconds: int | None = Field(default=None, ge=1, le=MAX_TASK_WAIT_SECONDS)

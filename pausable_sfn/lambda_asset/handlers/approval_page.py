@@ -1,0 +1,268 @@
+"""ApprovalPageLambda: the approval page, served by the function's URL.
+
+GET /approval/<secret> shows the request of the link's task and a form; only a POST of that
+form decides (Approve → SendTaskSuccess, Reject → SendTaskFailure with the error "Rejected").
+Link scanners and chat unfurlers open links before people do, so GET and HEAD never change
+anything, and a POST must carry the form's anti-forgery value, which only the page holds.
+The first decision wins: the request's record is updated on the condition that it still waits.
+"""
+
+import hmac
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+
+from . import approval_html as pages
+from . import clients
+from .approval_records import APPROVED, REJECTED, WAITING, ApprovalRecords, Decision, RequestRecord
+from .contracts import (
+    APPROVAL_PATH,
+    MAX_COMMENT_LENGTH,
+    MAX_DECIDER_NAME_LENGTH,
+    REJECTED_ERROR,
+    TASK_CLOSED,
+    TASK_CLOSED_CODES,
+    fingerprint,
+)
+from .validation import InvalidEventError
+
+logger = Logger()
+app = LambdaFunctionUrlResolver()
+LINK_ROUTE = f"/{APPROVAL_PATH}<secret>"
+MAX_FORM_BYTES = 16 * 1024
+# Sent with every answer: nothing from elsewhere, the link never leaves in a Referer, nothing
+# kept in a cache, no MIME sniffing, no framing (clickjacking a button that decides).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": pages.CONTENT_SECURITY_POLICY,
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Strict-Transport-Security": "max-age=63072000",
+    "X-Robots-Tag": "noindex, nofollow",
+}
+
+
+@dataclass(frozen=True)
+class Services:
+    records: ApprovalRecords
+    sfn: Any
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+def _services() -> Services:
+    return Services(
+        ApprovalRecords(clients.client("dynamodb"), os.environ["APPROVAL_TABLE"]), clients.client("stepfunctions")
+    )
+
+
+SERVICES: Callable[[], Services] = _services  # replaced in tests
+
+
+def answer(page: pages.Page, extra_headers: dict[str, str] | None = None) -> Response[str]:
+    headers = {**SECURITY_HEADERS, **(extra_headers or {})}
+    body = "" if app.current_event.http_method.upper() == "HEAD" else page.html()
+    return Response(status_code=page.status, content_type="text/html; charset=utf-8", body=body, headers=headers)
+
+
+@app.route(LINK_ROUTE, method=["GET", "HEAD"])
+def show(secret: str) -> Response[str]:
+    services = SERVICES()
+    now = services.now()
+    link = services.records.link(secret)
+    record = services.records.request(link.request_id) if link else None
+    if link is None or record is None:
+        return answer(pages.invalid_link_page())
+    if record.status != WAITING:
+        return answer(pages.decided_page(record))
+    if link.expired(now) or now >= record.timeout_at:
+        return answer(pages.expired_page(record, link, now=now))
+    ended = _ended(services.sfn, record)
+    if ended:
+        return answer(pages.ended_page(record, ended))
+    return answer(pages.request_page(record, link, now=now))
+
+
+@app.post(LINK_ROUTE)
+def decide(secret: str) -> Response[str]:
+    services = SERVICES()
+    now = services.now()
+    event = app.current_event
+    if not _same_origin(event.headers):
+        return answer(pages.refused_page(403, "Refused", "A decision can only be sent from the approval page itself."))
+    body = event.decoded_body or ""
+    if len(body.encode("utf-8")) > MAX_FORM_BYTES:
+        return answer(pages.refused_page(413, "Too large", f"The form may hold at most {MAX_FORM_BYTES} bytes."))
+    fields = {name: values[0] for name, values in parse_qs(body, max_num_fields=10).items() if values}
+
+    link = services.records.link(secret)
+    record = services.records.request(link.request_id) if link else None
+    if link is None or record is None:
+        return answer(pages.invalid_link_page())
+    if not hmac.compare_digest(fields.get("formKey", "").encode(), link.form_key.encode()):
+        logger.warning("Decision refused: the form's anti-forgery value is missing or wrong")
+        return answer(
+            pages.refused_page(
+                403,
+                "Refused",
+                "This decision did not come from the approval page's form. Open the link, then use its buttons.",
+            )
+        )
+    if record.status != WAITING:
+        return answer(
+            pages.decided_page(record, status=409, notice="Your decision was not taken: this one came first.")
+        )
+    if link.expired(now) or now >= record.timeout_at:
+        return answer(pages.expired_page(record, link, now=now))
+
+    problem = _form_problem(fields)
+    if problem:
+        return answer(
+            pages.request_page(record, link, now=now, notice=problem, values=pages.form_values(fields), status=400)
+        )
+
+    http = event.request_context.http
+    decision = Decision(
+        outcome=APPROVED if fields["decision"] == "approve" else REJECTED,
+        decided_by=fields["decidedBy"].strip(),
+        comment=fields.get("comment", "").strip(),
+        decided_at=now,
+        source_ip=http.source_ip,
+        user_agent=(http.user_agent or "")[:256],
+    )
+    return _apply(services, record, link_secret_fingerprint=fingerprint(secret), decision=decision)
+
+
+@app.route(LINK_ROUTE, method=["PUT", "PATCH", "DELETE", "OPTIONS"])
+def other_method(secret: str) -> Response[str]:
+    return answer(
+        pages.refused_page(405, "Method not allowed", "Open the link in a browser."),
+        {"Allow": "GET, HEAD, POST"},
+    )
+
+
+@app.not_found
+def not_found(error: Exception) -> Response[str]:
+    return answer(pages.invalid_link_page())
+
+
+def _apply(
+    services: Services, record: RequestRecord, *, link_secret_fingerprint: str, decision: Decision
+) -> Response[str]:
+    log = {
+        "task_token": fingerprint(record.task_token),
+        "link": link_secret_fingerprint,
+        "outcome": decision.outcome,
+        "decided_by": decision.decided_by,
+        "source_ip": decision.source_ip,
+    }
+    if not services.records.decide(record.request_id, decision):
+        logger.info("Decision not taken: another one came first", extra=log)
+        current = services.records.request(record.request_id) or record
+        return answer(
+            pages.decided_page(current, status=409, notice="Your decision was not taken: this one came first.")
+        )
+    try:
+        if decision.outcome == APPROVED:
+            services.sfn.send_task_success(taskToken=record.task_token, output=_approval_output(decision))
+        else:
+            cause = decision.comment or f"Rejected by {decision.decided_by}."
+            services.sfn.send_task_failure(taskToken=record.task_token, error=REJECTED_ERROR, cause=cause)
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        if code in TASK_CLOSED_CODES:
+            reason = f"{code}: {TASK_CLOSED}"
+            services.records.close(record.request_id, decision, reason)
+            logger.warning(
+                "Decision recorded but not applied: the task no longer waits", extra={**log, "reason": reason}
+            )
+            closed = replace(record, status="closed", decision=replace(decision, not_applied=reason))
+            return answer(pages.decided_page(closed, status=409))
+        return _withdraw(services, record, decision, log, error)
+    except BotoCoreError as error:
+        return _withdraw(services, record, decision, log, error)
+    logger.info("Decision applied", extra=log)
+    return answer(pages.decided_page(replace(record, status=decision.outcome, decision=decision)))
+
+
+def _withdraw(
+    services: Services, record: RequestRecord, decision: Decision, log: dict[str, str], error: Exception
+) -> Response[str]:
+    """Step Functions did not take the decision (throttled, unreachable): it is taken back, so the
+    person can try again, rather than kept as a decision that nothing applied."""
+    logger.error("Decision not applied: Step Functions did not answer; withdrawn", extra={**log, "error": str(error)})
+    services.records.withdraw(record.request_id, decision)
+    return answer(
+        pages.refused_page(
+            503, "Try again", "Step Functions could not be reached, so nothing was decided. Try again in a minute."
+        )
+    )
+
+
+def _approval_output(decision: Decision) -> str:
+    return json.dumps(
+        {
+            "approved": True,
+            "decidedBy": decision.decided_by,
+            "comment": decision.comment,
+            "decidedAt": decision.as_item()["decidedAt"],
+        }
+    )
+
+
+def _form_problem(fields: dict[str, str]) -> str | None:
+    if fields.get("decision") not in ("approve", "reject"):
+        return "Choose Approve or Reject."
+    name = fields.get("decidedBy", "").strip()
+    if not name:
+        return "Give your name: it is recorded with the decision."
+    if len(name) > MAX_DECIDER_NAME_LENGTH:
+        return f"Your name may have at most {MAX_DECIDER_NAME_LENGTH} characters."
+    if len(fields.get("comment", "").strip()) > MAX_COMMENT_LENGTH:
+        return f"The comment may have at most {MAX_COMMENT_LENGTH} characters."
+    return None
+
+
+def _same_origin(headers: dict[str, str]) -> bool:
+    """What browsers say of where a POST comes from, when they say it: a form of another site (or a
+    page that posts without loading ours) is refused before the form is read."""
+    site = headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return False
+    origin, host = headers.get("origin"), headers.get("host")
+    if origin is not None and host is not None and origin != "null":
+        return origin.split("://", 1)[-1] == host
+    return origin != "null"
+
+
+def _ended(sfn: Any, record: RequestRecord) -> str | None:
+    """The execution's status when it has ended (the page then offers no form); None while it runs,
+    or when Step Functions cannot say (the POST will tell)."""
+    try:
+        status = sfn.describe_execution(executionArn=record.execution_id)["status"]
+    except (ClientError, BotoCoreError) as error:
+        logger.warning("Could not read the execution's status", extra={"error": str(error)})
+        return None
+    return None if status == "RUNNING" else str(status)
+
+
+def _check_event(event: Any) -> None:
+    if not isinstance(event, dict) or not isinstance(event.get("requestContext", {}).get("http"), dict):
+        raise InvalidEventError("ApprovalPageLambda serves its function URL: the event must be a function URL request")
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    _check_event(event)
+    return app.resolve(event, context)
