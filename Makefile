@@ -13,7 +13,7 @@ LIVE_ARGS ?=
 # CDK CLI then run on a supported Node, whatever the machine has).
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup demo serve test unit test-live lint synth bootstrap deploy diff destroy bench clean
+.PHONY: setup browser demo serve test unit test-live lint synth bootstrap deploy diff destroy bench clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -29,6 +29,23 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 	npm ci --no-fund --no-audit --loglevel=error
 	touch $@
 
+# tests/browser drives Debian's Chromium through Playwright: Playwright's own browser download
+# needs a host this machine cannot reach. A Chromium found (PAUSABLE_SFN_CHROMIUM, else `chromium`
+# on PATH) is used as it is; as root, Debian's is installed; otherwise the run stops and says what
+# to do, since the browser tests would fail without one (they never skip).
+browser:  ## the Chromium the browser tests drive
+	@if [ -n "$$PAUSABLE_SFN_CHROMIUM" ]; then \
+	  [ -x "$$PAUSABLE_SFN_CHROMIUM" ] || { echo "PAUSABLE_SFN_CHROMIUM=$$PAUSABLE_SFN_CHROMIUM is not an executable file"; exit 1; }; \
+	elif command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	else \
+	  echo "The browser tests need Chromium: run 'sudo apt-get install chromium', or set PAUSABLE_SFN_CHROMIUM=/path/to/chromium"; \
+	  exit 1; \
+	fi
+
 demo: setup  ## the app on the embedded local AWS: every flow, end to end
 	python -m pausable_sfn demo
 
@@ -36,7 +53,7 @@ serve: setup  ## the app deployed into a local moto server on 127.0.0.1:$(PORT);
 	python -m pausable_sfn local serve --port $(PORT)
 
 # mypy runs inside the suite (tests/packaging/test_types.py), beside the tests that wait on timers.
-test: setup  ## lint, format, import boundaries, then the whole suite (types included)
+test: setup browser  ## lint, format, import boundaries, then the whole suite (types included)
 	ruff check .
 	ruff format --check .
 	lint-imports --no-cache
