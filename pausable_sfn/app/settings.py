@@ -11,6 +11,7 @@ from constructs import Construct
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..constructs.functions import POWERTOOLS_VERSION
+from ..constructs.human_approval import DEFAULT_PAGE_CONCURRENCY
 from ..contracts import MAX_TASK_WAIT_SECONDS, STACK_NAME
 
 R = logs.RetentionDays
@@ -40,6 +41,14 @@ class Settings(BaseModel):
         default=POWERTOOLS_VERSION, pattern=r"^(\d+\.\d+\.\d+|latest)$", alias="powertoolsVersion"
     )
     log_retention_days: int = Field(default=30, alias="logRetentionDays")
+    # An approval link expires when its task times out, or sooner after this many seconds.
+    approval_link_lifetime_seconds: int | None = Field(
+        default=None, ge=60, le=MAX_TASK_WAIT_SECONDS, alias="approvalLinkLifetimeSeconds"
+    )
+    # The approval page's reserved concurrency; 0 reserves none (an account whose quota has none to spare).
+    approval_page_concurrency: int = Field(
+        default=DEFAULT_PAGE_CONCURRENCY, ge=0, le=1000, alias="approvalPageConcurrency"
+    )
     # Read by the app (cdk_app.py) to name the stack; declared here so that it is validated.
     stack_name: str = Field(default=STACK_NAME, pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$", alias="stackName")
 

@@ -3,11 +3,16 @@ composed from the constructs of `pausable_sfn.constructs`."""
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from constructs import Construct
 
-from ..constructs import CallbackChannel, FunctionFactory
-from ..contracts import RESUME_FUNCTION_OUTPUT, STATE_MACHINE_ARN_OUTPUT
+from ..constructs import CallbackChannel, FunctionFactory, HumanApproval
+from ..contracts import (
+    APPROVAL_FUNCTION_OUTPUT,
+    APPROVAL_TOPIC_OUTPUT,
+    RESUME_FUNCTION_OUTPUT,
+    STATE_MACHINE_ARN_OUTPUT,
+)
 from .external_service import EmulatedExternalService
 from .settings import Settings
 from .workflow import PausableWorkflow
@@ -25,6 +30,17 @@ class PausableStepFunctionStack(Stack):
         channel = CallbackChannel(
             self, "Default", log_retention=settings.log_retention, powertools_version=settings.powertools_version
         )
+        # A person resumes a manual execution from a link (the approval page).
+        approval = HumanApproval(
+            self,
+            "Approval",
+            link_lifetime=Duration.seconds(settings.approval_link_lifetime_seconds)
+            if settings.approval_link_lifetime_seconds
+            else None,
+            page_concurrency=settings.approval_page_concurrency or None,
+            log_retention=settings.log_retention,
+            powertools_version=settings.powertools_version,
+        )
         functions = FunctionFactory(
             self, log_retention=settings.log_retention, powertools_version=settings.powertools_version
         )
@@ -38,9 +54,15 @@ class PausableStepFunctionStack(Stack):
         )
         call_async_service.add_environment("LONG_JOB_QUEUE_URL", external_service.queue.queue_url)
         external_service.queue.grant_send_messages(call_async_service)
+        call_async_service.add_environment("APPROVAL_FUNCTION", approval.request_function.function_name)
+        approval.grant_request(call_async_service)
 
         workflow = PausableWorkflow(
-            self, "Workflow", call_async_service=call_async_service, channel=channel, settings=settings
+            self,
+            "Workflow",
+            call_async_service=call_async_service,
+            resumers=[channel, approval],
+            settings=settings,
         )
 
         outputs = {
@@ -51,6 +73,9 @@ class PausableStepFunctionStack(Stack):
             "LongJobRequestQueueUrl": external_service.queue.queue_url,
             "CallbackDeadLetterQueueUrl": channel.dead_letter_queue.queue_url,
             "LongJobRequestDeadLetterQueueUrl": external_service.dead_letter_queue.queue_url,
+            APPROVAL_TOPIC_OUTPUT: approval.topic.topic_arn,
+            APPROVAL_FUNCTION_OUTPUT: approval.request_function.function_name,
+            "ApprovalPageUrl": approval.page_url,
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

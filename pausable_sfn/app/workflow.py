@@ -5,12 +5,15 @@ fails at once with the error InvalidInput and a cause naming the field. Only JSO
 so the embedded AWS (moto) can run every state.
 """
 
+from collections.abc import Sequence
+
 from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from ..constructs import CallbackChannel, PausableStateMachine, PausableTask
+from ..constructs import PausableStateMachine, PausableTask
+from ..constructs.state_machine import Resumer
 from ..contracts import LONG_JOB_STATE, MANUAL_FLAG, MAX_JOB_DURATION_SECONDS, STATE_MACHINE_NAME
 from .settings import Settings
 
@@ -31,7 +34,7 @@ def _flag_equals(path: str, value: bool) -> sfn.Condition:
 
 class PausableWorkflow(Construct):
     """The demo's definition (input checks, the long job, post processing) on a PausableStateMachine
-    that `channel` may resume."""
+    that `resumers` (the callback channel, the approval page) may resume."""
 
     def __init__(
         self,
@@ -39,7 +42,7 @@ class PausableWorkflow(Construct):
         construct_id: str,
         *,
         call_async_service: lambda_.IFunction,
-        channel: CallbackChannel,
+        resumers: Sequence[Resumer],
         settings: Settings,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -138,6 +141,11 @@ class PausableWorkflow(Construct):
             payload={
                 MANUAL_FLAG: sfn.JsonPath.string_at(f"$.{MANUAL_FLAG}"),
                 "jobDurationSeconds": sfn.JsonPath.string_at("$.jobDurationSeconds"),
+                # For the approval request a manual execution makes: what, since when, for how long.
+                "request": sfn.JsonPath.object_at("$.request"),
+                "stateName": sfn.JsonPath.string_at("$$.State.Name"),
+                "pausedAt": sfn.JsonPath.string_at("$$.State.EnteredTime"),
+                "timeoutSeconds": sfn.JsonPath.number_at("$.taskTimeoutSeconds"),
             },
             result_path="$.CallAsyncServiceStep",
             # Set by the mode states above: a person may take days, a service an hour.
@@ -158,7 +166,7 @@ class PausableWorkflow(Construct):
             self,
             STATE_MACHINE_NAME,
             definition=definition,
-            channels=[channel],
+            channels=resumers,
             comment="Pauses at 'Long job execution' until the external service (or a person) calls back",
             log_retention=settings.log_retention,
         ).state_machine

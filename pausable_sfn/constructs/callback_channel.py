@@ -15,6 +15,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from .functions import POWERTOOLS_VERSION, FunctionFactory
+from .grants import grant_on_state_machine, task_response
 from .nag import acknowledge
 from .queues import dead_letter_queue
 
@@ -78,28 +79,20 @@ class CallbackChannel(Construct):
         """Lets the channel close the tasks of `state_machine` (SendTaskSuccess, SendTaskFailure and
         SendTaskHeartbeat on that state machine only).
 
-        In the channel's own stack this is the resume role's default policy. A state machine of
-        another stack is let in by a policy of its own stack instead, attached to the resume role:
-        the state machine's stack depends on the channel's already (it names the topic or the
-        function), so a grant written in the channel's stack, naming the state machine, would make
-        the two stacks depend on each other, which CloudFormation cannot deploy.
+        For a state machine of another stack, the grant is a policy of that stack (see
+        `grant_on_state_machine`), so that the two stacks do not depend on each other.
         """
-        if Stack.of(state_machine) is Stack.of(self):
-            state_machine.grant_task_response(self.resume_function)
-            return
         role = self.resume_function.role
         assert role is not None  # the channel's function has the role FunctionFactory made for it
-        iam.Policy(
+        grant_on_state_machine(
+            self,
+            role,
             state_machine,
-            # Stable and unique per channel: the channel's path, hashed, names the policy.
-            f"ResumedBy{self.node.id}{self.node.addr[:8]}",
-            statements=[
-                iam.PolicyStatement(
-                    actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
-                    resources=[state_machine.state_machine_arn],
+            [
+                task_response(
+                    state_machine, "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"
                 )
             ],
-            roles=[role],
         )
 
     def grant_callback(self, grantee: iam.IGrantable) -> None:

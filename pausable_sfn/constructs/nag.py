@@ -1,5 +1,7 @@
 """Acknowledging a cdk-nag finding: on one construct, with the reason a reviewer can check."""
 
+import json
+
 import jsii
 from aws_cdk import Acknowledgment, Aspects, IAspect, Stack, Validations
 from aws_cdk import aws_iam as iam
@@ -9,6 +11,24 @@ from constructs import IConstruct
 def acknowledge(scope: IConstruct, finding: str, reason: str) -> None:
     """`finding` as cdk-nag names it, e.g. "AwsSolutions-IAM5[Resource::*]"."""
     Validations.of(scope).acknowledge(Acknowledgment(id=f"AwsSolutions::{finding}", reason=reason))
+
+
+def as_nag_names_it(scope: IConstruct, value: str) -> str:
+    """A resource ARN as cdk-nag writes it in a finding: references resolved to <LogicalId>,
+    <LogicalId.Attribute> or <AWS::Pseudo>, other functions as their JSON."""
+    resolved = Stack.of(scope).resolve(value)
+    parts = resolved["Fn::Join"][1] if isinstance(resolved, dict) and "Fn::Join" in resolved else [resolved]
+    return "".join(_nag_part(part) for part in parts)
+
+
+def _nag_part(part: object) -> str:
+    if isinstance(part, str):
+        return part
+    if isinstance(part, dict) and "Ref" in part:
+        return f"<{part['Ref']}>"
+    if isinstance(part, dict) and "Fn::GetAtt" in part:
+        return f"<{'.'.join(part['Fn::GetAtt'])}>"
+    return json.dumps(part, separators=(",", ":"))
 
 
 # What tracing and log delivery need on Resource "*": they take no resource-level permission.

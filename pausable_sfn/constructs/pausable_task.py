@@ -12,12 +12,13 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from ..contracts import MAX_TASK_WAIT_SECONDS
+from ..contracts import MAX_STATE_NAME_LENGTH, MAX_TASK_WAIT_SECONDS
+from .human_approval import HumanApproval
 
 # What the task itself puts into every message: the token to call back with, and the execution
 # it belongs to (so that the receiver can log and correlate without a second call).
 RESERVED_FIELDS = ("taskToken", "executionId")
-MAX_STATE_NAME = 80  # Step Functions' limit for the name of a state
+MAX_STATE_NAME = MAX_STATE_NAME_LENGTH
 FAILED = "Failed"
 IN_STEP_FUNCTIONS = " in Step Functions"
 # The longest error prefix whose state names ("<prefix>Failed in Step Functions") still fit.
@@ -33,7 +34,10 @@ class PausableTask(sfn.StateMachineFragment):
 
     The task state, named by `id`, hands a JSON object {"taskToken", "executionId", **payload} to
     exactly one receiver: `function` (invoked with it), `queue` (sent to it) or `topic` (published
-    to it), with the integration pattern WAIT_FOR_TASK_TOKEN. A queue or topic must be a standard
+    to it), with the integration pattern WAIT_FOR_TASK_TOKEN. Or it asks a person: with
+    `approval` (a HumanApproval), the people subscribed to its topic get a link to a page that
+    shows `payload` (what is asked, never the token) and decides; a rejection fails the task with
+    the error "Rejected". A queue or topic must be a standard
     one: the task sends no MessageGroupId, which a FIFO one requires. The execution then waits, holding no
     compute, until SendTaskSuccess or SendTaskFailure arrives with the token (a CallbackChannel
     sends them); the callback's output becomes the task's result, at `result_path`.
@@ -65,6 +69,7 @@ class PausableTask(sfn.StateMachineFragment):
         function: lambda_.IFunction | None = None,
         queue: sqs.IQueue | None = None,
         topic: sns.ITopic | None = None,
+        approval: HumanApproval | None = None,
         timeout: sfn.Timeout,
         heartbeat: Duration | None = None,
         payload: Mapping[str, Any] | None = None,
@@ -79,7 +84,7 @@ class PausableTask(sfn.StateMachineFragment):
         # Checked before the construct joins the tree: a refused task leaves nothing behind.
         prefix = _validate(
             id,
-            receivers={"function": function, "queue": queue, "topic": topic},
+            receivers={"function": function, "queue": queue, "topic": topic, "approval": approval},
             timeout=timeout,
             heartbeat=heartbeat,
             payload=fields,
@@ -88,6 +93,16 @@ class PausableTask(sfn.StateMachineFragment):
             reads_timeout_after_failure=on_timeout is None,
         )
         super().__init__(scope, id)
+        self.approval = approval
+        if approval is not None:
+            function = approval.request_function
+            # The approval function's request: the token, and when and where the task waits.
+            fields = {
+                "stateName": sfn.JsonPath.string_at("$$.State.Name"),
+                "pausedAt": sfn.JsonPath.string_at("$$.State.EnteredTime"),
+                "timeoutSeconds": (sfn.JsonPath.number_at(timeout.path) if timeout.path else int(timeout.seconds or 0)),
+                "summary": fields,
+            }
         self.function, self.queue, self.topic = function, queue, topic
         self.error_prefix = prefix
         self.timed_out_error = f"{prefix}TimedOut"
@@ -210,7 +225,7 @@ def _validate(
     given = [name for name, receiver in receivers.items() if receiver is not None]
     if len(given) != 1:
         raise invalid(
-            "give exactly one of function, queue or topic to hand the task token to, "
+            "give exactly one of function, queue, topic or approval to hand the task token to, "
             f"not {' and '.join(given) or 'none'}"
         )
 

@@ -1,6 +1,7 @@
 """PausableStateMachine: a state machine made to pause, with logs that never hold a task token."""
 
 from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from aws_cdk import RemovalPolicy, Stack, Token
 from aws_cdk import aws_kms as kms
@@ -9,10 +10,15 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from .callback_channel import CallbackChannel
 from .cloudformation import cfn_resource, depend_on_role_policy_only
 from .nag import acknowledge, acknowledge_service_wildcards
 from .pausable_task import PausableTask
+
+
+class Resumer(Protocol):
+    """What may resume the tasks of a state machine it is let into: a CallbackChannel, a HumanApproval."""
+
+    def allow_resuming(self, state_machine: sfn.IStateMachine) -> None: ...
 
 
 class PausableStateMachine(Construct):
@@ -22,7 +28,8 @@ class PausableStateMachine(Construct):
       and so its TaskScheduled event, carry the task token, and a token is a credential: anyone
       who reads it can end the task. The log group keeps events for `log_retention`.
     - X-Ray tracing, so a callback's path through SNS, Lambda and Step Functions is one trace.
-    - Each of `channels` may resume the tasks of this state machine (`allow_resuming`).
+    - Each of `channels` (CallbackChannels, HumanApprovals) may resume the tasks of this state
+      machine (`allow_resuming`), and so may the HumanApproval of each PausableTask it finds.
     - The cdk-nag findings its role must raise are acknowledged here, on the role's policy, with
       their reasons: X-Ray and CloudWatch Logs delivery take no resource-level permission, and
       the Lambda task grants invoking the versions and aliases (`<function ARN>:*`) of each
@@ -47,7 +54,7 @@ class PausableStateMachine(Construct):
         id: str,
         *,
         definition: sfn.IChainable,
-        channels: Sequence[CallbackChannel] = (),
+        channels: Sequence[Resumer] = (),
         state_machine_name: str | None = None,
         comment: str | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
@@ -67,9 +74,13 @@ class PausableStateMachine(Construct):
             tracing_enabled=True,
         )
         depend_on_role_policy_only(self.state_machine, self.state_machine.role)
-        for channel in channels:
-            channel.allow_resuming(self.state_machine)
         tasks = _reachable_pausable_tasks(definition)
+        resumers: list[Resumer] = list(channels)
+        for task in tasks:
+            if task.approval is not None and not any(task.approval is resumer for resumer in resumers):
+                resumers.append(task.approval)
+        for resumer in resumers:
+            resumer.allow_resuming(self.state_machine)
         self._grant_topic_keys(tasks)
         self._acknowledge_role_findings(tasks)
 

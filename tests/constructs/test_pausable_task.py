@@ -243,12 +243,12 @@ REFUSED: dict[str, tuple[str, Callable[[Receivers], dict[str, Any]], str]] = {
     "no receiver": (
         "Approve",
         lambda to: {"timeout": HALF_AN_HOUR},
-        "give exactly one of function, queue or topic to hand the task token to, not none",
+        "give exactly one of function, queue, topic or approval to hand the task token to, not none",
     ),
     "two receivers": (
         "Approve",
         lambda to: {"function": to.function, "topic": to.topic, "timeout": HALF_AN_HOUR},
-        "give exactly one of function, queue or topic to hand the task token to, not function and topic",
+        "give exactly one of function, queue, topic or approval to hand the task token to, not function and topic",
     ),
     "a FIFO queue": (
         "Approve",

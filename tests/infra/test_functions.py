@@ -13,6 +13,8 @@ FUNCTIONS = {
     "CallAsyncServiceLambda": "handlers.call_async_service.handler",
     "ResumeStepFunctionLambda": "handlers.resume_step_function.handler",
     "EmulatedLongJobLambda": "handlers.emulated_long_job.handler",
+    "ApprovalApprovalPageLambda": "handlers.approval_page.handler",
+    "ApprovalRequestApprovalLambda": "handlers.request_approval.handler",
 }
 LAYER_PARAMETER = f"/aws/service/powertools/python/arm64/python3.14/{POWERTOOLS_VERSION}"
 

@@ -59,10 +59,56 @@ def test_resume_function_may_only_send_task_results_to_this_state_machine(synthe
 def test_call_function_may_only_send_to_the_job_request_queue(synthesized):
     queue = synthesized.logical_id("AWS::SQS::Queue", "EmulatedExternalServiceLongJobRequestQueue")
 
+    approval = synthesized.logical_id("AWS::Lambda::Function", "ApprovalRequestApprovalLambda")
+
     assert scoped(statements_of(synthesized, "CallAsyncServiceLambda")) == [
         own_logs(synthesized, "CallAsyncServiceLambda"),
         (["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"], {"Fn::GetAtt": [queue, "Arn"]}),
+        # A manual execution asks a person through the approval function: that one, no version or alias.
+        (["lambda:InvokeFunction"], {"Fn::GetAtt": [approval, "Arn"]}),
     ]
+
+
+def test_approval_function_may_only_record_requests_and_publish_them(synthesized):
+    table = synthesized.logical_id("AWS::DynamoDB::Table", "ApprovalApprovalRecords")
+    topic = synthesized.logical_id("AWS::SNS::Topic", "ApprovalApprovalRequestsTopic")
+
+    assert scoped(statements_of(synthesized, "ApprovalRequestApprovalLambda")) == [
+        own_logs(synthesized, "ApprovalRequestApprovalLambda"),
+        (["dynamodb:GetItem", "dynamodb:PutItem"], {"Fn::GetAtt": [table, "Arn"]}),
+        (["sns:Publish"], {"Ref": topic}),
+    ]
+
+
+def test_approval_page_may_only_decide_tasks_of_this_state_machine_and_read_its_executions(synthesized):
+    table = synthesized.logical_id("AWS::DynamoDB::Table", "ApprovalApprovalRecords")
+    machine = synthesized.logical_id("AWS::StepFunctions::StateMachine", "WorkflowPausableStepFunction")
+    executions = {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":states:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                ":execution:",
+                {"Fn::GetAtt": [machine, "Name"]},
+                ":*",
+            ],
+        ]
+    }
+
+    assert sorted(scoped(statements_of(synthesized, "ApprovalApprovalPageLambda")), key=str) == sorted(
+        [
+            own_logs(synthesized, "ApprovalApprovalPageLambda"),
+            (["dynamodb:GetItem", "dynamodb:UpdateItem"], {"Fn::GetAtt": [table, "Arn"]}),
+            (["states:SendTaskFailure", "states:SendTaskSuccess"], {"Ref": machine}),
+            (["states:DescribeExecution"], executions),
+        ],
+        key=str,
+    )
 
 
 def test_emulated_job_may_only_consume_its_queue_and_publish_callbacks(synthesized):

@@ -56,6 +56,11 @@ def test_long_job_execution_invokes_the_call_function_and_waits_for_the_token(st
             "isManualCallback.$": "$.isManualCallback",
             "jobDurationSeconds.$": "$.jobDurationSeconds",
             "executionId.$": "$$.Execution.Id",
+            # What a manual execution's approval request says: the input, where, since when, how long.
+            "request.$": "$.request",
+            "stateName.$": "$$.State.Name",
+            "pausedAt.$": "$$.State.EnteredTime",
+            "timeoutSeconds.$": "$.taskTimeoutSeconds",
         },
     }
     assert task["ResultPath"] == "$.CallAsyncServiceStep"
@@ -84,7 +89,7 @@ def test_timeouts_heartbeat_and_retention_come_from_cdk_context():
     assert states["Long job execution"]["HeartbeatSeconds"] == 30
     assert states["Automatic callback"]["Parameters"]["taskTimeoutSeconds"] == 120
     assert states["Manual callback"]["Parameters"]["taskTimeoutSeconds"] == 600
-    custom.template.resource_properties_count_is("AWS::Logs::LogGroup", {"RetentionInDays": 7}, 4)
+    custom.template.resource_properties_count_is("AWS::Logs::LogGroup", {"RetentionInDays": 7}, 6)
 
 
 def test_a_timeout_ends_in_long_job_timed_out_with_a_cause_that_says_what_ran_out(states):

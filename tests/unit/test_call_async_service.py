@@ -1,10 +1,12 @@
 """CallAsyncServiceLambda: hands the task token to the external service and returns at once."""
 
+import io
 import json
 
 import boto3
 import pytest
-from handlers.call_async_service import handler
+from handlers import clients
+from handlers.call_async_service import ApprovalRequestFailedError, handler
 from handlers.contracts import fingerprint
 from handlers.validation import InvalidEventError
 from moto import mock_aws
@@ -14,8 +16,33 @@ from .conftest import TOKEN
 EXECUTION_ID = "arn:aws:states:us-east-1:123456789012:execution:PausableStepFunction:run-1"
 
 
+class FakeLambda:
+    """The approval function as CallAsyncServiceLambda calls it: the requests it got, and its answer."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.error: dict | None = None
+
+    def invoke(self, FunctionName: str, Payload: bytes) -> dict:  # noqa: N803 (boto3's names)
+        self.requests.append({"function": FunctionName, **json.loads(Payload)})
+        answer = self.error or {"approvalRequested": True}
+        response = {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(answer).encode())}
+        if self.error:
+            response["FunctionError"] = "Unhandled"
+        return response
+
+
 @pytest.fixture
-def queue_url(monkeypatch):
+def approval_function(monkeypatch) -> FakeLambda:
+    fake = FakeLambda()
+    real = clients.client
+    monkeypatch.setattr(clients, "client", lambda service: fake if service == "lambda" else real(service))
+    monkeypatch.setenv("APPROVAL_FUNCTION", "RequestApprovalLambda")
+    return fake
+
+
+@pytest.fixture
+def queue_url(monkeypatch, approval_function):
     with mock_aws():
         url = boto3.client("sqs").create_queue(QueueName="LongJobRequestQueue")["QueueUrl"]
         monkeypatch.setenv("LONG_JOB_QUEUE_URL", url)
@@ -33,6 +60,10 @@ def job_request(**changes) -> dict:
         "isManualCallback": False,
         "jobDurationSeconds": 0,
         "executionId": EXECUTION_ID,
+        "request": {"IsManualCallback": "True"},
+        "stateName": "Long job execution",
+        "pausedAt": "2026-11-26T08:00:00.123Z",
+        "timeoutSeconds": 604800,
     } | changes
 
 
@@ -53,17 +84,45 @@ def test_the_job_request_is_delayed_by_the_job_duration_rounded_up(queue_url, la
     assert attributes["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "1"
 
 
-def test_manual_mode_sends_nothing_and_leaves_the_execution_paused(queue_url, lambda_context):
+def test_manual_mode_asks_a_person_through_the_approval_function_and_sends_no_job(
+    queue_url, lambda_context, approval_function
+):
     result = handler(job_request(isManualCallback=True), lambda_context)
 
-    assert result == {"mode": "manual"}
+    assert result == {"mode": "manual", "approvalRequested": True}
     assert received(queue_url) == []
+    assert approval_function.requests == [
+        {
+            "function": "RequestApprovalLambda",
+            "taskToken": TOKEN,
+            "executionId": EXECUTION_ID,
+            "stateName": "Long job execution",
+            "pausedAt": "2026-11-26T08:00:00.123000+00:00",
+            "timeoutSeconds": 604800,
+            "summary": {"input": {"IsManualCallback": "True"}, "jobDurationSeconds": 0},
+        }
+    ]
+
+
+def test_a_failed_approval_request_fails_the_task_rather_than_wait_for_nobody(
+    queue_url, lambda_context, approval_function
+):
+    approval_function.error = {"errorType": "InvalidEventError", "errorMessage": "invalid approval request: ..."}
+
+    with pytest.raises(ApprovalRequestFailedError, match="InvalidEventError: invalid approval request"):
+        handler(job_request(isManualCallback=True), lambda_context)
+
+
+def test_automatic_mode_asks_no_person(queue_url, lambda_context, approval_function):
+    handler(job_request(), lambda_context)
+
+    assert approval_function.requests == []
 
 
 def test_logs_carry_the_execution_id_and_a_token_fingerprint_only(queue_url, lambda_context, log_lines):
     handler(job_request(isManualCallback=True), lambda_context)
 
-    [line] = [line for line in log_lines() if line["message"].startswith("Execution paused")]
+    [line] = [line for line in log_lines() if line["message"].startswith("Execution paused until a person")]
     assert line["correlation_id"] == EXECUTION_ID
     assert line["task_token"] == fingerprint(TOKEN)
     assert TOKEN not in log_lines.text()
@@ -78,6 +137,7 @@ def test_logs_carry_the_execution_id_and_a_token_fingerprint_only(queue_url, lam
         (job_request(jobDurationSeconds=901), "jobDurationSeconds: Input should be less than or equal to 900"),
         (job_request(jobDurationSeconds=-1), "jobDurationSeconds: Input should be greater than or equal to 0"),
         ({k: v for k, v in job_request().items() if k != "executionId"}, "executionId: Field required"),
+        (job_request(pausedAt="soon"), "pausedAt: Input should be a valid datetime"),
         ("a string", "must be a JSON object, got str"),
     ],
 )

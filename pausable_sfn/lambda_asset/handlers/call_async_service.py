@@ -2,9 +2,11 @@
 
 Automatic mode sends a job request to the external service's queue, delayed by the job's
 duration, and returns at once: no Lambda is held (or billed) while the job runs. Manual mode
-sends nothing; the execution waits until a person resumes it with the token.
+asks a person: RequestApprovalLambda publishes an approval request with a link to the approval
+page; the execution waits until a person decides there (or resumes it with the token).
 """
 
+import json
 import math
 import os
 from typing import Any
@@ -38,11 +40,33 @@ def request_job(request: JobRequest, *, queue_url: str, sqs: Any) -> dict[str, A
     return {"mode": "automatic", "jobRequestId": response["MessageId"]}
 
 
+class ApprovalRequestFailedError(RuntimeError):
+    """The approval function refused or failed the request: the task fails rather than wait for a
+    person nobody asked."""
+
+
+def ask_a_person(request: JobRequest, *, function: str, lambda_client: Any) -> dict[str, Any]:
+    approval = {
+        "taskToken": request.taskToken,
+        "executionId": request.executionId,
+        "stateName": request.stateName,
+        "pausedAt": request.pausedAt.isoformat(),
+        "timeoutSeconds": request.timeoutSeconds,
+        "summary": {"input": request.request, "jobDurationSeconds": request.jobDurationSeconds},
+    }
+    response = lambda_client.invoke(FunctionName=function, Payload=json.dumps(approval).encode("utf-8"))
+    answer = json.loads(response["Payload"].read() or b"null")
+    if response.get("FunctionError"):
+        error = answer if isinstance(answer, dict) else {}
+        raise ApprovalRequestFailedError(f"{error.get('errorType')}: {error.get('errorMessage')}")
+    logger.info("Execution paused until a person decides from the approval link")
+    return {"mode": "manual", "approvalRequested": True}
+
+
 @logger.inject_lambda_context(correlation_id_path="executionId", clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse(JobRequest, event, what="CallAsyncServiceLambda event")
     logger.append_keys(task_token=fingerprint(request.taskToken))
     if request.isManualCallback:
-        logger.info("Execution paused until someone resumes it with its task token")
-        return {"mode": "manual"}
+        return ask_a_person(request, function=os.environ["APPROVAL_FUNCTION"], lambda_client=clients.client("lambda"))
     return request_job(request, queue_url=os.environ["LONG_JOB_QUEUE_URL"], sqs=clients.client("sqs"))

@@ -35,6 +35,12 @@ class JobRequest(BaseModel):
     # The state machine admits any number in range; the queue delay rounds it up to whole seconds.
     jobDurationSeconds: float = Field(ge=0, le=MAX_JOB_DURATION_SECONDS)
     executionId: str = Field(min_length=1)
+    # What a manual execution's approval request shows: the execution's input, the state, since
+    # when it waits (Step Functions' ISO 8601 text) and for how long.
+    request: dict[str, Any]
+    stateName: str = Field(min_length=1, max_length=MAX_STATE_NAME_LENGTH)
+    pausedAt: datetime = Field(strict=False)
+    timeoutSeconds: int = Field(ge=1, le=MAX_TASK_WAIT_SECONDS)
 
 
 class JobRequestMessage(BaseModel):
