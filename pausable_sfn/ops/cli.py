@@ -1,4 +1,4 @@
-"""The operator commands of `pausable-sfn`: start, paused, resume, fail, heartbeat, history.
+"""The operator commands of `pausable-sfn`: start, paused, resume, fail, heartbeat, approval-link, history.
 
 They work on any state machine whose steps pause at `.waitForTaskToken` tasks (--state-machine ARN),
 or on the one a deployed stack names in its outputs (--stack, this project's stack by default), on
@@ -12,6 +12,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..contracts import MAX_CONCURRENCY, MAX_JOB_DURATION_SECONDS, STACK_NAME
+from ..contracts import MAX_CONCURRENCY, MAX_JOB_DURATION_SECONDS, MAX_TASK_WAIT_SECONDS, STACK_NAME
 
 if TYPE_CHECKING:  # imported when a command runs: boto3 is slow to import, and --help needs none of it
     from .operations import Operations
@@ -77,6 +78,15 @@ HELP: dict[str, tuple[str, list[str]]] = {
             'pausable-sfn heartbeat --token "$TASK_TOKEN"',
         ],
     ),
+    "approval-link": (
+        "Print a fresh link to the approval page of an execution that waits for a person, to send through chat or "
+        "mail: the page shows the request and decides only on its Approve or Reject button.",
+        [
+            "pausable-sfn approval-link order-42",
+            "pausable-sfn approval-link order-42 --expires 2h --json",
+            f"pausable-sfn approval-link order-42 --state-machine {EXAMPLE_ARN} --approval-function RequestApproval",
+        ],
+    ),
     "history": (
         "Show an execution's timeline: milliseconds since its start, state, event, error and cause.",
         [
@@ -89,7 +99,7 @@ HELP: dict[str, tuple[str, list[str]]] = {
 
 
 def add_operator_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    """Adds start, paused, resume, fail, heartbeat and history to the `pausable-sfn` parser."""
+    """Adds start, paused, resume, fail, heartbeat, approval-link and history to the `pausable-sfn` parser."""
     common = argparse.ArgumentParser(add_help=False)
     which = common.add_mutually_exclusive_group()
     # No default here: argparse could not tell `--stack X --state-machine Y` from --state-machine alone.
@@ -148,6 +158,22 @@ def add_operator_commands(commands: "argparse._SubParsersAction[argparse.Argumen
     heartbeat = commands.add_parser("heartbeat", parents=[common], help="send a heartbeat for a paused execution")
     _target(heartbeat)
 
+    link = commands.add_parser(
+        "approval-link", parents=[common], help="a fresh link to the approval page of an execution waiting for a person"
+    )
+    _target(link)
+    link.add_argument(
+        "--expires",
+        type=_lifetime,
+        metavar="DURATION",
+        help="how long the link works, e.g. 30m, 2h, 1d (default, and at most: until the task times out)",
+    )
+    link.add_argument(
+        "--approval-function",
+        metavar="NAME",
+        help="the approval function (default: the stack's ApprovalFunctionName output; needed with --state-machine)",
+    )
+
     history = commands.add_parser("history", parents=[common], help="an execution's timeline")
     history.add_argument("execution", help="execution ARN or name")
 
@@ -181,6 +207,20 @@ def _duration(text: str) -> int | float:
             raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
     if not (math.isfinite(seconds) and 0 <= seconds <= MAX_JOB_DURATION_SECONDS):
         raise argparse.ArgumentTypeError(f"a job takes 0 to {MAX_JOB_DURATION_SECONDS} seconds, not {text}")
+    return seconds
+
+
+LIFETIME_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _lifetime(text: str) -> int:
+    """A duration as people write it (90s, 15m, 2h, 1d; a bare number is seconds), in whole seconds."""
+    match = re.fullmatch(r"(\d+)([smhd]?)", text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"not a duration like 30m, 2h or 1d: {text!r}")
+    seconds = int(match.group(1)) * LIFETIME_UNITS[match.group(2) or "s"]
+    if not 60 <= seconds <= MAX_TASK_WAIT_SECONDS:
+        raise argparse.ArgumentTypeError(f"a link lasts from a minute to a year, not {text}")
     return seconds
 
 
@@ -413,6 +453,20 @@ def _heartbeat(operations: "Operations", args: argparse.Namespace, progress: Con
     return EXIT_OK
 
 
+def _approval_link(operations: "Operations", args: argparse.Namespace, progress: Console) -> int:
+    link = operations.approval_link(
+        _token_of(operations, args), function=args.approval_function, expires_in=args.expires
+    )
+    what = _task_named(args)
+    # The URL alone on its line: people copy it whole.
+    _emit(
+        args,
+        {"url": link.url, "expiresAt": link.expires_at},
+        f"approval link for {what}, expires {link.expires_at}:\n{link.url}",
+    )
+    return EXIT_OK
+
+
 def _history(operations: "Operations", args: argparse.Namespace, progress: Console) -> int:
     description, entries = operations.history(args.execution)
     dates = {key: description[key] for key in ("startDate", "stopDate") if description.get(key)}
@@ -437,5 +491,6 @@ COMMANDS = {
     "resume": _resume,
     "fail": _fail,
     "heartbeat": _heartbeat,
+    "approval-link": _approval_link,
     "history": _history,
 }

@@ -38,6 +38,11 @@ from botocore.exceptions import (
 )
 
 from ..contracts import (
+    APPROVAL_ALREADY_DECIDED,
+    APPROVAL_FUNCTION_OUTPUT,
+    APPROVAL_NOT_REQUESTED,
+    APPROVAL_TASK_EXPIRED,
+    ISSUE_LINK_ACTION,
     MAX_CAUSE_LENGTH,
     MAX_CONCURRENCY,
     MAX_ERROR_LENGTH,
@@ -70,6 +75,7 @@ if TYPE_CHECKING:  # the type stubs are needed by mypy only
     from mypy_boto3_stepfunctions.type_defs import DescribeExecutionOutputTypeDef, StartExecutionOutputTypeDef
 
 __all__ = [
+    "ApprovalLink",
     "BatchReport",
     "ExecutionNotFoundError",
     "OperationError",
@@ -102,6 +108,14 @@ _NOT_FOUND = {"ExecutionDoesNotExist", "InvalidArn"}
 # A state machine that is not there: ResourceNotFound is what ListExecutions says of an alias.
 _NO_STATE_MACHINE = {"StateMachineDoesNotExist", "ResourceNotFound", "StateMachineDeleting"}
 _THROTTLED = {"ThrottlingException", "TooManyRequestsException", "Throttling"}
+
+
+@dataclass(frozen=True)
+class ApprovalLink:
+    """A link to an approval page: a credential for one decision, to be sent to one person."""
+
+    url: str
+    expires_at: str  # ISO 8601, UTC
 
 
 def describe_client_error(error: ClientError) -> str:
@@ -461,6 +475,42 @@ class Operations:
             raise OperationError(f"ResumeStepFunctionLambda failed: {_without(token, reason)}")
         if isinstance(result, dict) and result.get("alreadyClosed"):
             raise TaskClosedError()
+
+    def approval_link(
+        self, token: str, *, function: str | None = None, expires_in: int | None = None
+    ) -> "ApprovalLink":
+        """A fresh link to the approval page of the task that `token` names, from the approval function
+        (`function`, or the stack's ApprovalFunctionName output), expiring after `expires_in` seconds
+        or when the task times out, whichever comes first. The token goes to that function only."""
+        _check_length(token)
+        if function is None:
+            if self._state_machine is not None:
+                raise UsageError(
+                    "with --state-machine, name the approval function (HumanApproval's request_function) "
+                    "with --approval-function"
+                )
+            function = self.output(APPROVAL_FUNCTION_OUTPUT)
+        request: dict[str, Any] = {"action": ISSUE_LINK_ACTION, "taskToken": token}
+        if expires_in is not None:
+            request["expiresInSeconds"] = expires_in
+        try:
+            with self._aws("invoke"):
+                response = self.lambda_.invoke(FunctionName=function, Payload=json.dumps(request).encode())
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ResourceNotFoundException":
+                raise OperationError(f"approval function {function} not found") from None
+            raise
+        result = json.loads(response["Payload"].read() or b"null")
+        if "FunctionError" in response:
+            details = result if isinstance(result, dict) else {}
+            reason = _without(token, str(details.get("errorMessage", result)))
+            kind = details.get("errorType")
+            if kind == APPROVAL_TASK_EXPIRED:
+                raise TaskClosedError()
+            if kind in (APPROVAL_NOT_REQUESTED, APPROVAL_ALREADY_DECIDED):
+                raise OperationError(f"no approval link: {reason}")
+            raise OperationError(f"the approval function failed: {reason}")
+        return ApprovalLink(url=str(result["url"]), expires_at=str(result["expiresAt"]))
 
     def resume_all(
         self,
