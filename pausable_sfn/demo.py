@@ -20,7 +20,9 @@ from rich.table import Table
 from .contracts import RESUME_FUNCTION_OUTPUT, STATE_MACHINE_ARN_OUTPUT, fingerprint
 from .local.deployer import Deployment
 from .local.embedded import EmbeddedAws
+from .ops import approval_form
 from .ops.history import Snapshot, timeline, wait_for
+from .ops.operations import Operations
 
 DEMO_JOB_SECONDS = 3
 FLOW_TIMEOUT_SECONDS = 60
@@ -52,6 +54,8 @@ class Flow:
     expected_error: str | None = None
     # Set for a flow that a person resumes: what they send besides the token.
     callback: dict[str, Any] | None = None
+    # Set for a flow that a person decides on the approval page: approve or reject.
+    decision_by_link: str | None = None
 
 
 FLOWS = (
@@ -75,6 +79,13 @@ FLOWS = (
         "FAILED",
         expected_error="JobRejected",
         callback={"status": "FAILED", "error": "JobRejected", "cause": "The reviewer rejected the job."},
+    ),
+    Flow(
+        "Approval by link",
+        {"IsManualCallback": "True", "ticket": "T-1"},
+        "a person opens the approval link and presses Approve (an HTTP POST, as the page's form sends it)",
+        "SUCCEEDED",
+        decision_by_link="approve",
     ),
     Flow(
         "Invalid input",
@@ -121,6 +132,8 @@ class Demo:
         try:
             if flow.callback is not None:
                 self._resume_by_hand(arn, flow.callback, started, outcome)
+            if flow.decision_by_link is not None:
+                self._decide_by_link(arn, flow.decision_by_link, started, outcome)
             final = self._wait(arn, started, lambda snapshot: False)
         except TimeoutError as error:
             outcome.problems.append(str(error))
@@ -147,6 +160,22 @@ class Demo:
         response = self.aws.invoke(self.deployment.outputs[RESUME_FUNCTION_OUTPUT], {"taskToken": token, **callback})
         if "FunctionError" in response:
             outcome.problems.append(f"ResumeStepFunctionLambda failed: {response['Payload'].read().decode()}")
+
+    def _decide_by_link(self, arn: str, decision: str, started: float, outcome: Outcome) -> None:
+        paused = self._wait(arn, started, lambda snapshot: snapshot.paused)
+        if not paused.paused or paused.task_token is None:
+            outcome.problems.append(f"expected it to pause for a person; it is {paused.status}")
+            return
+        operations = Operations(stack=self.deployment.stack_name)
+        link = operations.approval_link(paused.task_token)
+        self.console.print(
+            f"   approval link, expires {link.expires_at} (it holds no token; opening it decides nothing):"
+        )
+        self.console.print(f"   {link.url}", soft_wrap=True)
+        answer = approval_form.decide(link.url, decision, name="demo", comment="decided by make demo")
+        self.console.print(f"   POST of the page's form ({decision}) → HTTP {answer.status}")
+        if answer.status != 200:
+            outcome.problems.append(f"the approval page answered HTTP {answer.status}")
 
     def _wait(self, arn: str, started: float, until: Callable[[Snapshot], bool]) -> Snapshot:
         with self.console.status("starting") as status:

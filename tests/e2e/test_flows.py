@@ -39,9 +39,9 @@ def test_an_empty_input_runs_automatically_with_the_default_duration(app):
 def test_manual_execution_stays_paused_until_a_person_resumes_it(app):
     arn = app.start({"IsManualCallback": "True"})
     snapshot = app.wait_paused(arn)
-    # No job was requested from the external service: nothing but a person can resume it.
+    # No job was requested from the external service: a person was asked instead.
     submitted = json.loads(first(snapshot.events, "TaskSubmitted")["taskSubmittedEventDetails"]["output"])
-    assert submitted["Payload"] == {"mode": "manual"}
+    assert submitted["Payload"] == {"mode": "manual", "approvalRequested": True}
     assert app.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
 
     response = app.resume({"taskToken": waiting_task_token(snapshot.events)})
