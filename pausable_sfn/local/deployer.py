@@ -175,6 +175,11 @@ class Deployer:
             Environment={"Variables": environment},
             **optional,
         )
+        reserved = props.get("ReservedConcurrentExecutions")
+        if reserved is not None:
+            self._clients("lambda").put_function_concurrency(
+                FunctionName=name, ReservedConcurrentExecutions=int(reserved)
+            )
         log_group = props.get("LoggingConfig", {}).get("LogGroup") or f"/aws/lambda/{name}"
         run.functions[name] = FunctionConfig(
             name=name,
@@ -186,6 +191,7 @@ class Deployer:
             memory_mb=int(props.get("MemorySize", 128)),
             log_group=log_group,
             dead_letter_arn=props.get("DeadLetterConfig", {}).get("TargetArn"),
+            reserved_concurrency=None if reserved is None else int(reserved),
         )
         return Created(name, {"Arn": created["FunctionArn"]})
 

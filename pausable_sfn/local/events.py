@@ -2,7 +2,8 @@
 
 - SNS → Lambda is an asynchronous invoke: on a function error Lambda retries (twice by default,
   after about 1 and 2 minutes; here `retry_delays` seconds), then sends the event to the
-  function's on-failure destination or dead-letter queue, if it has one.
+  function's on-failure destination or dead-letter queue, if it has one. A throttled event (the
+  function's reserved concurrency in use) waits and is tried again, without using an attempt.
 - SQS → Lambda is a poller: messages become visible after their DelaySeconds, are handed over
   in batches, deleted when the batch succeeds, and left for redelivery (after the queue's
   visibility timeout) when it fails, except the items that a partial batch response lists as
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .runtime import FunctionConfig, Invocation, LambdaRuntime, RuntimeStoppedError
+from .runtime import FunctionConfig, Invocation, LambdaRuntime, RuntimeStoppedError, ThrottledError
 
 ClientFactory = Callable[[str], Any]
 LOGGER = logging.getLogger("pausable_sfn.local")
@@ -66,20 +67,24 @@ class AsyncInvoker:
     def _deliver(self, function: str, event: dict[str, Any], request_id: str) -> None:
         config = self._runtime.find(function)
         attempts = 1 + config.max_retry_attempts
-        for attempt in range(1, attempts + 1):
-            if self._stopping.is_set():
-                return
+        attempt = 1
+        while not self._stopping.is_set():
             try:
                 invocation = self._runtime.invoke(function, event)
             except RuntimeStoppedError:
                 return  # the embedded AWS is stopping: the event goes with it, as a stopped account's would
+            except ThrottledError:
+                # Lambda keeps a throttled event queued and tries it again later; a throttle is not
+                # one of the event's attempts.
+                self._stopping.wait(self._retry_delays[0])
+                continue
             if not invocation.failed:
                 return
-            if attempt < attempts and self._stopping.wait(
-                self._retry_delays[min(attempt, len(self._retry_delays)) - 1]
-            ):
+            if attempt == attempts:
+                self._dead_letter(config, event, invocation, request_id, attempts)
                 return
-        self._dead_letter(config, event, invocation, request_id, attempts)
+            self._stopping.wait(self._retry_delays[min(attempt, len(self._retry_delays)) - 1])
+            attempt += 1
 
     def _dead_letter(
         self, config: FunctionConfig, event: dict[str, Any], invocation: Invocation, request_id: str, attempts: int
@@ -195,7 +200,14 @@ class SqsPoller:
             messages = response.get("Messages", [])
             if not messages:
                 return 0
-            invocation = self._runtime.invoke(self.source.function, {"Records": [self._record(m) for m in messages]})
+            try:
+                invocation = self._runtime.invoke(
+                    self.source.function, {"Records": [self._record(m) for m in messages]}
+                )
+            except ThrottledError:
+                # As Lambda's poller: the batch goes back to the queue, visible again after the
+                # visibility timeout, and polling slows down meanwhile.
+                return 0
             done = self._succeeded(messages, invocation)
             for message in messages:
                 if message["MessageId"] in done:

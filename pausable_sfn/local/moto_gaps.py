@@ -9,7 +9,10 @@ not a gap to close).
    instead of through CloudFormation (deployer.py).
 2. moto runs Lambda code only in Docker: `route_lambda_invocations` hands every invocation to
    the embedded Lambda runtime (runtime.py), after checking its payload is JSON as Lambda's API
-   does (InvalidRequestContentException, 400), and returns the log tail when asked (Tail).
+   does (InvalidRequestContentException, 400), and returns the log tail when asked (Tail). A
+   function's reserved concurrency (PutFunctionConcurrency), which moto only records, is handed
+   to the runtime too, and an invocation it throttles is answered as Lambda answers it
+   (TooManyRequestsException, 429, Reason ReservedFunctionConcurrentInvocationLimitExceeded).
 3. moto delivers SNS → Lambda synchronously, inside Publish, without retries or dead letters:
    `route_lambda_invocations` turns it into an asynchronous invoke (events.AsyncInvoker).
 4. moto delivers SQS → Lambda synchronously, inside SendMessage, so a delayed message is never
@@ -71,12 +74,12 @@ import threading
 import uuid
 import weakref
 from collections.abc import Iterable
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 from moto.awslambda.exceptions import LambdaClientError
-from moto.awslambda.models import LambdaFunction
+from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.core.responses import ActionResult, EmptyResult
 from moto.sns.models import Subscription
 from moto.sqs.models import sqs_backends
@@ -101,7 +104,7 @@ from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
 from .events import sns_event
-from .runtime import platform_lines
+from .runtime import FunctionNotFoundError, ThrottledError, platform_lines
 
 # What Step Functions answers for a callback to a task that no longer waits (gaps 11 and 16).
 CLOSED_TASK = "Task Timed Out: 'Provided task does not exist anymore'"
@@ -125,7 +128,10 @@ def route_lambda_invocations(patches: ExitStack, runtime: "LambdaRuntime", async
             return b""
         if invocation_type == "DryRun":
             return b""
-        invocation = runtime.invoke(function.function_name, event)
+        try:
+            invocation = runtime.invoke(function.function_name, event)
+        except ThrottledError as error:
+            raise TooManyRequestsError(error.reason) from None
         if invocation.failed:
             response_headers["x-amz-function-error"] = "Unhandled"
         response_headers["x-amz-executed-version"] = "$LATEST"
@@ -156,13 +162,43 @@ def route_lambda_invocations(patches: ExitStack, runtime: "LambdaRuntime", async
         async_invoker.submit(subscription.endpoint, event)
         return None
 
+    original_put_concurrency = LambdaBackend.put_function_concurrency
+    original_delete_concurrency = LambdaBackend.delete_function_concurrency
+
+    def put_function_concurrency(backend: LambdaBackend, function_name: str, reserved_concurrency: str) -> Any:
+        reserved = original_put_concurrency(backend, function_name, reserved_concurrency)
+        _reserve(function_name, int(reserved))
+        return reserved
+
+    def delete_function_concurrency(backend: LambdaBackend, function_name: str) -> Any:
+        original_delete_concurrency(backend, function_name)
+        _reserve(function_name, None)
+
+    def _reserve(function_name: str, reserved: int | None) -> None:
+        # A function created through the API alone is not one the runtime runs: nothing to tell it.
+        with suppress(FunctionNotFoundError):
+            runtime.find(function_name).reserved_concurrency = reserved
+
     patches.enter_context(mock.patch.object(LambdaFunction, "invoke", invoke))
     patches.enter_context(mock.patch.object(Subscription, "publish", publish))
+    patches.enter_context(mock.patch.object(LambdaBackend, "put_function_concurrency", put_function_concurrency))
+    patches.enter_context(mock.patch.object(LambdaBackend, "delete_function_concurrency", delete_function_concurrency))
 
 
 class InvalidRequestContentError(LambdaClientError):
     def __init__(self, message: str) -> None:
         super().__init__("InvalidRequestContentException", message)
+
+
+class TooManyRequestsError(LambdaClientError):
+    code = 429
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("TooManyRequestsException", "Rate Exceeded.")
+        # Lambda's error body: its type, its reason, and who caused it (the caller: "User").
+        self.description = json.dumps(
+            {"__type": self.error_type, "message": self.message, "Reason": reason, "Type": "User"}
+        )
 
 
 def _header(headers: Any, name: str) -> str | None:
