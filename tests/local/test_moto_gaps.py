@@ -20,6 +20,7 @@ from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 
 from ..waiting import wait_until
+from .test_dynamodb import race_conditional_updates
 
 ROLE = "arn:aws:iam::123456789012:role/any"
 EXECUTING = {"stepfunctions": {"execute_state_machine": True}}
@@ -311,6 +312,20 @@ def test_gap_16_a_callback_endpoint_keeps_the_last_of_two_outcomes():
 
     assert (first, second) == (True, True)
     assert endpoint.get_outcome().output == '"second"'
+
+
+def test_gap_17_conditional_updates_racing_on_one_item_can_all_succeed(aws):
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(
+        TableName="approvals",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+    successes = race_conditional_updates(dynamodb, "approvals", 20)
+
+    assert successes > 1  # on DynamoDB exactly one
 
 
 # The workaround of gap 13 itself: a cached program is shared by concurrent executions.
