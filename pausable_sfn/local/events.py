@@ -3,7 +3,8 @@
 - SNS → Lambda is an asynchronous invoke: on a function error Lambda retries (twice by default,
   after about 1 and 2 minutes; here `retry_delays` seconds), then sends the event to the
   function's on-failure destination or dead-letter queue, if it has one. A throttled event (the
-  function's reserved concurrency in use) waits and is tried again, without using an attempt.
+  function's reserved concurrency in use) waits and is tried again, without using an attempt;
+  with a reserved concurrency of 0 it goes to the destination at once (ZeroReservedConcurrency).
 - SQS → Lambda is a poller: messages become visible after their DelaySeconds, are handed over
   in batches, deleted when the batch succeeds, and left for redelivery (after the queue's
   visibility timeout) when it fails, except the items that a partial batch response lists as
@@ -73,7 +74,11 @@ class AsyncInvoker:
                 invocation = self._runtime.invoke(function, event)
             except RuntimeStoppedError:
                 return  # the embedded AWS is stopping: the event goes with it, as a stopped account's would
-            except ThrottledError:
+            except ThrottledError as throttled:
+                if throttled.reserved == 0:
+                    # A function switched off: Lambda does not keep its events, it fails them at once.
+                    self._dead_letter(config, event, None, request_id, 0)
+                    return
                 # Lambda keeps a throttled event queued and tries it again later; a throttle is not
                 # one of the event's attempts.
                 self._stopping.wait(self._retry_delays[0])
@@ -87,30 +92,45 @@ class AsyncInvoker:
             attempt += 1
 
     def _dead_letter(
-        self, config: FunctionConfig, event: dict[str, Any], invocation: Invocation, request_id: str, attempts: int
+        self,
+        config: FunctionConfig,
+        event: dict[str, Any],
+        invocation: Invocation | None,
+        request_id: str,
+        attempts: int,
     ) -> None:
+        """The event after its last attempt (`invocation`), or without any (None: the function's
+        reserved concurrency is 0), to the function's on-failure destination or dead-letter queue."""
         if config.on_failure_arn:
-            record = {
+            record: dict[str, Any] = {
                 "version": "1.0",
                 "timestamp": datetime.now(UTC).isoformat(),
                 "requestContext": {
                     "requestId": request_id,
                     "functionArn": f"{config.arn}:$LATEST",
-                    "condition": "RetriesExhausted",
+                    "condition": "RetriesExhausted" if invocation else "ZeroReservedConcurrency",
                     "approximateInvokeCount": attempts,
                 },
                 "requestPayload": event,
-                "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-                "responsePayload": invocation.result(),
             }
+            if invocation is not None:
+                record["responseContext"] = {
+                    "statusCode": 200,
+                    "executedVersion": "$LATEST",
+                    "functionError": "Unhandled",
+                }
+                record["responsePayload"] = invocation.result()
             self._send(config.on_failure_arn, json.dumps(record), {})
         elif config.dead_letter_arn:
-            error = invocation.result() or {}
-            attributes = {
-                "RequestID": request_id,
-                "ErrorCode": "200",
-                "ErrorMessage": str(error.get("errorMessage", ""))[:256] or invocation.error_type or "",
-            }
+            if invocation is None:
+                attributes = {"RequestID": request_id, "ErrorCode": "429", "ErrorMessage": "Rate Exceeded."}
+            else:
+                error = invocation.result() or {}
+                attributes = {
+                    "RequestID": request_id,
+                    "ErrorCode": "200",
+                    "ErrorMessage": str(error.get("errorMessage", ""))[:256] or invocation.error_type or "",
+                }
             self._send(config.dead_letter_arn, json.dumps(event), attributes)
 
     def _send(self, target_arn: str, body: str, attributes: dict[str, str]) -> None:

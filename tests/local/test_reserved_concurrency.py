@@ -100,3 +100,34 @@ def test_put_function_concurrency_through_the_api_takes_effect_at_once(tmp_path)
         answer = aws.client("lambda").invoke(FunctionName=name, Payload=json.dumps({"folder": str(tmp_path), "n": 3}))
 
     assert json.loads(answer["Payload"].read()) == {"n": 3}
+
+
+def test_with_a_reserved_concurrency_of_zero_an_asynchronous_event_goes_to_its_destination_untried(tmp_path):
+    resources = {
+        "Failed": {"Type": "AWS::SQS::Queue"},
+        "Holder": function("hold", ReservedConcurrentExecutions=0),
+        "InvokeConfig": {
+            "Type": "AWS::Lambda::EventInvokeConfig",
+            "Properties": {
+                "FunctionName": {"Ref": "Holder"},
+                "Qualifier": "$LATEST",
+                "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["Failed", "Arn"]}}},
+            },
+        },
+    }
+    with EmbeddedAws() as aws:
+        deployment = aws.deploy(write_assembly(tmp_path, resources, HANDLERS), stack_name="Stack")
+        aws.client("lambda").invoke(
+            FunctionName=deployment.resources["Holder"].ref, InvocationType="Event", Payload=b"{}"
+        )
+        sqs = aws.client("sqs")
+        [message] = wait_until(
+            lambda: sqs.receive_message(QueueUrl=deployment.resources["Failed"].ref).get("Messages"),
+            what="the event at its on-failure destination",
+        )
+
+    record = json.loads(message["Body"])
+    assert record["requestContext"]["condition"] == "ZeroReservedConcurrency"
+    assert record["requestContext"]["approximateInvokeCount"] == 0
+    assert record["requestPayload"] == {}
+    assert aws.runtime.invocations == []
