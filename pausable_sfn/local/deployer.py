@@ -196,7 +196,8 @@ class Deployer:
         return Created(name, {"Arn": created["FunctionArn"]})
 
     def _lambda_permission(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
-        optional = {key: props[key] for key in ("SourceArn", "SourceAccount") if key in props}
+        keys = ("SourceArn", "SourceAccount", "PrincipalOrgID", "FunctionUrlAuthType", "InvokedViaFunctionUrl")
+        optional = {key: props[key] for key in keys if key in props}
         self._clients("lambda").add_permission(
             FunctionName=props["FunctionName"],
             StatementId=logical_id,
@@ -205,6 +206,27 @@ class Deployer:
             **optional,
         )
         return Created(logical_id)
+
+    def _lambda_url(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
+        """The function's URL, served on the embedded AWS's endpoint (moto_gaps, gap 18)."""
+        if "Qualifier" in props:
+            raise DeployError(
+                f"AWS::Lambda::Url ({logical_id}) is for {props['Qualifier']}: the embedded AWS deploys no "
+                "versions or aliases, and serves the URLs of functions themselves only"
+            )
+        mode = props.get("InvokeMode", "BUFFERED")
+        if mode != "BUFFERED":
+            raise DeployError(
+                f"AWS::Lambda::Url ({logical_id}): the embedded AWS serves BUFFERED URLs only, not {mode}"
+            )
+        config = self._clients("lambda").create_function_url_config(
+            FunctionName=props["TargetFunctionArn"],
+            AuthType=props["AuthType"],
+            InvokeMode=mode,
+            **({"Cors": props["Cors"]} if "Cors" in props else {}),
+        )
+        arn = config["FunctionArn"]
+        return Created(arn, {"FunctionArn": arn, "FunctionUrl": config["FunctionUrl"]})
 
     def _lambda_event_source_mapping(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
         source_arn = props["EventSourceArn"]
@@ -366,6 +388,7 @@ class Deployer:
         "AWS::Lambda::Permission": _lambda_permission,
         "AWS::Lambda::EventSourceMapping": _lambda_event_source_mapping,
         "AWS::Lambda::EventInvokeConfig": _lambda_event_invoke_config,
+        "AWS::Lambda::Url": _lambda_url,
         "AWS::StepFunctions::StateMachine": _state_machine,
         "AWS::CloudWatch::Alarm": _alarm,
         "AWS::DynamoDB::Table": _dynamodb_table,

@@ -71,6 +71,12 @@ not a gap to close).
     each DynamoDB request alone (reads too, so that none sees a write half made). What that
     costs: the time moto spends in a request, a median of 0.8 ms for an UpdateItem or a GetItem
     on this machine, during which other DynamoDB requests wait.
+18. CreateFunctionUrlConfig answers with a URL that nothing serves
+    (https://<32 hex digits>.lambda-url.<region>.on.aws, without the trailing slash AWS's has):
+    `serve_function_urls` gives each function URL one on the embedded AWS's endpoint instead,
+    http://127.0.0.1:<port>/lambda-url/<url-id>/ with a url-id of 32 lowercase letters and
+    digits as AWS's, and `find_function_url` tells function_urls.py which function a url-id is
+    of, its auth type, and whether the function's resource-based policy lets the public call it.
 """
 
 import base64
@@ -87,7 +93,7 @@ from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 from moto.awslambda.exceptions import LambdaClientError
-from moto.awslambda.models import LambdaBackend, LambdaFunction
+from moto.awslambda.models import FunctionUrlConfig, LambdaBackend, LambdaFunction, lambda_backends
 from moto.core.responses import ActionResult, EmptyResult
 from moto.dynamodb.responses import DynamoHandler
 from moto.sns.models import Subscription
@@ -113,6 +119,8 @@ from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
 from .events import sns_event
+from .function_urls import PATH_PREFIX as URL_PATH_PREFIX
+from .function_urls import FunctionUrlTarget, new_url_id
 from .runtime import FunctionNotFoundError, ThrottledError, platform_lines
 
 # What Step Functions answers for a callback to a task that no longer waits (gaps 11 and 16).
@@ -219,12 +227,18 @@ def _header(headers: Any, name: str) -> str | None:
 
 
 def apply(
-    patches: ExitStack, runtime: "LambdaRuntime", async_invoker: "AsyncInvoker", *, server_port: int | None
+    patches: ExitStack,
+    runtime: "LambdaRuntime",
+    async_invoker: "AsyncInvoker",
+    *,
+    server_port: int | None,
+    endpoint_url: str,
 ) -> None:
     """Every workaround, entered into `patches`: closing it undoes them all."""
     if server_port is not None:
         point_interpreter_at(patches, server_port)
     route_lambda_invocations(patches, runtime, async_invoker)
+    serve_function_urls(patches, endpoint_url)
     for workaround in (
         name_unnamed_executions,
         keep_task_failure_cause,
@@ -449,6 +463,68 @@ def apply_dynamodb_requests_one_at_a_time(patches: ExitStack) -> None:
             return original(handler)
 
     patches.enter_context(mock.patch.object(DynamoHandler, "call_action", call_action))
+
+
+def serve_function_urls(patches: ExitStack, endpoint_url: str) -> None:
+    """Gap 18: the URL is made when the configuration is, so that CreateFunctionUrlConfig,
+    GetFunctionUrlConfig and a template's Fn::GetAtt FunctionUrl all give the one that works."""
+    original_init = FunctionUrlConfig.__init__
+
+    def init(url_config: FunctionUrlConfig, function: LambdaFunction, config: dict[str, Any]) -> None:
+        original_init(url_config, function=function, config=config)
+        url_config.url = f"{endpoint_url}{URL_PATH_PREFIX}{new_url_id()}/"
+
+    patches.enter_context(mock.patch.object(FunctionUrlConfig, "__init__", init))
+
+
+def find_function_url(url_id: str) -> FunctionUrlTarget | None:
+    """Gap 18: the function URL with this url-id, as moto holds it now (a deleted one is gone)."""
+    path = f"{URL_PATH_PREFIX}{url_id}/"
+    for account_id, regions in list(lambda_backends.items()):
+        for backend in list(regions.values()):
+            for function in backend._lambdas.latest():
+                config = function.url_config
+                if url_id and config is not None and config.url.endswith(path):
+                    auth_type = str(config.config.get("AuthType", "NONE"))
+                    return FunctionUrlTarget(
+                        url_id=url_id,
+                        function=function.function_name,
+                        auth_type=auth_type,
+                        public=_invokable_by_anyone(function.policy.statements, auth_type),
+                        account_id=account_id,
+                    )
+    return None
+
+
+def _invokable_by_anyone(statements: list[dict[str, Any]], auth_type: str) -> bool:
+    """Whether the policy grants "*" both lambda:InvokeFunctionUrl (for this auth type) and
+    lambda:InvokeFunction (through a function URL, or at all), as function URLs made since
+    October 2025 need. moto keeps AddPermission's FunctionUrlAuthType and InvokedViaFunctionUrl
+    as it was given them, beside the conditions it knows."""
+
+    def allows(statement: dict[str, Any], action: str) -> bool:
+        actions = statement.get("Action")
+        actions = actions if isinstance(actions, list) else [actions]
+        principal = statement.get("Principal")
+        return (
+            statement.get("Effect", "Allow") == "Allow"
+            and principal in ("*", {"AWS": "*"})
+            and any(name in (action, "lambda:*") for name in actions)
+        )
+
+    def condition(statement: dict[str, Any], key: str) -> Any:
+        return statement.get("Condition", {}).get("StringEquals", {}).get(key)
+
+    url_granted = any(
+        allows(statement, "lambda:InvokeFunctionUrl")
+        and auth_type in (statement.get("FunctionUrlAuthType"), condition(statement, "lambda:FunctionUrlAuthType"))
+        for statement in statements
+    )
+    invoke_granted = any(
+        allows(statement, "lambda:InvokeFunction") and statement.get("InvokedViaFunctionUrl") in (True, "true", None)
+        for statement in statements
+    )
+    return url_granted and invoke_granted
 
 
 def point_interpreter_at(patches: ExitStack, port: int) -> None:
