@@ -4,13 +4,13 @@ own, as on Lambda.
 An execution environment is a process (lambda_worker.py) that imports the handler from the
 function's asset once (a cold start) and then serves one invocation at a time while it stays warm.
 Invocations of a function run concurrently, each in an idle environment or a new one, up to
-`max_environments` per function (beyond that they wait for one to be free: see the README's
-known differences). A function with reserved concurrency is throttled beyond it, as on Lambda:
-the invocation is refused (ThrottledError) rather than kept waiting. Each environment sees only
-its function's environment variables. An invocation that outlives its function's timeout is
-ended, its environment discarded, and it is reported as Lambda reports it (Sandbox.Timedout).
-What the code writes to stdout and stderr goes, with Lambda's START/END/REPORT lines, to the
-environment's log stream in the function's log group.
+`max_environments` per function (beyond that they wait for one to be free: see the known
+differences in docs/embedded-aws.md). A function with reserved concurrency is throttled beyond
+it, as on Lambda: the invocation is refused (ThrottledError) rather than kept waiting. Each
+environment sees only its function's environment variables. An invocation that outlives its
+function's timeout is ended, its environment discarded, and it is reported as Lambda reports it
+(Sandbox.Timedout). What the code writes to stdout and stderr goes, with Lambda's
+START/END/REPORT lines, to the environment's log stream in the function's log group.
 """
 
 import json
