@@ -175,6 +175,11 @@ class Deployer:
             Environment={"Variables": environment},
             **optional,
         )
+        reserved = props.get("ReservedConcurrentExecutions")
+        if reserved is not None:
+            self._clients("lambda").put_function_concurrency(
+                FunctionName=name, ReservedConcurrentExecutions=int(reserved)
+            )
         log_group = props.get("LoggingConfig", {}).get("LogGroup") or f"/aws/lambda/{name}"
         run.functions[name] = FunctionConfig(
             name=name,
@@ -186,11 +191,13 @@ class Deployer:
             memory_mb=int(props.get("MemorySize", 128)),
             log_group=log_group,
             dead_letter_arn=props.get("DeadLetterConfig", {}).get("TargetArn"),
+            reserved_concurrency=None if reserved is None else int(reserved),
         )
         return Created(name, {"Arn": created["FunctionArn"]})
 
     def _lambda_permission(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
-        optional = {key: props[key] for key in ("SourceArn", "SourceAccount") if key in props}
+        keys = ("SourceArn", "SourceAccount", "PrincipalOrgID", "FunctionUrlAuthType", "InvokedViaFunctionUrl")
+        optional = {key: props[key] for key in keys if key in props}
         self._clients("lambda").add_permission(
             FunctionName=props["FunctionName"],
             StatementId=logical_id,
@@ -199,6 +206,27 @@ class Deployer:
             **optional,
         )
         return Created(logical_id)
+
+    def _lambda_url(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
+        """The function's URL, served on the embedded AWS's endpoint (moto_gaps, gap 18)."""
+        if "Qualifier" in props:
+            raise DeployError(
+                f"AWS::Lambda::Url ({logical_id}) is for {props['Qualifier']}: the embedded AWS deploys no "
+                "versions or aliases, and serves the URLs of functions themselves only"
+            )
+        mode = props.get("InvokeMode", "BUFFERED")
+        if mode != "BUFFERED":
+            raise DeployError(
+                f"AWS::Lambda::Url ({logical_id}): the embedded AWS serves BUFFERED URLs only, not {mode}"
+            )
+        config = self._clients("lambda").create_function_url_config(
+            FunctionName=props["TargetFunctionArn"],
+            AuthType=props["AuthType"],
+            InvokeMode=mode,
+            **({"Cors": props["Cors"]} if "Cors" in props else {}),
+        )
+        arn = config["FunctionArn"]
+        return Created(arn, {"FunctionArn": arn, "FunctionUrl": config["FunctionUrl"]})
 
     def _lambda_event_source_mapping(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
         source_arn = props["EventSourceArn"]
@@ -234,6 +262,84 @@ class Deployer:
         on_failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         function.on_failure_arn = on_failure
         return Created(logical_id)
+
+    def _dynamodb_table(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
+        dynamodb = self._clients("dynamodb")
+        name = props.get("TableName") or run.physical_name(logical_id, 255)
+        billing = props.get("BillingMode", "PROVISIONED")
+        provisioned = billing == "PROVISIONED"
+        options: dict[str, Any] = {"BillingMode": billing}
+        if provisioned:
+            options["ProvisionedThroughput"] = _throughput(props.get("ProvisionedThroughput"))
+        if "GlobalSecondaryIndexes" in props:
+            options["GlobalSecondaryIndexes"] = [
+                _index(index, _throughput(index.get("ProvisionedThroughput")) if provisioned else None)
+                for index in props["GlobalSecondaryIndexes"]
+            ]
+        if "LocalSecondaryIndexes" in props:
+            options["LocalSecondaryIndexes"] = props["LocalSecondaryIndexes"]
+        if "StreamSpecification" in props:
+            options["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+        if "SSESpecification" in props:
+            sse = props["SSESpecification"]
+            options["SSESpecification"] = {
+                "Enabled": bool(sse.get("SSEEnabled", False)),
+                **{key: sse[key] for key in ("SSEType", "KMSMasterKeyId") if key in sse},
+            }
+        for key in ("TableClass", "DeletionProtectionEnabled", "Tags"):
+            if key in props:
+                options[key] = props[key]
+        table = dynamodb.create_table(
+            TableName=name, KeySchema=props["KeySchema"], AttributeDefinitions=props["AttributeDefinitions"], **options
+        )["TableDescription"]
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            dynamodb.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]}
+            )
+        if props.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled"):
+            dynamodb.update_continuous_backups(
+                TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+            )
+        attributes = {"Arn": table["TableArn"], "TableId": table.get("TableId", "")}
+        if "LatestStreamArn" in table:
+            attributes["StreamArn"] = table["LatestStreamArn"]
+        return Created(name, attributes)
+
+    def _dynamodb_global_table(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
+        """A global table with its one replica in this region is a table; the settings CloudFormation
+        takes per replica (and per index of a replica) are that table's."""
+        replicas = {replica["Region"]: replica for replica in props.get("Replicas", [])}
+        elsewhere = sorted(set(replicas) - {self._region})
+        if elsewhere:
+            raise DeployError(
+                f"AWS::DynamoDB::GlobalTable ({logical_id}) has replicas in {', '.join(elsewhere)}: the embedded "
+                f"AWS is one region ({self._region}) and cannot create them"
+            )
+        if self._region not in replicas:
+            raise DeployError(f"AWS::DynamoDB::GlobalTable ({logical_id}) has no replica in {self._region}")
+        replica = replicas[self._region]
+        copied = (
+            "TableName", "AttributeDefinitions", "KeySchema", "BillingMode", "LocalSecondaryIndexes",
+            "StreamSpecification", "TimeToLiveSpecification",
+        )  # fmt: skip
+        table = {key: props[key] for key in copied if key in props}
+        for key in ("PointInTimeRecoverySpecification", "TableClass", "DeletionProtectionEnabled", "Tags"):
+            if key in replica:
+                table[key] = replica[key]
+        sse = {**props.get("SSESpecification", {}), **replica.get("SSESpecification", {})}
+        if sse:
+            table["SSESpecification"] = sse
+        provisioned = props.get("BillingMode", "PROVISIONED") == "PROVISIONED"
+        if provisioned:
+            table["ProvisionedThroughput"] = _global_throughput(replica, props)
+        if "GlobalSecondaryIndexes" in props:
+            replica_index = {index["IndexName"]: index for index in replica.get("GlobalSecondaryIndexes", [])}
+            table["GlobalSecondaryIndexes"] = []
+            for index in props["GlobalSecondaryIndexes"]:
+                capacity = _global_throughput(replica_index.get(index["IndexName"], {}), index) if provisioned else None
+                table["GlobalSecondaryIndexes"].append(_index(index, capacity))
+        return self._dynamodb_table(run, table, logical_id)
 
     def _state_machine(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
         name = props.get("StateMachineName") or run.physical_name(logical_id, 80)
@@ -282,8 +388,11 @@ class Deployer:
         "AWS::Lambda::Permission": _lambda_permission,
         "AWS::Lambda::EventSourceMapping": _lambda_event_source_mapping,
         "AWS::Lambda::EventInvokeConfig": _lambda_event_invoke_config,
+        "AWS::Lambda::Url": _lambda_url,
         "AWS::StepFunctions::StateMachine": _state_machine,
         "AWS::CloudWatch::Alarm": _alarm,
+        "AWS::DynamoDB::Table": _dynamodb_table,
+        "AWS::DynamoDB::GlobalTable": _dynamodb_global_table,
     }
 
     def resolve_parameter(self, run: "_Run", logical_id: str, declaration: dict[str, Any]) -> Any:
@@ -415,6 +524,41 @@ def _zip_folder(folder: Path) -> bytes:
             if path.is_file():
                 archive.write(path, path.relative_to(folder).as_posix())
     return buffer.getvalue()
+
+
+# What CloudFormation gives a provisioned table, or an index, that declares no capacity.
+DEFAULT_CAPACITY = 5
+
+
+def _throughput(declared: dict[str, Any] | None) -> dict[str, int]:
+    declared = declared or {}
+    return {
+        "ReadCapacityUnits": int(declared.get("ReadCapacityUnits", DEFAULT_CAPACITY)),
+        "WriteCapacityUnits": int(declared.get("WriteCapacityUnits", DEFAULT_CAPACITY)),
+    }
+
+
+def _index(declared: dict[str, Any], throughput: dict[str, int] | None) -> dict[str, Any]:
+    index = {key: declared[key] for key in ("IndexName", "KeySchema", "Projection")}
+    if throughput is not None:
+        index["ProvisionedThroughput"] = throughput
+    return index
+
+
+def _global_throughput(reads_from: dict[str, Any], writes_from: dict[str, Any]) -> dict[str, int]:
+    """A global table's capacity: reads are set per replica, writes for the table (or index); an
+    auto-scaled capacity starts at its minimum."""
+    read = reads_from.get("ReadProvisionedThroughputSettings", {})
+    write = writes_from.get("WriteProvisionedThroughputSettings", {})
+    return {
+        "ReadCapacityUnits": int(
+            read.get("ReadCapacityUnits")
+            or read.get("ReadCapacityAutoScalingSettings", {}).get("MinCapacity", DEFAULT_CAPACITY)
+        ),
+        "WriteCapacityUnits": int(
+            write.get("WriteCapacityAutoScalingSettings", {}).get("MinCapacity", DEFAULT_CAPACITY)
+        ),
+    }
 
 
 def _lower_first(value: Any) -> Any:

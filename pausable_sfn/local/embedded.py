@@ -1,6 +1,7 @@
 """EmbeddedAws: moto with executing state machines, the Lambda runtime, and the event delivery
 that ties them together, in this process, with an HTTP endpoint on 127.0.0.1 for the Lambda
-execution environments (and, in server mode, for every client)."""
+execution environments (and, in server mode, for every client) that also serves the functions'
+URLs."""
 
 import json
 import threading
@@ -20,6 +21,8 @@ from .assembly import read_stack
 from .deployer import Deployer, Deployment
 from .endpoint import Endpoint
 from .events import AsyncInvoker, SqsPoller, wait_until_idle
+from .function_urls import PATH_PREFIX as FUNCTION_URL_PREFIX
+from .function_urls import FunctionUrls
 from .runtime import DEFAULT_MAX_ENVIRONMENTS, FunctionConfig, LambdaRuntime
 
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -87,8 +90,13 @@ class EmbeddedAws:
         self.endpoint.start()
         self.runtime.aws_environment["AWS_ENDPOINT_URL"] = self.endpoint_url
         moto_gaps.apply(
-            self._exit, self.runtime, self._async, server_port=None if self.in_process else self.endpoint.port
+            self._exit,
+            self.runtime,
+            self._async,
+            server_port=None if self.in_process else self.endpoint.port,
+            endpoint_url=self.endpoint_url,
         )
+        self.endpoint.mount(FUNCTION_URL_PREFIX, FunctionUrls(moto_gaps.find_function_url, self.runtime))
         self._exit.callback(self._stop_delivery)
 
     def __exit__(self, *exc_info: object) -> None:

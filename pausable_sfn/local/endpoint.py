@@ -2,9 +2,10 @@
 process, so it serves the same backends as the in-process mock.
 
 The Lambda execution environments (processes) call AWS through it, and so do the AWS CLI, boto3
-and our tools in server mode. moto's own ThreadedMotoServer binds in its thread, where a port in
-use exits that thread and leaves the caller waiting forever: here the socket is bound first, in
-the caller's thread, so a taken port is an error the caller sees at once.
+and our tools in server mode; what is not an API call is mounted on a path of it (function URLs).
+moto's own ThreadedMotoServer binds in its thread, where a port in use exits that thread and
+leaves the caller waiting forever: here the socket is bound first, in the caller's thread, so a
+taken port is an error the caller sees at once.
 """
 
 import errno
@@ -19,6 +20,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 HOST = "127.0.0.1"
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class PortInUseError(OSError):
@@ -30,7 +32,7 @@ class PortInUseError(OSError):
 class _Delayed:
     """A WSGI application that answers each request `seconds` later, as a network round trip would."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], seconds: float) -> None:
+    def __init__(self, app: WsgiApp, seconds: float) -> None:
         self._app = app
         self._seconds = seconds
 
@@ -39,12 +41,33 @@ class _Delayed:
         return self._app(environ, start_response)
 
 
+class _Routes:
+    """Requests under a mounted path go to its application (a function URL is no API call);
+    every other request is an AWS API call, for moto."""
+
+    def __init__(self, default: WsgiApp) -> None:
+        self.default = default
+        self.mounted: dict[str, WsgiApp] = {}
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        for prefix, app in self.mounted.items():
+            if path.startswith(prefix):
+                return app(environ, start_response)
+        return self.default(environ, start_response)
+
+
 class Endpoint:
     def __init__(self, *, port: int = 0, latency_ms: float = 0) -> None:
         self._requested_port = port
         self.latency_ms = latency_ms
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._routes = _Routes(DomainDispatcherApplication(create_backend_app))
+
+    def mount(self, prefix: str, app: WsgiApp) -> None:
+        """Serves the requests whose path starts with `prefix` with `app` (before or after start)."""
+        self._routes.mounted[prefix] = app
 
     @property
     def port(self) -> int:
@@ -70,7 +93,7 @@ class Endpoint:
                 raise PortInUseError(self._requested_port) from None
             raise OSError(f"cannot listen on {HOST}:{self._requested_port}: {error.strerror}") from None
         listener.listen(128)
-        app: Any = DomainDispatcherApplication(create_backend_app)
+        app: Any = self._routes
         if self.latency_ms:
             app = _Delayed(app, self.latency_ms / 1000)
         port = listener.getsockname()[1]

@@ -2,7 +2,9 @@
 
 - SNS → Lambda is an asynchronous invoke: on a function error Lambda retries (twice by default,
   after about 1 and 2 minutes; here `retry_delays` seconds), then sends the event to the
-  function's on-failure destination or dead-letter queue, if it has one.
+  function's on-failure destination or dead-letter queue, if it has one. A throttled event (the
+  function's reserved concurrency in use) waits and is tried again, without using an attempt;
+  with a reserved concurrency of 0 it goes to the destination at once (ZeroReservedConcurrency).
 - SQS → Lambda is a poller: messages become visible after their DelaySeconds, are handed over
   in batches, deleted when the batch succeeds, and left for redelivery (after the queue's
   visibility timeout) when it fails, except the items that a partial batch response lists as
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .runtime import FunctionConfig, Invocation, LambdaRuntime, RuntimeStoppedError
+from .runtime import FunctionConfig, Invocation, LambdaRuntime, RuntimeStoppedError, ThrottledError
 
 ClientFactory = Callable[[str], Any]
 LOGGER = logging.getLogger("pausable_sfn.local")
@@ -66,46 +68,69 @@ class AsyncInvoker:
     def _deliver(self, function: str, event: dict[str, Any], request_id: str) -> None:
         config = self._runtime.find(function)
         attempts = 1 + config.max_retry_attempts
-        for attempt in range(1, attempts + 1):
-            if self._stopping.is_set():
-                return
+        attempt = 1
+        while not self._stopping.is_set():
             try:
                 invocation = self._runtime.invoke(function, event)
             except RuntimeStoppedError:
                 return  # the embedded AWS is stopping: the event goes with it, as a stopped account's would
+            except ThrottledError as throttled:
+                if throttled.reserved == 0:
+                    # A function switched off: Lambda does not keep its events, it fails them at once.
+                    self._dead_letter(config, event, None, request_id, 0)
+                    return
+                # Lambda keeps a throttled event queued and tries it again later; a throttle is not
+                # one of the event's attempts.
+                self._stopping.wait(self._retry_delays[0])
+                continue
             if not invocation.failed:
                 return
-            if attempt < attempts and self._stopping.wait(
-                self._retry_delays[min(attempt, len(self._retry_delays)) - 1]
-            ):
+            if attempt == attempts:
+                self._dead_letter(config, event, invocation, request_id, attempts)
                 return
-        self._dead_letter(config, event, invocation, request_id, attempts)
+            self._stopping.wait(self._retry_delays[min(attempt, len(self._retry_delays)) - 1])
+            attempt += 1
 
     def _dead_letter(
-        self, config: FunctionConfig, event: dict[str, Any], invocation: Invocation, request_id: str, attempts: int
+        self,
+        config: FunctionConfig,
+        event: dict[str, Any],
+        invocation: Invocation | None,
+        request_id: str,
+        attempts: int,
     ) -> None:
+        """The event after its last attempt (`invocation`), or without any (None: the function's
+        reserved concurrency is 0), to the function's on-failure destination or dead-letter queue."""
         if config.on_failure_arn:
-            record = {
+            record: dict[str, Any] = {
                 "version": "1.0",
                 "timestamp": datetime.now(UTC).isoformat(),
                 "requestContext": {
                     "requestId": request_id,
                     "functionArn": f"{config.arn}:$LATEST",
-                    "condition": "RetriesExhausted",
+                    "condition": "RetriesExhausted" if invocation else "ZeroReservedConcurrency",
                     "approximateInvokeCount": attempts,
                 },
                 "requestPayload": event,
-                "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-                "responsePayload": invocation.result(),
             }
+            if invocation is not None:
+                record["responseContext"] = {
+                    "statusCode": 200,
+                    "executedVersion": "$LATEST",
+                    "functionError": "Unhandled",
+                }
+                record["responsePayload"] = invocation.result()
             self._send(config.on_failure_arn, json.dumps(record), {})
         elif config.dead_letter_arn:
-            error = invocation.result() or {}
-            attributes = {
-                "RequestID": request_id,
-                "ErrorCode": "200",
-                "ErrorMessage": str(error.get("errorMessage", ""))[:256] or invocation.error_type or "",
-            }
+            if invocation is None:
+                attributes = {"RequestID": request_id, "ErrorCode": "429", "ErrorMessage": "Rate Exceeded."}
+            else:
+                error = invocation.result() or {}
+                attributes = {
+                    "RequestID": request_id,
+                    "ErrorCode": "200",
+                    "ErrorMessage": str(error.get("errorMessage", ""))[:256] or invocation.error_type or "",
+                }
             self._send(config.dead_letter_arn, json.dumps(event), attributes)
 
     def _send(self, target_arn: str, body: str, attributes: dict[str, str]) -> None:
@@ -195,7 +220,14 @@ class SqsPoller:
             messages = response.get("Messages", [])
             if not messages:
                 return 0
-            invocation = self._runtime.invoke(self.source.function, {"Records": [self._record(m) for m in messages]})
+            try:
+                invocation = self._runtime.invoke(
+                    self.source.function, {"Records": [self._record(m) for m in messages]}
+                )
+            except ThrottledError:
+                # As Lambda's poller: the batch goes back to the queue, visible again after the
+                # visibility timeout, and polling slows down meanwhile.
+                return 0
             done = self._succeeded(messages, invocation)
             for message in messages:
                 if message["MessageId"] in done:

@@ -9,7 +9,10 @@ not a gap to close).
    instead of through CloudFormation (deployer.py).
 2. moto runs Lambda code only in Docker: `route_lambda_invocations` hands every invocation to
    the embedded Lambda runtime (runtime.py), after checking its payload is JSON as Lambda's API
-   does (InvalidRequestContentException, 400), and returns the log tail when asked (Tail).
+   does (InvalidRequestContentException, 400), and returns the log tail when asked (Tail). A
+   function's reserved concurrency (PutFunctionConcurrency), which moto only records, is handed
+   to the runtime too, and an invocation it throttles is answered as Lambda answers it
+   (TooManyRequestsException, 429, Reason ReservedFunctionConcurrentInvocationLimitExceeded).
 3. moto delivers SNS → Lambda synchronously, inside Publish, without retries or dead letters:
    `route_lambda_invocations` turns it into an asynchronous invoke (events.AsyncInvoker).
 4. moto delivers SQS → Lambda synchronously, inside SendMessage, so a delayed message is never
@@ -60,6 +63,20 @@ not a gap to close).
     moto times the state apart from the callback wait, which starts only once the invocation
     has returned; between the state's timeout and the end of that wait a callback is still
     accepted (and discarded). The README lists it among the known differences.
+17. DynamoDB requests are not atomic: moto checks a ConditionExpression and then writes, without
+    a lock, while the endpoint serves requests on many threads (the Lambda environments call it
+    concurrently). Of several UpdateItem racing with `attribute_not_exists(decision)` on one
+    item, more than one can pass the check and succeed; on DynamoDB exactly one does, and the
+    others get ConditionalCheckFailedException. `apply_dynamodb_requests_one_at_a_time` runs
+    each DynamoDB request alone (reads too, so that none sees a write half made). What that
+    costs: the time moto spends in a request, a median of 0.8 ms for an UpdateItem or a GetItem
+    on this machine, during which other DynamoDB requests wait.
+18. CreateFunctionUrlConfig answers with a URL that nothing serves
+    (https://<32 hex digits>.lambda-url.<region>.on.aws, without the trailing slash AWS's has):
+    `serve_function_urls` gives each function URL one on the embedded AWS's endpoint instead,
+    http://127.0.0.1:<port>/lambda-url/<url-id>/ with a url-id of 32 lowercase letters and
+    digits as AWS's, and `find_function_url` tells function_urls.py which function a url-id is
+    of, its auth type, and whether the function's resource-based policy lets the public call it.
 """
 
 import base64
@@ -71,13 +88,14 @@ import threading
 import uuid
 import weakref
 from collections.abc import Iterable
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 from moto.awslambda.exceptions import LambdaClientError
-from moto.awslambda.models import LambdaFunction
+from moto.awslambda.models import FunctionUrlConfig, LambdaBackend, LambdaFunction, lambda_backends
 from moto.core.responses import ActionResult, EmptyResult
+from moto.dynamodb.responses import DynamoHandler
 from moto.sns.models import Subscription
 from moto.sqs.models import sqs_backends
 from moto.stepfunctions.parser.api import InvalidToken, TaskTimedOut
@@ -101,7 +119,9 @@ from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
 from .events import sns_event
-from .runtime import platform_lines
+from .function_urls import PATH_PREFIX as URL_PATH_PREFIX
+from .function_urls import FunctionUrlTarget, new_url_id
+from .runtime import FunctionNotFoundError, ThrottledError, platform_lines
 
 # What Step Functions answers for a callback to a task that no longer waits (gaps 11 and 16).
 CLOSED_TASK = "Task Timed Out: 'Provided task does not exist anymore'"
@@ -125,7 +145,10 @@ def route_lambda_invocations(patches: ExitStack, runtime: "LambdaRuntime", async
             return b""
         if invocation_type == "DryRun":
             return b""
-        invocation = runtime.invoke(function.function_name, event)
+        try:
+            invocation = runtime.invoke(function.function_name, event)
+        except ThrottledError as error:
+            raise TooManyRequestsError(error.reason) from None
         if invocation.failed:
             response_headers["x-amz-function-error"] = "Unhandled"
         response_headers["x-amz-executed-version"] = "$LATEST"
@@ -156,13 +179,43 @@ def route_lambda_invocations(patches: ExitStack, runtime: "LambdaRuntime", async
         async_invoker.submit(subscription.endpoint, event)
         return None
 
+    original_put_concurrency = LambdaBackend.put_function_concurrency
+    original_delete_concurrency = LambdaBackend.delete_function_concurrency
+
+    def put_function_concurrency(backend: LambdaBackend, function_name: str, reserved_concurrency: str) -> Any:
+        reserved = original_put_concurrency(backend, function_name, reserved_concurrency)
+        _reserve(function_name, int(reserved))
+        return reserved
+
+    def delete_function_concurrency(backend: LambdaBackend, function_name: str) -> Any:
+        original_delete_concurrency(backend, function_name)
+        _reserve(function_name, None)
+
+    def _reserve(function_name: str, reserved: int | None) -> None:
+        # A function created through the API alone is not one the runtime runs: nothing to tell it.
+        with suppress(FunctionNotFoundError):
+            runtime.find(function_name).reserved_concurrency = reserved
+
     patches.enter_context(mock.patch.object(LambdaFunction, "invoke", invoke))
     patches.enter_context(mock.patch.object(Subscription, "publish", publish))
+    patches.enter_context(mock.patch.object(LambdaBackend, "put_function_concurrency", put_function_concurrency))
+    patches.enter_context(mock.patch.object(LambdaBackend, "delete_function_concurrency", delete_function_concurrency))
 
 
 class InvalidRequestContentError(LambdaClientError):
     def __init__(self, message: str) -> None:
         super().__init__("InvalidRequestContentException", message)
+
+
+class TooManyRequestsError(LambdaClientError):
+    code = 429
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("TooManyRequestsException", "Rate Exceeded.")
+        # Lambda's error body: its type, its reason, and who caused it (the caller: "User").
+        self.description = json.dumps(
+            {"__type": self.error_type, "message": self.message, "Reason": reason, "Type": "User"}
+        )
 
 
 def _header(headers: Any, name: str) -> str | None:
@@ -174,12 +227,18 @@ def _header(headers: Any, name: str) -> str | None:
 
 
 def apply(
-    patches: ExitStack, runtime: "LambdaRuntime", async_invoker: "AsyncInvoker", *, server_port: int | None
+    patches: ExitStack,
+    runtime: "LambdaRuntime",
+    async_invoker: "AsyncInvoker",
+    *,
+    server_port: int | None,
+    endpoint_url: str,
 ) -> None:
     """Every workaround, entered into `patches`: closing it undoes them all."""
     if server_port is not None:
         point_interpreter_at(patches, server_port)
     route_lambda_invocations(patches, runtime, async_invoker)
+    serve_function_urls(patches, endpoint_url)
     for workaround in (
         name_unnamed_executions,
         keep_task_failure_cause,
@@ -190,6 +249,7 @@ def apply(
         accept_heartbeats_without_timeout,
         close_tokens_atomically,
         quiet_interpreter,
+        apply_dynamodb_requests_one_at_a_time,
     ):
         workaround(patches)
 
@@ -390,6 +450,81 @@ def close_tokens_atomically(patches: ExitStack) -> None:
     patches.enter_context(mock.patch.object(CallbackPoolManager, "notify", notify))
     patches.enter_context(mock.patch.object(CallbackPoolManager, "heartbeat", heartbeat))
     patches.enter_context(mock.patch.object(CallbackEndpoint, "interrupt_all", interrupt_all))
+
+
+def apply_dynamodb_requests_one_at_a_time(patches: ExitStack) -> None:
+    """Gap 17. Re-entrant: nothing in a DynamoDB request calls DynamoDB again today, and a later
+    moto that did must not deadlock on it."""
+    lock = threading.RLock()
+    original = DynamoHandler.call_action
+
+    def call_action(handler: DynamoHandler) -> Any:
+        with lock:
+            return original(handler)
+
+    patches.enter_context(mock.patch.object(DynamoHandler, "call_action", call_action))
+
+
+def serve_function_urls(patches: ExitStack, endpoint_url: str) -> None:
+    """Gap 18: the URL is made when the configuration is, so that CreateFunctionUrlConfig,
+    GetFunctionUrlConfig and a template's Fn::GetAtt FunctionUrl all give the one that works."""
+    original_init = FunctionUrlConfig.__init__
+
+    def init(url_config: FunctionUrlConfig, function: LambdaFunction, config: dict[str, Any]) -> None:
+        original_init(url_config, function=function, config=config)
+        url_config.url = f"{endpoint_url}{URL_PATH_PREFIX}{new_url_id()}/"
+
+    patches.enter_context(mock.patch.object(FunctionUrlConfig, "__init__", init))
+
+
+def find_function_url(url_id: str) -> FunctionUrlTarget | None:
+    """Gap 18: the function URL with this url-id, as moto holds it now (a deleted one is gone)."""
+    path = f"{URL_PATH_PREFIX}{url_id}/"
+    for account_id, regions in list(lambda_backends.items()):
+        for backend in list(regions.values()):
+            for function in backend._lambdas.latest():
+                config = function.url_config
+                if url_id and config is not None and config.url.endswith(path):
+                    auth_type = str(config.config.get("AuthType", "NONE"))
+                    return FunctionUrlTarget(
+                        url_id=url_id,
+                        function=function.function_name,
+                        auth_type=auth_type,
+                        public=_invokable_by_anyone(function.policy.statements, auth_type),
+                        account_id=account_id,
+                    )
+    return None
+
+
+def _invokable_by_anyone(statements: list[dict[str, Any]], auth_type: str) -> bool:
+    """Whether the policy grants "*" both lambda:InvokeFunctionUrl (for this auth type) and
+    lambda:InvokeFunction (through a function URL, or at all), as function URLs made since
+    October 2025 need. moto keeps AddPermission's FunctionUrlAuthType and InvokedViaFunctionUrl
+    as it was given them, beside the conditions it knows."""
+
+    def allows(statement: dict[str, Any], action: str) -> bool:
+        actions = statement.get("Action")
+        actions = actions if isinstance(actions, list) else [actions]
+        principal = statement.get("Principal")
+        return (
+            statement.get("Effect", "Allow") == "Allow"
+            and principal in ("*", {"AWS": "*"})
+            and any(name in (action, "lambda:*") for name in actions)
+        )
+
+    def condition(statement: dict[str, Any], key: str) -> Any:
+        return statement.get("Condition", {}).get("StringEquals", {}).get(key)
+
+    url_granted = any(
+        allows(statement, "lambda:InvokeFunctionUrl")
+        and auth_type in (statement.get("FunctionUrlAuthType"), condition(statement, "lambda:FunctionUrlAuthType"))
+        for statement in statements
+    )
+    invoke_granted = any(
+        allows(statement, "lambda:InvokeFunction") and statement.get("InvokedViaFunctionUrl") in (True, "true", None)
+        for statement in statements
+    )
+    return url_granted and invoke_granted
 
 
 def point_interpreter_at(patches: ExitStack, port: int) -> None:

@@ -4,11 +4,13 @@ own, as on Lambda.
 An execution environment is a process (lambda_worker.py) that imports the handler from the
 function's asset once (a cold start) and then serves one invocation at a time while it stays warm.
 Invocations of a function run concurrently, each in an idle environment or a new one, up to
-`max_environments` per function (beyond that they wait for one to be free: see the README's
-known differences). Each environment sees only its function's environment variables. An
-invocation that outlives its function's timeout is ended, its environment discarded, and it is
-reported as Lambda reports it (Sandbox.Timedout). What the code writes to stdout and stderr goes,
-with Lambda's START/END/REPORT lines, to the environment's log stream in the function's log group.
+`max_environments` per function (beyond that they wait for one to be free: see the known
+differences in docs/embedded-aws.md). A function with reserved concurrency is throttled beyond
+it, as on Lambda: the invocation is refused (ThrottledError) rather than kept waiting. Each
+environment sees only its function's environment variables. An invocation that outlives its
+function's timeout is ended, its environment discarded, and it is reported as Lambda reports it
+(Sandbox.Timedout). What the code writes to stdout and stderr goes, with Lambda's
+START/END/REPORT lines, to the environment's log stream in the function's log group.
 """
 
 import json
@@ -42,6 +44,17 @@ class FunctionNotFoundError(LookupError):
     pass
 
 
+class ThrottledError(RuntimeError):
+    """Lambda refused the invocation: as many as the function's reserved concurrency already run."""
+
+    reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
+
+    def __init__(self, function: str, reserved: int) -> None:
+        super().__init__(f"Rate Exceeded. ({function} has a reserved concurrency of {reserved}, all in use)")
+        self.function = function
+        self.reserved = reserved
+
+
 @dataclass
 class FunctionConfig:
     name: str
@@ -56,6 +69,8 @@ class FunctionConfig:
     max_retry_attempts: int = 2
     dead_letter_arn: str | None = None
     on_failure_arn: str | None = None
+    # ReservedConcurrentExecutions: invocations beyond it are throttled (None: the account's pool).
+    reserved_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -200,6 +215,10 @@ class LambdaRuntime:
     def __post_init__(self) -> None:
         self._pools: dict[str, _Environments] = {}
         self._lock = threading.Lock()
+        # Invocations under way per function, those waiting for an environment included: what
+        # Lambda counts against a reserved concurrency.
+        self._running: dict[str, int] = {}
+        self._throttles: dict[str, int] = {}
         # The environments' log files; made with the first environment, removed by stop().
         self.scratch: Path | None = None
         self._stopped = False
@@ -221,9 +240,23 @@ class LambdaRuntime:
         except KeyError:
             raise FunctionNotFoundError(f"Function not found: {name_or_arn}") from None
 
-    def invoke(self, name_or_arn: str, event: Any) -> Invocation:
+    def invoke(self, name_or_arn: str, event: Any, *, request_id: str | None = None) -> Invocation:
+        """Runs one invocation and returns it; ThrottledError if the function's reserved
+        concurrency is in use. `request_id`: one the caller has already announced (a function URL's)."""
         config = self.find(name_or_arn)
-        request_id = str(uuid.uuid4())
+        with self._lock:
+            running = self._running.get(config.name, 0)
+            if config.reserved_concurrency is not None and running >= config.reserved_concurrency:
+                self._throttles[config.name] = self._throttles.get(config.name, 0) + 1
+                raise ThrottledError(config.name, config.reserved_concurrency)
+            self._running[config.name] = running + 1
+        try:
+            return self._invoke(config, event, request_id or str(uuid.uuid4()))
+        finally:
+            with self._lock:
+                self._running[config.name] -= 1
+
+    def _invoke(self, config: FunctionConfig, event: Any, request_id: str) -> Invocation:
         started_at = time.time()
         started = time.monotonic()
         environment, cold = self._acquire(config)
@@ -287,6 +320,12 @@ class LambdaRuntime:
         pool = self._pools[self.find(function).name]
         with pool.changed:
             return len(pool.all)
+
+    def throttles(self, function: str) -> int:
+        """How many invocations of the function were throttled (Lambda's Throttles metric)."""
+        name = self.find(function).name
+        with self._lock:
+            return self._throttles.get(name, 0)
 
     def stop_idle(self) -> None:
         """Ends the environments no invocation uses now, as Lambda reclaims idle ones: the next

@@ -23,10 +23,10 @@ def assembly(tmp_path: Path, resources: dict) -> Path:
 
 
 def test_an_unsupported_resource_type_stops_the_deploy_naming_type_and_logical_id(tmp_path):
-    resources = {"Topic": {"Type": "AWS::SNS::Topic"}, "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {}}}
+    resources = {"Topic": {"Type": "AWS::SNS::Topic"}, "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {}}}
 
     with EmbeddedAws() as aws:
-        with pytest.raises(DeployError, match=r"cannot deploy: AWS::DynamoDB::Table \(Table\)"):
+        with pytest.raises(DeployError, match=r"cannot deploy: AWS::ApiGateway::RestApi \(Api\)"):
             aws.deploy(assembly(tmp_path, resources), stack_name="Stack")
 
         assert aws.client("sns").list_topics()["Topics"] == []

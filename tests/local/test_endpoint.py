@@ -2,6 +2,7 @@
 
 import socket
 import time
+import urllib.request
 
 import boto3
 import pytest
@@ -48,6 +49,30 @@ def test_with_latency_each_answer_comes_at_least_that_much_later():
         endpoint.stop()
 
     assert elapsed >= 0.3
+
+
+def test_a_mounted_application_serves_its_paths_and_the_latency_applies_to_it_too():
+    def page(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [f"page {environ['PATH_INFO']}".encode()]
+
+    endpoint = Endpoint(latency_ms=300)
+    endpoint.mount("/pages/", page)
+    endpoint.start()
+    try:
+        with urllib.request.urlopen(f"{endpoint.url}/pages/one") as first:
+            assert first.read() == b"page /pages/one"
+        began = time.monotonic()
+        with urllib.request.urlopen(f"{endpoint.url}/pages/two") as second:
+            answer = second.read()
+        elapsed = time.monotonic() - began
+        api = sqs(endpoint).list_queues()  # every other path is still an AWS API
+    finally:
+        endpoint.stop()
+
+    assert answer == b"page /pages/two"
+    assert elapsed >= 0.3
+    assert api["ResponseMetadata"]["HTTPStatusCode"] == 200
 
 
 def test_a_port_just_released_by_a_stopped_endpoint_can_be_taken_again():

@@ -46,10 +46,12 @@ def function(handler: str, **properties) -> dict:
     }
 
 
-def write_assembly(folder: Path, resources: dict) -> Path:
+def write_assembly(folder: Path, resources: dict, handlers: str = HANDLERS) -> Path:
+    """A cloud assembly of one stack ("Stack"): a role ("Role"), `resources`, and one asset
+    whose module `handlers` holds the source `handlers`."""
     asset = folder / "asset.handlers"
     asset.mkdir(parents=True)
-    (asset / "handlers.py").write_text(textwrap.dedent(HANDLERS))
+    (asset / "handlers.py").write_text(textwrap.dedent(handlers))
     (folder / "Stack.template.json").write_text(json.dumps({"Resources": {"Role": ROLE, **resources}}))
     assets = {
         "files": {

@@ -5,6 +5,7 @@ A failing test here is good news: moto has closed that gap, and its workaround c
 
 import io
 import json
+import re
 import threading
 import time
 import zipfile
@@ -20,6 +21,7 @@ from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 
 from ..waiting import wait_until
+from .test_dynamodb import race_conditional_updates
 
 ROLE = "arn:aws:iam::123456789012:role/any"
 EXECUTING = {"stepfunctions": {"execute_state_machine": True}}
@@ -311,6 +313,28 @@ def test_gap_16_a_callback_endpoint_keeps_the_last_of_two_outcomes():
 
     assert (first, second) == (True, True)
     assert endpoint.get_outcome().output == '"second"'
+
+
+def test_gap_17_conditional_updates_racing_on_one_item_can_all_succeed(aws):
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(
+        TableName="approvals",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+    successes = race_conditional_updates(dynamodb, "approvals", 20)
+
+    assert successes > 1  # on DynamoDB exactly one
+
+
+def test_gap_18_a_function_url_is_an_on_aws_address_that_nothing_serves(aws):
+    create_function()
+
+    url = boto3.client("lambda").create_function_url_config(FunctionName="f", AuthType="NONE")["FunctionUrl"]
+
+    assert re.fullmatch(r"https://[0-9a-f]{32}\.lambda-url\.us-east-1\.on\.aws", url)
 
 
 # The workaround of gap 13 itself: a cached program is shared by concurrent executions.

@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from pausable_sfn.local.runtime import FunctionConfig, FunctionNotFoundError, Invocation, LambdaRuntime
+from pausable_sfn.local.runtime import (
+    FunctionConfig,
+    FunctionNotFoundError,
+    Invocation,
+    LambdaRuntime,
+    ThrottledError,
+)
 
 from ..waiting import wait_until
 
@@ -38,6 +44,15 @@ def handler(event, context):
         if event.get("mark"):
             Path(event["mark"]).touch()
         time.sleep(3600)
+    if event.get("hold"):
+        # Runs until the test releases it: an invocation that is surely under way meanwhile.
+        folder = Path(event["hold"])
+        (folder / "held").touch()
+        deadline = time.monotonic() + 30
+        while not (folder / "release").exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError("never released")
+            time.sleep(0.01)
     if event.get("unserializable"):
         return {"when": object()}
     if event.get("meet"):
@@ -78,7 +93,15 @@ def asset(tmp_path: Path) -> Path:
     return tmp_path / "asset"
 
 
-def function(asset: Path, name: str, *, setting: str = "on", timeout: int = 2, handler: str = "app.main.handler"):
+def function(
+    asset: Path,
+    name: str,
+    *,
+    setting: str = "on",
+    timeout: int = 2,
+    handler: str = "app.main.handler",
+    reserved_concurrency: int | None = None,
+):
     return FunctionConfig(
         name=name,
         arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
@@ -88,6 +111,7 @@ def function(asset: Path, name: str, *, setting: str = "on", timeout: int = 2, h
         timeout_seconds=timeout,
         memory_mb=256,
         log_group=f"/aws/lambda/{name}",
+        reserved_concurrency=reserved_concurrency,
     )
 
 
@@ -270,6 +294,32 @@ def test_with_one_environment_allowed_invocations_wait_for_it(asset):
 
     assert [i.error_type for i in invocations] == [None] * 3
     assert len({i.result()["pid"] for i in invocations}) == 1
+
+
+def test_beyond_its_reserved_concurrency_a_function_is_throttled_rather_than_kept_waiting(runtime, asset, tmp_path):
+    runtime.register(function(asset, "reserved", timeout=60, reserved_concurrency=1))
+    held = threading.Thread(target=runtime.invoke, args=("reserved", {"hold": str(tmp_path)}))
+    held.start()
+    wait_until((tmp_path / "held").exists, what="the first invocation to run")
+
+    with pytest.raises(ThrottledError, match="reserved concurrency of 1") as throttled:
+        runtime.invoke("reserved", {})
+    others = [i.error_type for i in together(runtime, [("fn", {})] * 2)]  # another function is not held back
+    (tmp_path / "release").touch()
+    held.join(timeout=30)
+    after = runtime.invoke("reserved", {})
+
+    assert throttled.value.reason == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    assert others == [None, None]
+    assert after.error_type is None
+
+
+def test_a_reserved_concurrency_of_zero_throttles_every_invocation(runtime, asset):
+    runtime.register(function(asset, "switched-off", reserved_concurrency=0))
+
+    with pytest.raises(ThrottledError):
+        runtime.invoke("switched-off", {})
+    assert runtime.invocations == []
 
 
 def test_stopping_ends_every_environment_and_removes_its_files(runtime):
