@@ -119,4 +119,5 @@ def test_the_readme_example_synthesizes_with_the_installed_construct_library(ven
     [machine] = [r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
     definition = json.dumps(machine["Properties"]["DefinitionString"])
     assert "sqs:sendMessage.waitForTaskToken" in definition
-    assert "sns:publish.waitForTaskToken" in definition
+    assert "lambda:invoke.waitForTaskToken" in definition  # the approval step asks a person
+    assert any(r["Type"] == "AWS::Lambda::Url" for r in template["Resources"].values())

@@ -339,3 +339,13 @@ def test_a_form_sent_base64_encoded_is_read(page):
 def test_an_event_that_is_not_a_function_url_request_is_refused_plainly(lambda_context):
     with pytest.raises(InvalidEventError, match="function URL request"):
         handler({"taskToken": TOKEN}, lambda_context)
+
+
+def test_a_browsers_own_form_post_is_accepted_though_its_origin_is_null(page):
+    # With Referrer-Policy: no-referrer, Chromium sends "Origin: null" for the page's own form.
+    form = {"formKey": page.form_key(), "decidedBy": "Ana", "decision": "approve"}
+
+    response = page.post(form, origin="null", **{"sec-fetch-site": "same-origin"})
+
+    assert response["statusCode"] == 200
+    assert page.status() == "approved"
