@@ -20,6 +20,9 @@ def test_stack_outputs_are_published_where_tools_look_for_them(app):
         "LongJobRequestQueueUrl",
         "CallbackDeadLetterQueueUrl",
         "LongJobRequestDeadLetterQueueUrl",
+        "ApprovalRequestsTopicArn",
+        "ApprovalFunctionName",
+        "ApprovalPageUrl",
     }
 
 
