@@ -52,7 +52,8 @@ def ask_a_person(request: JobRequest, *, function: str, lambda_client: Any) -> d
         "stateName": request.stateName,
         "pausedAt": request.pausedAt.isoformat(),
         "timeoutSeconds": request.timeoutSeconds,
-        "summary": {"input": request.request, "jobDurationSeconds": request.jobDurationSeconds},
+        # The execution's input is what a person judges (a job duration means nothing to them).
+        "summary": {"input": request.request},
     }
     response = lambda_client.invoke(FunctionName=function, Payload=json.dumps(approval).encode("utf-8"))
     answer = json.loads(response["Payload"].read() or b"null")
