@@ -22,7 +22,7 @@ from .local.deployer import Deployment
 from .local.embedded import EmbeddedAws
 from .ops import approval_form
 from .ops.history import Snapshot, timeline, wait_for
-from .ops.operations import Operations
+from .ops.operations import OperationError, Operations
 
 DEMO_JOB_SECONDS = 3
 FLOW_TIMEOUT_SECONDS = 60
@@ -166,13 +166,16 @@ class Demo:
         if not paused.paused or paused.task_token is None:
             outcome.problems.append(f"expected it to pause for a person; it is {paused.status}")
             return
-        operations = Operations(stack=self.deployment.stack_name)
-        link = operations.approval_link(paused.task_token)
-        self.console.print(
-            f"   approval link, expires {link.expires_at} (it holds no token; opening it decides nothing):"
-        )
-        self.console.print(f"   {link.url}", soft_wrap=True)
-        answer = approval_form.decide(link.url, decision, name="demo", comment="decided by make demo")
+        try:
+            link = Operations(stack=self.deployment.stack_name).approval_link(paused.task_token)
+            self.console.print(
+                f"   approval link, expires {link.expires_at} (it holds no token; opening it decides nothing):"
+            )
+            self.console.print(f"   {link.url}", soft_wrap=True)
+            answer = approval_form.decide(link.url, decision, name="demo", comment="decided by make demo")
+        except (OperationError, approval_form.NoFormError, OSError) as error:  # OSError: URLError and its kin
+            outcome.problems.append(f"the approval by link failed: {error}")
+            return
         self.console.print(f"   POST of the page's form ({decision}) → HTTP {answer.status}")
         if answer.status != 200:
             outcome.problems.append(f"the approval page answered HTTP {answer.status}")

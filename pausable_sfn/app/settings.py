@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..constructs.functions import POWERTOOLS_VERSION
 from ..constructs.human_approval import DEFAULT_PAGE_CONCURRENCY
@@ -45,10 +45,17 @@ class Settings(BaseModel):
     approval_link_lifetime_seconds: int | None = Field(
         default=None, ge=60, le=MAX_TASK_WAIT_SECONDS, alias="approvalLinkLifetimeSeconds"
     )
-    # The approval page's reserved concurrency; 0 reserves none (an account whose quota has none to spare).
-    approval_page_concurrency: int = Field(
-        default=DEFAULT_PAGE_CONCURRENCY, ge=0, le=1000, alias="approvalPageConcurrency"
+    # The approval page's reserved concurrency; "none" reserves none (an account whose quota has none
+    # to spare). Not 0: to Lambda, a reserved concurrency of 0 switches the function off.
+    approval_page_concurrency: int | None = Field(
+        default=DEFAULT_PAGE_CONCURRENCY, ge=1, le=1000, alias="approvalPageConcurrency"
     )
+
+    @field_validator("approval_page_concurrency", mode="before")
+    @classmethod
+    def _none_reserves_none(cls, value: Any) -> Any:
+        return None if value == "none" else value
+
     # Read by the app (cdk_app.py) to name the stack; declared here so that it is validated.
     stack_name: str = Field(default=STACK_NAME, pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$", alias="stackName")
 

@@ -37,7 +37,7 @@ class PausableStepFunctionStack(Stack):
             link_lifetime=Duration.seconds(settings.approval_link_lifetime_seconds)
             if settings.approval_link_lifetime_seconds
             else None,
-            page_concurrency=settings.approval_page_concurrency or None,
+            page_concurrency=settings.approval_page_concurrency,
             log_retention=settings.log_retention,
             powertools_version=settings.powertools_version,
         )

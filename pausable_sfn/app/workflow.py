@@ -146,6 +146,7 @@ class PausableWorkflow(Construct):
                 "stateName": sfn.JsonPath.string_at("$$.State.Name"),
                 "pausedAt": sfn.JsonPath.string_at("$$.State.EnteredTime"),
                 "timeoutSeconds": sfn.JsonPath.number_at("$.taskTimeoutSeconds"),
+                **({"heartbeatSeconds": heartbeat} if heartbeat else {}),
             },
             result_path="$.CallAsyncServiceStep",
             # Set by the mode states above: a person may take days, a service an hour.

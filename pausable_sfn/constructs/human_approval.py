@@ -89,6 +89,9 @@ class HumanApproval(Construct):
             description="The approval page: shows a request on GET, decides on a POST of its own form",
             environment={"APPROVAL_TABLE": self.table.table_name},
             reserved_concurrent_executions=page_concurrency,
+            # Room for Step Functions' retries (its clients give up within seconds): the page, not
+            # Lambda's timeout, must be the one to tell the person what happened to the decision.
+            timeout_seconds=30,
         )
         # The link is the credential: the page needs no sign-in (a person with only a browser uses it).
         self.page_url = self.page_function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE).url

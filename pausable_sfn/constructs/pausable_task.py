@@ -18,11 +18,10 @@ from .human_approval import HumanApproval
 # What the task itself puts into every message: the token to call back with, and the execution
 # it belongs to (so that the receiver can log and correlate without a second call).
 RESERVED_FIELDS = ("taskToken", "executionId")
-MAX_STATE_NAME = MAX_STATE_NAME_LENGTH
 FAILED = "Failed"
 IN_STEP_FUNCTIONS = " in Step Functions"
 # The longest error prefix whose state names ("<prefix>Failed in Step Functions") still fit.
-MAX_PREFIX = MAX_STATE_NAME - len(FAILED + IN_STEP_FUNCTIONS)
+MAX_PREFIX = MAX_STATE_NAME_LENGTH - len(FAILED + IN_STEP_FUNCTIONS)
 PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 TIMEOUTS = [sfn.Errors.TIMEOUT, sfn.Errors.HEARTBEAT_TIMEOUT]
 
@@ -220,8 +219,8 @@ def _validate(
     def invalid(message: str) -> ValueError:
         return ValueError(f"PausableTask '{id}': {message}")
 
-    if len(id) > MAX_STATE_NAME:
-        raise invalid(f"id names the task state, and a state's name has at most {MAX_STATE_NAME} characters")
+    if len(id) > MAX_STATE_NAME_LENGTH:
+        raise invalid(f"id names the task state, and a state's name has at most {MAX_STATE_NAME_LENGTH} characters")
     given = [name for name, receiver in receivers.items() if receiver is not None]
     if len(given) != 1:
         raise invalid(
@@ -242,6 +241,11 @@ def _validate(
         raise invalid(
             f"timeout ({_iso(timeout.seconds)}) must be from 1 second to a year (P365D), "
             "the longest a Standard execution runs"
+        )
+    if heartbeat is not None and receivers.get("approval") is not None:
+        raise invalid(
+            "heartbeat cannot go with approval: a person sends no heartbeats, so the task would time out at the "
+            "first heartbeat timeout; give a timeout only"
         )
     if heartbeat is not None:
         milliseconds = heartbeat.to_milliseconds()

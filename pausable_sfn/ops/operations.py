@@ -510,7 +510,11 @@ class Operations:
             if kind in (APPROVAL_NOT_REQUESTED, APPROVAL_ALREADY_DECIDED):
                 raise OperationError(f"no approval link: {reason}")
             raise OperationError(f"the approval function failed: {reason}")
-        return ApprovalLink(url=str(result["url"]), expires_at=str(result["expiresAt"]))
+        if not (isinstance(result, dict) and isinstance(result.get("url"), str) and "expiresAt" in result):
+            raise OperationError(
+                f"{function} did not answer as an approval function (HumanApproval's request_function)"
+            )
+        return ApprovalLink(url=result["url"], expires_at=str(result["expiresAt"]))
 
     def resume_all(
         self,

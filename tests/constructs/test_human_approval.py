@@ -161,3 +161,17 @@ def test_no_reserved_concurrency_when_the_account_has_none_to_spare():
         if r["Type"] == "AWS::Lambda::Function" and "approval_page" in r["Properties"]["Handler"]
     ]
     assert "ReservedConcurrentExecutions" not in pages[0]["Properties"]
+
+
+def test_a_heartbeat_cannot_go_with_a_person():
+    stack = cdk.Stack(cdk.App(), "Refused")
+    approvals = HumanApproval(stack, "Approvers")
+
+    with pytest.raises(ValueError, match="heartbeat cannot go with approval: a person sends no heartbeats"):
+        PausableTask(
+            stack,
+            "Approve",
+            approval=approvals,
+            timeout=sfn.Timeout.duration(Duration.days(1)),
+            heartbeat=Duration.minutes(5),
+        )

@@ -29,6 +29,11 @@ def test_values_given_on_the_command_line_as_strings_are_read_as_numbers():
         ({"logRetentionDays": 8}, "logRetentionDays must be one of 1, 3, 5, 7, 14, 30"),
         ({"powertoolsVersion": "3.x"}, "powertoolsVersion: String should match pattern"),
         ({"longJobTimeoutSecs": 60}, "longJobTimeoutSecs: Extra inputs are not permitted"),
+        ({"approvalPageConcurrency": 0}, "approvalPageConcurrency: Input should be greater than or equal to 1"),
+        (
+            {"approvalLinkLifetimeSeconds": 30},
+            "approvalLinkLifetimeSeconds: Input should be greater than or equal to 60",
+        ),
     ],
 )
 def test_a_bad_value_names_its_key_and_what_is_accepted(values, message):
@@ -36,3 +41,8 @@ def test_a_bad_value_names_its_key_and_what_is_accepted(values, message):
         Settings.from_values(values)
 
     assert message in str(raised.value)
+
+
+def test_the_approval_page_may_reserve_no_concurrency():
+    assert Settings.from_values({"approvalPageConcurrency": "none"}).approval_page_concurrency is None
+    assert Settings.from_values({}).approval_page_concurrency == 10

@@ -5,7 +5,7 @@ import re
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 from handlers import approval_page
 from handlers.approval_page import Services, handler
 from handlers.approval_records import WAITING, ApprovalRecords, Link
@@ -25,10 +25,13 @@ class FakeStepFunctions:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.error_code: str | None = None
+        self.error: Exception | None = None
         self.status = "RUNNING"
 
     def _call(self, operation: str, **arguments: Any) -> dict[str, Any]:
         self.calls.append((operation, arguments))
+        if self.error is not None:
+            raise self.error
         if self.error_code:
             raise ClientError({"Error": {"Code": self.error_code, "Message": "refused"}}, operation)
         return {}
@@ -144,12 +147,19 @@ def test_head_and_get_decide_nothing_however_often_and_whoever_asks(page):
     assert page.status() == WAITING
 
 
+def decided_and_shown(page, response: dict) -> str:
+    """After a decision the browser is sent back to the link (POST, then GET): what it then shows."""
+    assert response["statusCode"] == 303
+    assert response["headers"]["Location"] == page.link.secret  # relative: the link itself
+    return page.get()["body"]
+
+
 def test_approving_resumes_the_task_with_who_decided_and_records_it(page):
     response = page.decide("approve", name="Alice", comment="Looks right")
 
-    assert response["statusCode"] == 200
-    assert "Approved" in response["body"]
-    assert "Alice" in response["body"]
+    shown = decided_and_shown(page, response)
+    assert "Approved" in shown
+    assert "Alice" in shown
     [(operation, arguments)] = page.sfn.decisions()
     assert operation == "SendTaskSuccess"
     assert arguments["taskToken"] == TOKEN
@@ -162,6 +172,7 @@ def test_approving_resumes_the_task_with_who_decided_and_records_it(page):
     record = page.records.request(page.request_id)
     assert record.status == "approved"
     assert (record.decision.decided_by, record.decision.source_ip) == ("Alice", "203.0.113.7")
+    assert record.task_token == "", "a decided request keeps no token"
 
 
 def test_rejecting_fails_the_task_with_rejected_and_the_comment_as_cause(page):
@@ -293,8 +304,7 @@ def test_a_task_that_no_longer_waits_closes_the_request_without_deciding(page):
     page.sfn.error_code = "TaskTimedOut"
 
     response = page.decide("approve")
-    assert response["statusCode"] == 409
-    assert "Not applied" in response["body"]
+    assert "Not applied" in decided_and_shown(page, response)
     record = page.records.request(page.request_id)
     assert record.status == "closed"
     assert record.decision.not_applied.startswith("TaskTimedOut")
@@ -305,9 +315,47 @@ def test_when_step_functions_fails_the_decision_is_withdrawn_so_it_can_be_made_a
     assert page.decide("approve")["statusCode"] == 503
     assert page.status() == WAITING
 
+    assert page.records.request(page.request_id).task_token == TOKEN, "the token is back for the next try"
     page.sfn.error_code = None
-    assert page.decide("approve")["statusCode"] == 200
+    assert page.decide("approve")["statusCode"] == 303
     assert page.status() == "approved"
+
+
+def test_a_refusal_no_retry_mends_withdraws_the_decision_and_says_to_tell_the_operator(page):
+    page.sfn.error_code = "AccessDeniedException"
+
+    response = page.decide("approve")
+
+    assert response["statusCode"] == 500
+    assert "Tell whoever runs this workflow" in response["body"]
+    assert page.status() == WAITING
+
+
+def test_a_decision_sent_but_not_confirmed_stays_recorded(page):
+    page.sfn.error = ReadTimeoutError(endpoint_url="https://states.us-east-1.amazonaws.com")
+
+    response = page.decide("approve")
+
+    assert response["statusCode"] == 202
+    assert "not confirm" in response["body"]
+    assert page.status() == "approved", "taking it back could undo a decision Step Functions applied"
+
+
+@pytest.mark.parametrize(
+    ("body", "base64_body"),
+    [("&".join(f"f{number}=x" for number in range(11)), False), ("not base64 !", True), ("%ff%fe", False)],
+    ids=["too many fields", "bad base64", "not UTF-8"],
+)
+def test_a_body_that_is_not_the_form_gets_a_page_not_a_crash(page, body, base64_body):
+    event = url_event("POST", page.path, body=body, base64_body=base64_body, headers={"content-type": "text/plain"})
+    if base64_body:
+        event["body"] = body
+
+    response = handler(event, page.context)
+
+    assert response["statusCode"] in (400, 403)
+    assert response["headers"]["Content-Security-Policy"]
+    assert page.status() == WAITING
 
 
 def test_an_ended_execution_offers_no_form(page):
@@ -332,13 +380,20 @@ def test_a_form_sent_base64_encoded_is_read(page):
         "POST", page.path, body=form, base64_body=True, headers={"content-type": "application/x-www-form-urlencoded"}
     )
 
-    assert handler(event, page.context)["statusCode"] == 200
+    assert handler(event, page.context)["statusCode"] == 303
     assert page.status() == "approved"
 
 
-def test_an_event_that_is_not_a_function_url_request_is_refused_plainly(lambda_context):
+@pytest.mark.parametrize(
+    "event", [{"taskToken": TOKEN}, {"requestContext": "x"}, "text", {"requestContext": {"http": {}}}]
+)
+def test_an_event_that_is_not_a_function_url_request_is_refused_plainly(lambda_context, event):
     with pytest.raises(InvalidEventError, match="function URL request"):
-        handler({"taskToken": TOKEN}, lambda_context)
+        handler(event, lambda_context)
+
+
+def test_a_trace_request_is_not_allowed(page):
+    assert handler(url_event("TRACE", page.path), page.context)["statusCode"] == 405
 
 
 def test_a_browsers_own_form_post_is_accepted_though_its_origin_is_null(page):
@@ -347,5 +402,5 @@ def test_a_browsers_own_form_post_is_accepted_though_its_origin_is_null(page):
 
     response = page.post(form, origin="null", **{"sec-fetch-site": "same-origin"})
 
-    assert response["statusCode"] == 200
+    assert response["statusCode"] == 303
     assert page.status() == "approved"

@@ -99,6 +99,7 @@ def test_manual_mode_asks_a_person_through_the_approval_function_and_sends_no_jo
             "stateName": "Long job execution",
             "pausedAt": "2026-11-26T08:00:00.123000+00:00",
             "timeoutSeconds": 604800,
+            "heartbeatSeconds": None,
             "summary": {"input": {"IsManualCallback": "True"}},
         }
     ]

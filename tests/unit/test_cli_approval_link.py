@@ -100,3 +100,13 @@ def test_a_duration_that_is_not_one_is_refused_before_any_call(aws, cli):
         code, _, err = cli("approval-link", "--token", TOKEN, "--expires", bad)
         assert code == EXIT_USAGE, bad
         assert "--expires" in err
+
+
+def test_a_function_that_is_not_an_approval_function_is_named_in_one_line(aws, cli):
+    aws.stack({**OUTPUTS, APPROVAL_FUNCTION_OUTPUT: APPROVAL_FUNCTION})
+    approval_function_answers(aws, {"mode": "manual"}, request={"action": "issueLink", "taskToken": TOKEN})
+
+    code, _, err = cli("approval-link", "--token", TOKEN)
+
+    assert code == EXIT_FAILED
+    assert f"{APPROVAL_FUNCTION} did not answer as an approval function" in err

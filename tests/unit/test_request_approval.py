@@ -172,3 +172,31 @@ def test_a_malformed_request_is_refused_naming_the_field_and_never_echoing_the_t
 def test_an_operator_request_with_unknown_fields_is_refused(aws, lambda_context):
     with pytest.raises(InvalidEventError, match="issueLink request"):
         handler({"action": "issueLink", "taskToken": TOKEN, "expires": "1h"}, lambda_context)
+
+
+def test_a_hand_off_retried_after_a_failed_publish_publishes_it(aws, lambda_context, monkeypatch):
+    _, published = aws
+    real = request_approval.clients.client
+
+    class Unreachable:
+        def publish(self, **_):
+            raise ConnectionError("SNS did not answer")
+
+    monkeypatch.setattr(
+        request_approval.clients, "client", lambda service: Unreachable() if service == "sns" else real(service)
+    )
+    with pytest.raises(ConnectionError):
+        handler(task_event(), lambda_context)
+    monkeypatch.setattr(request_approval.clients, "client", real)
+
+    assert handler(task_event(), lambda_context)["published"] is True
+    assert len(published()) == 1
+
+
+def test_a_heartbeat_timeout_is_when_a_person_must_have_decided(aws, lambda_context):
+    records, published = aws
+
+    handler(task_event(heartbeatSeconds=600), lambda_context)
+
+    assert "Waits until:     2026-11-26T08:10:00Z" in published()[0]["Message"]
+    assert records.request_for_token(TOKEN).timeout_at.isoformat() == "2026-11-26T08:10:00+00:00"

@@ -184,7 +184,7 @@ def invalid_link_page() -> Page:
     return Page(404, "Invalid link", body)
 
 
-def refused_page(status: int, title: str, text: str) -> Page:
+def message_page(status: int, title: str, text: str) -> Page:
     return Page(status, title, f"<h1>{escape(title)}</h1><p>{escape(text)}</p>")
 
 

@@ -11,7 +11,7 @@ import hmac
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
 from . import approval_html as pages
 from . import clients
@@ -39,8 +39,12 @@ logger = Logger()
 app = LambdaFunctionUrlResolver()
 LINK_ROUTE = f"/{APPROVAL_PATH}<secret>"
 MAX_FORM_BYTES = 16 * 1024
+MAX_FORM_FIELDS = 10  # the page's form has five
+# Step Functions' answers that no retry mends: the person is told to tell whoever runs the workflow.
+PERMANENT_REFUSALS = frozenset({"AccessDeniedException", "InvalidToken", "InvalidOutput", "ValidationException"})
 # Sent with every answer: nothing from elsewhere, the link never leaves in a Referer, nothing
 # kept in a cache, no MIME sniffing, no framing (clickjacking a button that decides).
+ALREADY_DECIDED = "This request was already decided: your decision was not taken."
 SECURITY_HEADERS = {
     "Content-Security-Policy": pages.CONTENT_SECURITY_POLICY,
     "Referrer-Policy": "no-referrer",
@@ -100,11 +104,17 @@ def decide(secret: str) -> Response[str]:
     now = services.now()
     event = app.current_event
     if not _same_origin(event.headers):
-        return answer(pages.refused_page(403, "Refused", "A decision can only be sent from the approval page itself."))
-    body = event.decoded_body or ""
+        return answer(pages.message_page(403, "Refused", "A decision can only be sent from the approval page itself."))
+    raw_body = event.get("body") or ""
+    if len(raw_body) > MAX_FORM_BYTES * 2:  # base64 makes it a third longer: checked before decoding
+        return answer(pages.message_page(413, "Too large", f"The form may hold at most {MAX_FORM_BYTES} bytes."))
+    try:
+        body = event.decoded_body or ""
+        fields = {name: values[0] for name, values in parse_qs(body, max_num_fields=MAX_FORM_FIELDS).items() if values}
+    except ValueError:  # not base64, not UTF-8, too many fields: not the page's form
+        return answer(pages.message_page(400, "Not a form", "This request does not hold the approval page's form."))
     if len(body.encode("utf-8")) > MAX_FORM_BYTES:
-        return answer(pages.refused_page(413, "Too large", f"The form may hold at most {MAX_FORM_BYTES} bytes."))
-    fields = {name: values[0] for name, values in parse_qs(body, max_num_fields=10).items() if values}
+        return answer(pages.message_page(413, "Too large", f"The form may hold at most {MAX_FORM_BYTES} bytes."))
 
     link = services.records.link(secret)
     record = services.records.request(link.request_id) if link else None
@@ -113,16 +123,14 @@ def decide(secret: str) -> Response[str]:
     if not hmac.compare_digest(fields.get("formKey", "").encode(), link.form_key.encode()):
         logger.warning("Decision refused: the form's anti-forgery value is missing or wrong")
         return answer(
-            pages.refused_page(
+            pages.message_page(
                 403,
                 "Refused",
                 "This decision did not come from the approval page's form. Open the link, then use its buttons.",
             )
         )
     if record.status != WAITING:
-        return answer(
-            pages.decided_page(record, status=409, notice="Your decision was not taken: this one came first.")
-        )
+        return answer(pages.decided_page(record, status=409, notice=ALREADY_DECIDED))
     if link.expired(now) or now >= record.timeout_at:
         return answer(pages.expired_page(record, link, now=now))
 
@@ -132,22 +140,22 @@ def decide(secret: str) -> Response[str]:
             pages.request_page(record, link, now=now, notice=problem, values=pages.form_values(fields), status=400)
         )
 
-    http = event.request_context.http
+    http = event["requestContext"]["http"]
     decision = Decision(
         outcome=APPROVED if fields["decision"] == "approve" else REJECTED,
         decided_by=fields["decidedBy"].strip(),
         comment=fields.get("comment", "").strip(),
         decided_at=now,
-        source_ip=http.source_ip,
-        user_agent=(http.user_agent or "")[:256],
+        source_ip=str(http.get("sourceIp", "")),
+        user_agent=str(http.get("userAgent") or "")[:256],
     )
     return _apply(services, record, link_secret_fingerprint=fingerprint(secret), decision=decision)
 
 
-@app.route(LINK_ROUTE, method=["PUT", "PATCH", "DELETE", "OPTIONS"])
+@app.route(LINK_ROUTE, method=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"])
 def other_method(secret: str) -> Response[str]:
     return answer(
-        pages.refused_page(405, "Method not allowed", "Open the link in a browser."),
+        pages.message_page(405, "Method not allowed", "Open the link in a browser."),
         {"Allow": "GET, HEAD, POST"},
     )
 
@@ -155,6 +163,18 @@ def other_method(secret: str) -> Response[str]:
 @app.not_found
 def not_found(error: Exception) -> Response[str]:
     return answer(pages.invalid_link_page())
+
+
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
+def failed(error: Exception) -> Response[str]:
+    """Whatever went wrong still answers a page with the security headers, and decides nothing
+    that was not decided: the error is logged (never the link or the token), the person told."""
+    logger.exception("The approval page failed")
+    return answer(
+        pages.message_page(
+            500, "Something went wrong", "Nothing was decided. Try again, or tell whoever runs this workflow."
+        )
+    )
 
 
 def _apply(
@@ -170,9 +190,10 @@ def _apply(
     if not services.records.decide(record.request_id, decision):
         logger.info("Decision not taken: another one came first", extra=log)
         current = services.records.request(record.request_id) or record
-        return answer(
-            pages.decided_page(current, status=409, notice="Your decision was not taken: this one came first.")
-        )
+        if current.decision is None:  # the other one was withdrawn meanwhile: the form again
+            link_form = pages.message_page(409, "Try again", "Another decision was being made. Open the link again.")
+            return answer(link_form)
+        return answer(pages.decided_page(current, status=409, notice=ALREADY_DECIDED))
     try:
         if decision.outcome == APPROVED:
             services.sfn.send_task_success(taskToken=record.task_token, output=_approval_output(decision))
@@ -183,28 +204,60 @@ def _apply(
         code = error.response["Error"]["Code"]
         if code in TASK_CLOSED_CODES:
             reason = f"{code}: {TASK_CLOSED}"
-            services.records.close(record.request_id, decision, reason)
+            services.records.close(record.request_id, reason)
             logger.warning(
                 "Decision recorded but not applied: the task no longer waits", extra={**log, "reason": reason}
             )
-            closed = replace(record, status="closed", decision=replace(decision, not_applied=reason))
-            return answer(pages.decided_page(closed, status=409))
-        return _withdraw(services, record, decision, log, error)
-    except BotoCoreError as error:
-        return _withdraw(services, record, decision, log, error)
+            return _see_the_page()
+        permanent = code in PERMANENT_REFUSALS
+        return _withdraw(services, record, decision, log, f"{code}: {error}", permanent=permanent)
+    except ReadTimeoutError as error:
+        # Sent, and perhaps applied: it stays recorded (taking it back could undo an applied decision).
+        logger.error(
+            "Decision sent, not confirmed: Step Functions did not answer in time", extra={**log, "error": str(error)}
+        )
+        return answer(
+            pages.message_page(
+                202,
+                "Sent, not confirmed",
+                "Your decision was recorded and sent, but Step Functions did not confirm it in time. Open the "
+                "link again in a minute: if the step still waits, ask whoever runs this workflow.",
+            )
+        )
+    except BotoCoreError as error:  # not sent: refused connection, DNS, TLS
+        return _withdraw(services, record, decision, log, str(error), permanent=False)
     logger.info("Decision applied", extra=log)
-    return answer(pages.decided_page(replace(record, status=decision.outcome, decision=decision)))
+    return _see_the_page()
+
+
+def _see_the_page() -> Response[str]:
+    """After a decision, the browser is sent to the link's page (a GET), which shows it: a reload or
+    a second click then only shows it again, and sends nothing. The Location is the link's own last
+    segment, a relative reference to itself, wherever the function URL is served."""
+    path = app.current_event.path
+    return answer(
+        pages.message_page(303, "Decided", "Your decision was applied."), {"Location": path.rsplit("/", 1)[-1]}
+    )
 
 
 def _withdraw(
-    services: Services, record: RequestRecord, decision: Decision, log: dict[str, str], error: Exception
+    services: Services, record: RequestRecord, decision: Decision, log: dict[str, str], error: str, *, permanent: bool
 ) -> Response[str]:
-    """Step Functions did not take the decision (throttled, unreachable): it is taken back, so the
-    person can try again, rather than kept as a decision that nothing applied."""
-    logger.error("Decision not applied: Step Functions did not answer; withdrawn", extra={**log, "error": str(error)})
-    services.records.withdraw(record.request_id, decision)
+    """Step Functions did not take the decision: it is taken back, so that it can be made again,
+    rather than kept as a decision that nothing applied."""
+    logger.error("Decision not applied; withdrawn", extra={**log, "error": error, "permanent": permanent})
+    services.records.withdraw(record.request_id, decision, task_token=record.task_token)
+    if permanent:
+        return answer(
+            pages.message_page(
+                500,
+                "Not applied",
+                "Step Functions refused the decision, so nothing was decided. Tell whoever runs this workflow: "
+                "the approval page may not resume this state machine.",
+            )
+        )
     return answer(
-        pages.refused_page(
+        pages.message_page(
             503, "Try again", "Step Functions could not be reached, so nothing was decided. Try again in a minute."
         )
     )
@@ -261,7 +314,13 @@ def _ended(sfn: Any, record: RequestRecord) -> str | None:
 
 
 def _check_event(event: Any) -> None:
-    if not isinstance(event, dict) or not isinstance(event.get("requestContext", {}).get("http"), dict):
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    http = context.get("http") if isinstance(context, dict) else None
+    if (
+        not isinstance(http, dict)
+        or not isinstance(http.get("method"), str)
+        or not isinstance(event.get("rawPath"), str)
+    ):
         raise InvalidEventError("ApprovalPageLambda serves its function URL: the event must be a function URL request")
 
 

@@ -3,9 +3,10 @@
 - The request record holds the task token (the page needs it to decide) under a key made from the
   token's hash, the request's details, its status and, once decided, the decision: who, what,
   when, from which address.
-- A link record holds no secret: its key is the hash of the link's secret, so a copy of the
-  table opens no page. It names its request, when it expires, and the anti-forgery value that
-  the page's form must send back.
+- A link record holds no secret: its key is the hash of the link's secret, so the table holds no
+  link (it does hold the tokens of the tasks that still wait: a token is removed when its request
+  is decided). It names its request, when it expires, and the anti-forgery value that the page's
+  form must send back.
 - A decision is an UpdateItem on the condition that the request still waits: of two decisions
   at once, DynamoDB lets exactly one through.
 
@@ -109,6 +110,8 @@ class RequestRecord:
     summary: dict[str, Any]
     status: str = WAITING
     decision: Decision | None = None
+    # Whether the approval request went out: a hand-off retried after a failed publish publishes it.
+    published: bool = False
 
     @property
     def execution_name(self) -> str:
@@ -144,8 +147,11 @@ class ApprovalRecords:
 
     def open_request(self, request: ApprovalRequest) -> tuple[RequestRecord, bool]:
         """The request record of the task, created now (True) or found, when the task's hand-off was
-        retried (False): a retry must not ask the person twice."""
-        timeout = request.timeoutSeconds or MAX_TASK_WAIT_SECONDS
+        retried (False): a retry must not ask the person twice. The task stops waiting at its
+        timeout, or at its heartbeat timeout, which comes first for a person (who sends none)."""
+        timeout = min(
+            request.timeoutSeconds or MAX_TASK_WAIT_SECONDS, request.heartbeatSeconds or MAX_TASK_WAIT_SECONDS
+        )
         record = RequestRecord(
             request_id=f"request#{_hash(request.taskToken)}",
             task_token=request.taskToken,
@@ -182,6 +188,14 @@ class ApprovalRecords:
             return existing, False
         return record, True
 
+    def mark_published(self, request_id: str) -> None:
+        self._dynamodb.update_item(
+            TableName=self._table,
+            Key=_key(request_id),
+            UpdateExpression="SET published = :yes",
+            ExpressionAttributeValues=_item({":yes": True}),
+        )
+
     def request_for_token(self, task_token: str) -> RequestRecord | None:
         return self.request(f"request#{_hash(task_token)}")
 
@@ -192,7 +206,7 @@ class ApprovalRecords:
         values = _values(item)
         return RequestRecord(
             request_id=request_id,
-            task_token=values["taskToken"],
+            task_token=values.get("taskToken", ""),  # removed once decided
             execution_id=values["executionId"],
             state_name=values["stateName"],
             paused_at=parse_time(values["pausedAt"]),
@@ -200,15 +214,17 @@ class ApprovalRecords:
             summary=json.loads(values.get("summary", "{}")),
             status=values["status"],
             decision=Decision.from_item(values["decision"]) if "decision" in values else None,
+            published=bool(values.get("published", False)),
         )
 
     def decide(self, request_id: str, decision: Decision) -> bool:
-        """Records `decision` if the request still waits; False if another decision came first."""
+        """Records `decision` if the request still waits; False if another decision came first. The
+        token leaves the record: the caller sends the decision with the token it read."""
         try:
             self._dynamodb.update_item(
                 TableName=self._table,
                 Key=_key(request_id),
-                UpdateExpression="SET #status = :outcome, decision = :decision",
+                UpdateExpression="SET #status = :outcome, decision = :decision REMOVE taskToken",
                 ConditionExpression="#status = :waiting",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=_item(
@@ -221,7 +237,7 @@ class ApprovalRecords:
             raise
         return True
 
-    def close(self, request_id: str, decision: Decision, reason: str) -> None:
+    def close(self, request_id: str, reason: str) -> None:
         """The decision was recorded, but Step Functions no longer had the task: it stays on record,
         marked as never applied, and the request is closed."""
         self._dynamodb.update_item(
@@ -232,17 +248,17 @@ class ApprovalRecords:
             ExpressionAttributeValues=_item({":closed": CLOSED, ":reason": reason}),
         )
 
-    def withdraw(self, request_id: str, decision: Decision) -> None:
-        """Takes back a decision that could not be sent (Step Functions did not answer), so that
-        the person can decide again: only this very decision, not one made since."""
+    def withdraw(self, request_id: str, decision: Decision, *, task_token: str) -> None:
+        """Takes back a decision that Step Functions did not take, so that it can be made again: only
+        this very decision, not one made since; the token goes back into the record."""
         self._dynamodb.update_item(
             TableName=self._table,
             Key=_key(request_id),
-            UpdateExpression="SET #status = :waiting REMOVE decision",
+            UpdateExpression="SET #status = :waiting, taskToken = :token REMOVE decision",
             ConditionExpression="decision.decidedAt = :at AND decision.decidedBy = :by",
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues=_item(
-                {":waiting": WAITING, ":at": iso(decision.decided_at), ":by": decision.decided_by}
+                {":waiting": WAITING, ":token": task_token, ":at": iso(decision.decided_at), ":by": decision.decided_by}
             ),
         )
 

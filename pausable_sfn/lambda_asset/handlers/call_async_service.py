@@ -52,6 +52,7 @@ def ask_a_person(request: JobRequest, *, function: str, lambda_client: Any) -> d
         "stateName": request.stateName,
         "pausedAt": request.pausedAt.isoformat(),
         "timeoutSeconds": request.timeoutSeconds,
+        "heartbeatSeconds": request.heartbeatSeconds,
         # The execution's input is what a person judges (a job duration means nothing to them).
         "summary": {"input": request.request},
     }

@@ -41,6 +41,7 @@ class JobRequest(BaseModel):
     stateName: str = Field(min_length=1, max_length=MAX_STATE_NAME_LENGTH)
     pausedAt: datetime = Field(strict=False)
     timeoutSeconds: int = Field(ge=1, le=MAX_TASK_WAIT_SECONDS)
+    heartbeatSeconds: int | None = Field(default=None, ge=1, le=MAX_TASK_WAIT_SECONDS)
 
 
 class JobRequestMessage(BaseModel):
@@ -103,6 +104,8 @@ class ApprovalRequest(BaseModel):
     pausedAt: datetime
     # None: the task waits as long as its execution may run (a year).
     timeoutSeconds: int | None = Field(default=None, ge=1, le=MAX_TASK_WAIT_SECONDS)
+    # A heartbeat timeout ends the wait sooner, as nobody sends heartbeats for a person.
+    heartbeatSeconds: int | None = Field(default=None, ge=1, le=MAX_TASK_WAIT_SECONDS)
     summary: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -20,13 +20,14 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from . import clients
-from .approval_records import WAITING, ApprovalRecords, Link, RequestRecord, iso
+from .approval_records import CLOSED, WAITING, ApprovalRecords, Link, RequestRecord, iso
 from .contracts import APPROVAL_PATH, ISSUE_LINK_ACTION, fingerprint
 from .messages import ApprovalRequest, LinkRequest
 from .validation import parse
 
 logger = Logger()
 SUBJECT_LIMIT = 100  # SNS: at most 100 printable ASCII characters, no line break
+MAX_SUMMARY_IN_MESSAGE = 16 * 1024
 
 
 # Lambda names an invocation's error after the exception's class, and the operator's CLI reads
@@ -58,12 +59,13 @@ def request_approval(
     now: datetime,
 ) -> dict[str, Any]:
     record, created = records.open_request(request)
-    if not created:
+    if not created and record.published:
         logger.info("Approval already requested for this task: nothing published again")
         return {"approvalRequested": True, "published": False}
     link = records.issue_link(record, now=now, lifetime=lifetime, issued_to="approval request")
     url = link_url(page_url, link)
     sns.publish(TopicArn=topic_arn, Subject=subject(record), Message=email_text(record, link, url))
+    records.mark_published(record.request_id)
     logger.info("Approval requested", extra={"link_expires_at": iso(link.record.expires_at)})
     return {"approvalRequested": True, "published": True, "linkExpiresAt": iso(link.record.expires_at)}
 
@@ -75,6 +77,8 @@ def issue_link(request: LinkRequest, *, records: ApprovalRecords, page_url: str,
             "no approval was requested for this task: it waits for a service, not a person "
             "(or its approval records have expired)"
         )
+    if record.status == CLOSED:
+        raise ApprovalTaskExpired("the task had stopped waiting when a decision came: the request is closed")
     if record.status != WAITING:
         by = f" by {record.decision.decided_by}" if record.decision else ""
         raise ApprovalAlreadyDecided(f"the request was {record.status}{by}: no new link is needed")
@@ -98,6 +102,8 @@ def subject(record: RequestRecord) -> str:
 
 def email_text(record: RequestRecord, link: Link, url: str) -> str:
     summary = json.dumps(record.summary, indent=2, sort_keys=True) if record.summary else "(none)"
+    if len(summary) > MAX_SUMMARY_IN_MESSAGE:  # SNS takes 256 KiB; the page shows it whole
+        summary = summary[:MAX_SUMMARY_IN_MESSAGE] + "\n... (cut here: the page shows all of it)"
     return "\n".join(
         [
             f"The execution {record.execution_name} waits for your decision at the step {record.state_name}.",
