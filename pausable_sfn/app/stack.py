@@ -54,8 +54,8 @@ class PausableStepFunctionStack(Stack):
         )
         call_async_service.add_environment("LONG_JOB_QUEUE_URL", external_service.queue.queue_url)
         external_service.queue.grant_send_messages(call_async_service)
-        call_async_service.add_environment("APPROVAL_FUNCTION", approval.request_function.function_name)
-        approval.grant_request(call_async_service)
+        # In manual mode it asks a person itself (no second function in between).
+        approval.let_ask(call_async_service)
 
         workflow = PausableWorkflow(
             self,

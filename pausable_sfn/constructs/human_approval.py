@@ -95,23 +95,14 @@ class HumanApproval(Construct):
         )
         # The link is the credential: the page needs no sign-in (a person with only a browser uses it).
         self.page_url = self.page_function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE).url
+        self._link_lifetime = link_lifetime
         self.request_function = functions.create(
             "RequestApprovalLambda",
             handler="request_approval",
             description="Records a task's approval request and publishes its link; issues fresh links",
-            environment={
-                "APPROVAL_TABLE": self.table.table_name,
-                "APPROVAL_TOPIC_ARN": self.topic.topic_arn,
-                "APPROVAL_PAGE_URL": self.page_url,
-                **({"LINK_LIFETIME_SECONDS": str(int(link_lifetime.to_seconds()))} if link_lifetime else {}),
-            },
         )
+        self.let_ask(self.request_function)
         self.table.grant(self.page_function, "dynamodb:GetItem", "dynamodb:UpdateItem")
-        self.table.grant(self.request_function, "dynamodb:GetItem", "dynamodb:PutItem")
-        # sns:Publish alone: the AWS managed key's policy already lets SNS use it for this account.
-        self.request_function.add_to_role_policy(
-            iam.PolicyStatement(actions=["sns:Publish"], resources=[self.topic.topic_arn])
-        )
 
     def allow_resuming(self, state_machine: sfn.IStateMachine) -> None:
         """Lets the page decide the tasks of `state_machine` (SendTaskSuccess and SendTaskFailure on
@@ -140,10 +131,28 @@ class HumanApproval(Construct):
             "approval page offers no form for one that has ended: execution names are not known in advance.",
         )
 
+    def let_ask(self, function: lambda_.Function) -> None:
+        """Lets a function of the package's asset ask people itself, as `request_function` does
+        (`handlers.approval_requests`): it learns where the table, the topic and the page are from
+        its environment, and may write requests (GetItem, PutItem, UpdateItem on the table) and
+        publish them (sns:Publish on the topic). For a function that hands a token to a person in
+        some cases only (the demo's CallAsyncServiceLambda in manual mode)."""
+        environment = {
+            "APPROVAL_TABLE": self.table.table_name,
+            "APPROVAL_TOPIC_ARN": self.topic.topic_arn,
+            "APPROVAL_PAGE_URL": self.page_url,
+        }
+        if self._link_lifetime is not None:
+            environment["LINK_LIFETIME_SECONDS"] = str(int(self._link_lifetime.to_seconds()))
+        for name, value in environment.items():
+            function.add_environment(name, value)
+        self.table.grant(function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+        # sns:Publish alone: the AWS managed key's policy already lets SNS use it for this account.
+        function.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[self.topic.topic_arn]))
+
     def grant_request(self, grantee: iam.IGrantable) -> None:
-        """Lets `grantee` ask for approvals and fresh links: invoke `request_function`, that function
-        only (not its versions or aliases). What an operator who sends links needs, or a function
-        that hands a token to a person itself."""
+        """Lets `grantee` ask for approvals and fresh links by invoking `request_function`, that
+        function only (not its versions or aliases): what an operator who sends links needs."""
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.request_function.function_arn])
         )

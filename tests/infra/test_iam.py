@@ -59,13 +59,15 @@ def test_resume_function_may_only_send_task_results_to_this_state_machine(synthe
 def test_call_function_may_only_send_to_the_job_request_queue(synthesized):
     queue = synthesized.logical_id("AWS::SQS::Queue", "EmulatedExternalServiceLongJobRequestQueue")
 
-    approval = synthesized.logical_id("AWS::Lambda::Function", "ApprovalRequestApprovalLambda")
+    table = synthesized.logical_id("AWS::DynamoDB::Table", "ApprovalApprovalRecords")
+    topic = synthesized.logical_id("AWS::SNS::Topic", "ApprovalApprovalRequestsTopic")
 
     assert scoped(statements_of(synthesized, "CallAsyncServiceLambda")) == [
         own_logs(synthesized, "CallAsyncServiceLambda"),
         (["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"], {"Fn::GetAtt": [queue, "Arn"]}),
-        # A manual execution asks a person through the approval function: that one, no version or alias.
-        (["lambda:InvokeFunction"], {"Fn::GetAtt": [approval, "Arn"]}),
+        # A manual execution asks a person: it records the request and publishes it.
+        (["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], {"Fn::GetAtt": [table, "Arn"]}),
+        (["sns:Publish"], {"Ref": topic}),
     ]
 
 
@@ -75,7 +77,7 @@ def test_approval_function_may_only_record_requests_and_publish_them(synthesized
 
     assert scoped(statements_of(synthesized, "ApprovalRequestApprovalLambda")) == [
         own_logs(synthesized, "ApprovalRequestApprovalLambda"),
-        (["dynamodb:GetItem", "dynamodb:PutItem"], {"Fn::GetAtt": [table, "Arn"]}),
+        (["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], {"Fn::GetAtt": [table, "Arn"]}),
         (["sns:Publish"], {"Ref": topic}),
     ]
 

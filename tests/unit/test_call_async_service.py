@@ -1,52 +1,52 @@
 """CallAsyncServiceLambda: hands the task token to the external service and returns at once."""
 
-import io
 import json
 
 import boto3
 import pytest
-from handlers import clients
-from handlers.call_async_service import ApprovalRequestFailedError, handler
+from handlers.call_async_service import handler
 from handlers.contracts import fingerprint
 from handlers.validation import InvalidEventError
 from moto import mock_aws
 
+from .approvals import TABLE, create_table
 from .conftest import TOKEN
+
+PAGE_URL = "https://abc.lambda-url.us-east-1.on.aws/"
 
 EXECUTION_ID = "arn:aws:states:us-east-1:123456789012:execution:PausableStepFunction:run-1"
 
 
-class FakeLambda:
-    """The approval function as CallAsyncServiceLambda calls it: the requests it got, and its answer."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        self.error: dict | None = None
-
-    def invoke(self, FunctionName: str, Payload: bytes) -> dict:  # noqa: N803 (boto3's names)
-        self.requests.append({"function": FunctionName, **json.loads(Payload)})
-        answer = self.error or {"approvalRequested": True}
-        response = {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(answer).encode())}
-        if self.error:
-            response["FunctionError"] = "Unhandled"
-        return response
-
-
 @pytest.fixture
-def approval_function(monkeypatch) -> FakeLambda:
-    fake = FakeLambda()
-    real = clients.client
-    monkeypatch.setattr(clients, "client", lambda service: fake if service == "lambda" else real(service))
-    monkeypatch.setenv("APPROVAL_FUNCTION", "RequestApprovalLambda")
-    return fake
-
-
-@pytest.fixture
-def queue_url(monkeypatch, approval_function):
+def approvals(monkeypatch):
+    """The approval records and requests topic in moto, and an inbox subscribed to the topic."""
     with mock_aws():
-        url = boto3.client("sqs").create_queue(QueueName="LongJobRequestQueue")["QueueUrl"]
-        monkeypatch.setenv("LONG_JOB_QUEUE_URL", url)
-        yield url
+        records = create_table()
+        sns = boto3.client("sns")
+        topic = sns.create_topic(Name="ApprovalRequests")["TopicArn"]
+        sqs = boto3.client("sqs")
+        inbox = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+        inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
+        for name, value in {
+            "APPROVAL_TABLE": TABLE,
+            "APPROVAL_TOPIC_ARN": topic,
+            "APPROVAL_PAGE_URL": PAGE_URL,
+        }.items():
+            monkeypatch.setenv(name, value)
+
+        def published() -> list[str]:
+            messages = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])
+            return [json.loads(message["Body"])["Message"] for message in messages]
+
+        yield records, published
+
+
+@pytest.fixture
+def queue_url(monkeypatch, approvals):
+    url = boto3.client("sqs").create_queue(QueueName="LongJobRequestQueue")["QueueUrl"]
+    monkeypatch.setenv("LONG_JOB_QUEUE_URL", url)
+    return url
 
 
 def received(queue_url: str) -> list[dict]:
@@ -84,40 +84,27 @@ def test_the_job_request_is_delayed_by_the_job_duration_rounded_up(queue_url, la
     assert attributes["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "1"
 
 
-def test_manual_mode_asks_a_person_through_the_approval_function_and_sends_no_job(
-    queue_url, lambda_context, approval_function
-):
+def test_manual_mode_asks_a_person_with_a_link_and_sends_no_job(queue_url, lambda_context, approvals):
+    records, published = approvals
+
     result = handler(job_request(isManualCallback=True), lambda_context)
 
     assert result == {"mode": "manual", "approvalRequested": True}
     assert received(queue_url) == []
-    assert approval_function.requests == [
-        {
-            "function": "RequestApprovalLambda",
-            "taskToken": TOKEN,
-            "executionId": EXECUTION_ID,
-            "stateName": "Long job execution",
-            "pausedAt": "2026-11-26T08:00:00.123000+00:00",
-            "timeoutSeconds": 604800,
-            "heartbeatSeconds": None,
-            "summary": {"input": {"IsManualCallback": "True"}},
-        }
-    ]
+    [message] = published()
+    assert f"{PAGE_URL}approval/" in message
+    assert TOKEN not in message
+    record = records.request_for_token(TOKEN)
+    assert (record.state_name, record.summary) == ("Long job execution", {"input": {"IsManualCallback": "True"}})
+    assert record.timeout_at.isoformat() == "2026-12-03T08:00:00+00:00"
 
 
-def test_a_failed_approval_request_fails_the_task_rather_than_wait_for_nobody(
-    queue_url, lambda_context, approval_function
-):
-    approval_function.error = {"errorType": "InvalidEventError", "errorMessage": "invalid approval request: ..."}
+def test_automatic_mode_asks_no_person(queue_url, lambda_context, approvals):
+    _, published = approvals
 
-    with pytest.raises(ApprovalRequestFailedError, match="InvalidEventError: invalid approval request"):
-        handler(job_request(isManualCallback=True), lambda_context)
-
-
-def test_automatic_mode_asks_no_person(queue_url, lambda_context, approval_function):
     handler(job_request(), lambda_context)
 
-    assert approval_function.requests == []
+    assert published() == []
 
 
 def test_logs_carry_the_execution_id_and_a_token_fingerprint_only(queue_url, lambda_context, log_lines):

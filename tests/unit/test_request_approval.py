@@ -5,7 +5,7 @@ import re
 
 import boto3
 import pytest
-from handlers import request_approval
+from handlers import approval_requests, request_approval
 from handlers.contracts import (
     APPROVAL_ALREADY_DECIDED,
     APPROVAL_NOT_REQUESTED,
@@ -176,18 +176,18 @@ def test_an_operator_request_with_unknown_fields_is_refused(aws, lambda_context)
 
 def test_a_hand_off_retried_after_a_failed_publish_publishes_it(aws, lambda_context, monkeypatch):
     _, published = aws
-    real = request_approval.clients.client
+    real = approval_requests.clients.client
 
     class Unreachable:
         def publish(self, **_):
             raise ConnectionError("SNS did not answer")
 
     monkeypatch.setattr(
-        request_approval.clients, "client", lambda service: Unreachable() if service == "sns" else real(service)
+        approval_requests.clients, "client", lambda service: Unreachable() if service == "sns" else real(service)
     )
     with pytest.raises(ConnectionError):
         handler(task_event(), lambda_context)
-    monkeypatch.setattr(request_approval.clients, "client", real)
+    monkeypatch.setattr(approval_requests.clients, "client", real)
 
     assert handler(task_event(), lambda_context)["published"] is True
     assert len(published()) == 1

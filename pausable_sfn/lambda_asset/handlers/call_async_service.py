@@ -2,11 +2,11 @@
 
 Automatic mode sends a job request to the external service's queue, delayed by the job's
 duration, and returns at once: no Lambda is held (or billed) while the job runs. Manual mode
-asks a person: RequestApprovalLambda publishes an approval request with a link to the approval
-page; the execution waits until a person decides there (or resumes it with the token).
+asks a person: it records an approval request and publishes it with a link to the approval page
+(approval_requests.py, as RequestApprovalLambda does); the execution waits until a person
+decides there (or resumes it with the token).
 """
 
-import json
 import math
 import os
 from typing import Any
@@ -15,8 +15,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from . import clients
+from .approval_requests import Asking, ask
 from .contracts import fingerprint
-from .messages import JobRequest, JobRequestMessage
+from .messages import ApprovalRequest, JobRequest, JobRequestMessage
 from .validation import parse
 
 logger = Logger()
@@ -40,27 +41,18 @@ def request_job(request: JobRequest, *, queue_url: str, sqs: Any) -> dict[str, A
     return {"mode": "automatic", "jobRequestId": response["MessageId"]}
 
 
-class ApprovalRequestFailedError(RuntimeError):
-    """The approval function refused or failed the request: the task fails rather than wait for a
-    person nobody asked."""
-
-
-def ask_a_person(request: JobRequest, *, function: str, lambda_client: Any) -> dict[str, Any]:
-    approval = {
-        "taskToken": request.taskToken,
-        "executionId": request.executionId,
-        "stateName": request.stateName,
-        "pausedAt": request.pausedAt.isoformat(),
-        "timeoutSeconds": request.timeoutSeconds,
-        "heartbeatSeconds": request.heartbeatSeconds,
+def ask_a_person(request: JobRequest, asking: Asking) -> dict[str, Any]:
+    approval = ApprovalRequest(
+        taskToken=request.taskToken,
+        executionId=request.executionId,
+        stateName=request.stateName,
+        pausedAt=request.pausedAt,
+        timeoutSeconds=request.timeoutSeconds,
+        heartbeatSeconds=request.heartbeatSeconds,
         # The execution's input is what a person judges (a job duration means nothing to them).
-        "summary": {"input": request.request},
-    }
-    response = lambda_client.invoke(FunctionName=function, Payload=json.dumps(approval).encode("utf-8"))
-    answer = json.loads(response["Payload"].read() or b"null")
-    if response.get("FunctionError"):
-        error = answer if isinstance(answer, dict) else {}
-        raise ApprovalRequestFailedError(f"{error.get('errorType')}: {error.get('errorMessage')}")
+        summary={"input": request.request},
+    )
+    ask(approval, asking)
     logger.info("Execution paused until a person decides from the approval link")
     return {"mode": "manual", "approvalRequested": True}
 
@@ -70,5 +62,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse(JobRequest, event, what="CallAsyncServiceLambda event")
     logger.append_keys(task_token=fingerprint(request.taskToken))
     if request.isManualCallback:
-        return ask_a_person(request, function=os.environ["APPROVAL_FUNCTION"], lambda_client=clients.client("lambda"))
+        return ask_a_person(request, Asking.from_environment())
     return request_job(request, queue_url=os.environ["LONG_JOB_QUEUE_URL"], sqs=clients.client("sqs"))

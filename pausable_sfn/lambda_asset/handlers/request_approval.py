@@ -11,23 +11,19 @@ Two events:
   fresh link to the same request, answered as {"url", "expiresAt", "executionId"}.
 """
 
-import json
-import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from . import clients
-from .approval_records import CLOSED, WAITING, ApprovalRecords, Link, RequestRecord, iso
-from .contracts import APPROVAL_PATH, ISSUE_LINK_ACTION, fingerprint
+from .approval_records import CLOSED, WAITING, ApprovalRecords, iso
+from .approval_requests import Asking, ask, link_url
+from .contracts import ISSUE_LINK_ACTION, fingerprint
 from .messages import ApprovalRequest, LinkRequest
 from .validation import parse
 
 logger = Logger()
-SUBJECT_LIMIT = 100  # SNS: at most 100 printable ASCII characters, no line break
-MAX_SUMMARY_IN_MESSAGE = 16 * 1024
 
 
 # Lambda names an invocation's error after the exception's class, and the operator's CLI reads
@@ -42,32 +38,6 @@ class ApprovalAlreadyDecided(RuntimeError):  # noqa: N818
 
 class ApprovalTaskExpired(RuntimeError):  # noqa: N818
     pass
-
-
-def link_url(page_url: str, link: Link) -> str:
-    return f"{page_url.rstrip('/')}/{APPROVAL_PATH}{link.secret}"
-
-
-def request_approval(
-    request: ApprovalRequest,
-    *,
-    records: ApprovalRecords,
-    sns: Any,
-    topic_arn: str,
-    page_url: str,
-    lifetime: timedelta | None,
-    now: datetime,
-) -> dict[str, Any]:
-    record, created = records.open_request(request)
-    if not created and record.published:
-        logger.info("Approval already requested for this task: nothing published again")
-        return {"approvalRequested": True, "published": False}
-    link = records.issue_link(record, now=now, lifetime=lifetime, issued_to="approval request")
-    url = link_url(page_url, link)
-    sns.publish(TopicArn=topic_arn, Subject=subject(record), Message=email_text(record, link, url))
-    records.mark_published(record.request_id)
-    logger.info("Approval requested", extra={"link_expires_at": iso(link.record.expires_at)})
-    return {"approvalRequested": True, "published": True, "linkExpiresAt": iso(link.record.expires_at)}
 
 
 def issue_link(request: LinkRequest, *, records: ApprovalRecords, page_url: str, now: datetime) -> dict[str, Any]:
@@ -94,63 +64,13 @@ def issue_link(request: LinkRequest, *, records: ApprovalRecords, page_url: str,
     }
 
 
-def subject(record: RequestRecord) -> str:
-    text = f"Approval needed: {record.execution_name} waits at {record.state_name}"
-    printable = "".join(char if " " <= char <= "~" else "?" for char in text)
-    return printable if len(printable) <= SUBJECT_LIMIT else printable[: SUBJECT_LIMIT - 1] + "~"
-
-
-def email_text(record: RequestRecord, link: Link, url: str) -> str:
-    summary = json.dumps(record.summary, indent=2, sort_keys=True) if record.summary else "(none)"
-    if len(summary) > MAX_SUMMARY_IN_MESSAGE:  # SNS takes 256 KiB; the page shows it whole
-        summary = summary[:MAX_SUMMARY_IN_MESSAGE] + "\n... (cut here: the page shows all of it)"
-    return "\n".join(
-        [
-            f"The execution {record.execution_name} waits for your decision at the step {record.state_name}.",
-            "",
-            f"Waiting since:   {iso(record.paused_at)}",
-            f"Waits until:     {iso(record.timeout_at)} (then the step times out)",
-            f"Link expires at: {iso(link.record.expires_at)}",
-            "",
-            "Open this link to see the request and approve or reject it:",
-            url,
-            "",
-            "Opening the link decides nothing: only the Approve or Reject button on the page does.",
-            "Anyone with this link can decide, once: do not forward it.",
-            "",
-            "What is asked:",
-            summary,
-            "",
-            f"Execution: {record.execution_id}",
-        ]
-    )
-
-
-def _settings() -> dict[str, Any]:
-    lifetime = os.environ.get("LINK_LIFETIME_SECONDS")
-    return {
-        "page_url": os.environ["APPROVAL_PAGE_URL"],
-        "lifetime": timedelta(seconds=int(lifetime)) if lifetime else None,
-    }
-
-
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    records = ApprovalRecords(clients.client("dynamodb"), os.environ["APPROVAL_TABLE"])
-    settings = _settings()
-    now = datetime.now(UTC)
+    asking = Asking.from_environment()
     if isinstance(event, dict) and "action" in event:
         link_request = parse(LinkRequest, event, what=f"{ISSUE_LINK_ACTION} request")
         logger.append_keys(task_token=fingerprint(link_request.taskToken))
-        return issue_link(link_request, records=records, page_url=settings["page_url"], now=now)
+        return issue_link(link_request, records=asking.records, page_url=asking.page_url, now=datetime.now(UTC))
     request = parse(ApprovalRequest, event, what="approval request")
     logger.set_correlation_id(request.executionId)
-    logger.append_keys(task_token=fingerprint(request.taskToken))
-    return request_approval(
-        request,
-        records=records,
-        sns=clients.client("sns"),
-        topic_arn=os.environ["APPROVAL_TOPIC_ARN"],
-        now=now,
-        **settings,
-    )
+    return ask(request, asking)
