@@ -13,7 +13,7 @@ LIVE_ARGS ?=
 # CDK CLI then run on a supported Node, whatever the machine has).
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup browser demo serve test unit test-live lint synth bootstrap deploy diff destroy bench clean
+.PHONY: setup browser graphviz demo serve test unit test-live lint synth bootstrap deploy diff destroy bench clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -46,6 +46,20 @@ browser:  ## the Chromium the browser tests drive
 	  exit 1; \
 	fi
 
+# Execution graphs are laid out by Graphviz's `dot`, a system program (the `graphviz` Python
+# package only writes its input). As root, Debian's is installed; otherwise the run stops and says
+# what to install.
+graphviz:  ## the Graphviz that lays out execution graphs
+	@if command -v dot >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing Debian's graphviz for execution graphs"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends graphviz >/dev/null; \
+	else \
+	  echo "Execution graphs need Graphviz: run 'sudo apt-get install graphviz' (or 'brew install graphviz')"; \
+	  exit 1; \
+	fi
+
 demo: setup  ## the app on the embedded local AWS: every flow, end to end
 	python -m pausable_sfn demo
 
@@ -53,7 +67,7 @@ serve: setup  ## the app deployed into a local moto server on 127.0.0.1:$(PORT);
 	python -m pausable_sfn local serve --port $(PORT)
 
 # mypy runs inside the suite (tests/packaging/test_types.py), beside the tests that wait on timers.
-test: setup browser  ## lint, format, import boundaries, then the whole suite (types included)
+test: setup browser graphviz  ## lint, format, import boundaries, then the whole suite (types included)
 	ruff check .
 	ruff format --check .
 	lint-imports --no-cache

@@ -1,4 +1,4 @@
-"""The operator commands of `pausable-sfn`: start, paused, resume, fail, heartbeat, approval-link, history.
+"""The operator commands of `pausable-sfn`: start, paused, resume, fail, heartbeat, approval-link, graph, history.
 
 They work on any state machine whose steps pause at `.waitForTaskToken` tasks (--state-machine ARN),
 or on the one a deployed stack names in its outputs (--stack, this project's stack by default), on
@@ -87,6 +87,15 @@ HELP: dict[str, tuple[str, list[str]]] = {
             f"pausable-sfn approval-link order-42 --state-machine {EXAMPLE_ARN} --approval-function RequestApproval",
         ],
     ),
+    "graph": (
+        "Draw an execution on its state machine's graph, the path it took coloured as the AWS console colours it "
+        "(a waiting task in violet), into an HTML or SVG file that opens offline.",
+        [
+            "pausable-sfn graph order-42",
+            "pausable-sfn graph order-42 -o order-42.svg",
+            f"pausable-sfn graph order-42 --state-machine {EXAMPLE_ARN} -o ticket-1234.html",
+        ],
+    ),
     "history": (
         "Show an execution's timeline: milliseconds since its start, state, event, error and cause.",
         [
@@ -99,7 +108,7 @@ HELP: dict[str, tuple[str, list[str]]] = {
 
 
 def add_operator_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    """Adds start, paused, resume, fail, heartbeat, approval-link and history to the `pausable-sfn` parser."""
+    """Adds start, paused, resume, fail, heartbeat, approval-link, graph and history to the `pausable-sfn` parser."""
     common = argparse.ArgumentParser(add_help=False)
     which = common.add_mutually_exclusive_group()
     # No default here: argparse could not tell `--stack X --state-machine Y` from --state-machine alone.
@@ -172,6 +181,12 @@ def add_operator_commands(commands: "argparse._SubParsersAction[argparse.Argumen
         "--approval-function",
         metavar="NAME",
         help="the approval function (default: the stack's ApprovalFunctionName output; needed with --state-machine)",
+    )
+
+    graph = commands.add_parser("graph", parents=[common], help="an execution drawn on its state machine's graph")
+    graph.add_argument("execution", help="execution ARN or name")
+    graph.add_argument(
+        "-o", "--output", metavar="FILE", help="the file to write, .html or .svg (default: <execution name>.html)"
     )
 
     history = commands.add_parser("history", parents=[common], help="an execution's timeline")
@@ -467,6 +482,24 @@ def _approval_link(operations: "Operations", args: argparse.Namespace, progress:
     return EXIT_OK
 
 
+def _graph(operations: "Operations", args: argparse.Namespace, progress: Console) -> int:
+    from pathlib import Path
+
+    from .operations import UsageError
+
+    name = args.execution.rsplit(":", 1)[-1]
+    target = Path(args.output) if args.output else Path(f"{name}.html")
+    if target.suffix.lower() not in (".html", ".svg"):
+        raise UsageError(f"-o names an .html or .svg file, not {target.name}")
+    drawing = operations.graph(args.execution, svg_only=target.suffix.lower() == ".svg")
+    try:
+        target.write_text(drawing, encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot write {target}: {error.strerror}") from None
+    _emit(args, {"file": str(target)}, f"wrote {target} ({len(drawing) // 1024 + 1} KB): open it in a browser, offline")
+    return EXIT_OK
+
+
 def _history(operations: "Operations", args: argparse.Namespace, progress: Console) -> int:
     description, entries = operations.history(args.execution)
     dates = {key: description[key] for key in ("startDate", "stopDate") if description.get(key)}
@@ -492,5 +525,6 @@ COMMANDS = {
     "fail": _fail,
     "heartbeat": _heartbeat,
     "approval-link": _approval_link,
+    "graph": _graph,
     "history": _history,
 }

@@ -40,7 +40,7 @@ def timeline(events: list[dict[str, Any]]) -> list[TimelineEntry]:
     state = ""
     entries = []
     for event in events:
-        details = _details(event)
+        details = event_details(event)
         if "name" in details:
             state = details["name"]
         entries.append(
@@ -54,7 +54,7 @@ def timeline(events: list[dict[str, Any]]) -> list[TimelineEntry]:
     return entries
 
 
-def _details(event: dict[str, Any]) -> dict[str, Any]:
+def event_details(event: dict[str, Any]) -> dict[str, Any]:
     return next((value for key, value in event.items() if key.endswith("EventDetails")), {})
 
 
@@ -97,7 +97,7 @@ def scheduled_task(events: list[dict[str, Any]]) -> ScheduledTask | None:
     for event in events:
         kind = event["type"]
         if kind == "TaskStateEntered":
-            current_state = _details(event).get("name", "")
+            current_state = event_details(event).get("name", "")
         elif kind == "TaskScheduled":
             details = event["taskScheduledEventDetails"]
             resource = str(details.get("resource", ""))

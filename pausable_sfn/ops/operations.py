@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, cast
 
@@ -55,6 +55,7 @@ from ..contracts import (
     TASK_CLOSED_CODES,
     fingerprint,
 )
+from . import graph as graphs
 from .errors import ExecutionNotFoundError, OperationError, TaskClosedError, TokenNotFoundError, UsageError
 from .history import (
     TERMINAL,
@@ -564,6 +565,22 @@ class Operations:
         with self._about(execution), self._aws("get_execution_history"):
             events = read_history(self.sfn, description["executionArn"])
         return description, timeline(events)
+
+    def graph(self, execution: str, *, svg_only: bool = False) -> str:
+        """The execution drawn on its state machine's graph: an HTML page (or the SVG alone) that
+        opens offline. The definition is the one the execution runs."""
+        description = self.describe(execution)
+        definition = json.loads(self._definition_of(description["executionArn"]))
+        with self._about(execution), self._aws("get_execution_history"):
+            events = read_history(self.sfn, description["executionArn"])
+        path = graphs.ExecutionPath.from_history(events, definition)
+        now = datetime.now(UTC)
+        try:
+            if svg_only:
+                return graphs.render_svg(definition, path, now=now)
+            return graphs.render_html(definition, path, now=now, execution=dict(description))
+        except graphs.GraphvizMissingError as error:
+            raise OperationError(str(error)) from None
 
     # Plumbing
 
