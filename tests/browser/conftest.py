@@ -15,6 +15,9 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
+from pausable_sfn.local.deployer import Deployment
+from pausable_sfn.local.embedded import EmbeddedAws
+
 # Names another Chromium than the `chromium` on PATH (Debian's, which `make browser` installs).
 CHROMIUM_VARIABLE = "PAUSABLE_SFN_CHROMIUM"
 
@@ -124,3 +127,10 @@ def save_failure(tab: Page, item: pytest.Item) -> str:
     console = item.stash.get(CONSOLE, [])
     lines += ["console:", *(f"  {line}" for line in console)] if console else ["console: (nothing)"]
     return "\n".join(lines)
+
+
+@pytest.fixture(scope="module")
+def deployed(synthesized_once) -> Iterator[tuple[EmbeddedAws, Deployment]]:
+    """The app on an embedded AWS of this module's own."""
+    with EmbeddedAws() as aws:
+        yield aws, aws.deploy(synthesized_once("app"))

@@ -2,10 +2,8 @@
 
 import json
 import uuid
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from pausable_sfn.contracts import STATE_MACHINE_ARN_OUTPUT
@@ -13,12 +11,6 @@ from pausable_sfn.local.deployer import Deployment
 from pausable_sfn.local.embedded import EmbeddedAws
 from pausable_sfn.ops.history import wait_for
 from pausable_sfn.ops.operations import Operations
-
-
-@pytest.fixture(scope="module")
-def deployed(synthesized_once) -> Iterator[tuple[EmbeddedAws, Deployment]]:
-    with EmbeddedAws() as aws:
-        yield aws, aws.deploy(synthesized_once("app"))
 
 
 def paused_for_a_person(aws: EmbeddedAws, deployment: Deployment) -> tuple[str, str]:
