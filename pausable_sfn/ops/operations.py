@@ -55,7 +55,6 @@ from ..contracts import (
     TASK_CLOSED_CODES,
     fingerprint,
 )
-from . import graph as graphs
 from .errors import ExecutionNotFoundError, OperationError, TaskClosedError, TokenNotFoundError, UsageError
 from .history import (
     TERMINAL,
@@ -569,6 +568,8 @@ class Operations:
     def graph(self, execution: str, *, svg_only: bool = False) -> str:
         """The execution drawn on its state machine's graph: an HTML page (or the SVG alone) that
         opens offline. The definition is the one the execution runs."""
+        from . import graph as graphs  # only this command draws: the others need not import graphviz
+
         description = self.describe(execution)
         definition = json.loads(self._definition_of(description["executionArn"]))
         with self._about(execution), self._aws("get_execution_history"):
