@@ -110,7 +110,8 @@ def _run_tool(args: argparse.Namespace) -> int:
 
         # Wide enough for the demo's tables when the output is a file or a CI log, not a terminal.
         return EXIT_OK if run(Console(width=None if sys.stdout.isatty() else 110)) else EXIT_FAILED
-    from .local.server import serve
+    from .console.app import ConsoleApp
+    from .local.server import Mount, serve
 
     return serve(
         port=args.port,
@@ -119,6 +120,7 @@ def _run_tool(args: argparse.Namespace) -> int:
         stack_name=args.serve_stack,
         synthesize=_synthesize,
         latency_ms=args.latency,
+        mounts=[Mount("Console", "/console", ConsoleApp)],
     )
 
 

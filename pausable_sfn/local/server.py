@@ -11,7 +11,8 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,18 @@ from .embedded import CREDENTIALS, EmbeddedAws
 from .endpoint import PortInUseError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A web application served beside the AWS APIs under `prefix` (a console, say): `build`
+    makes it from the embedded AWS's client factory once the stack is deployed."""
+
+    title: str
+    prefix: str
+    build: Callable[[Callable[[str], Any]], Any]
+
+
 # Synthesizes the default app into a folder and returns the assembly's path (the CLI passes ours).
 Synthesizer = Callable[[Path], Path]
 Say = Callable[[str], None]  # prints one whole line
@@ -100,6 +113,7 @@ def serve(
     synthesize: Synthesizer | None = None,
     latency_ms: float = 0,
     stop: threading.Event | None = None,
+    mounts: Sequence[Mount] = (),
 ) -> int:
     """Runs until Ctrl-C or SIGTERM (or `stop`). Lines go out whole (`say`), never wrapped: people
     copy the export line and the ARNs from them. A signal during the deploy stops it right after,
@@ -110,12 +124,12 @@ def serve(
     stop = stop or threading.Event()
     previous = _stop_on_signals(stop)
     try:
-        return _serve(stop, say, complain, server)
+        return _serve(stop, say, complain, server, mounts)
     finally:
         _set_handlers(previous)
 
 
-def _serve(stop: threading.Event, say: Say, complain: Say, server: LocalServer) -> int:
+def _serve(stop: threading.Event, say: Say, complain: Say, server: LocalServer, mounts: Sequence[Mount]) -> int:
     say("synthesizing and deploying…" if server.synthesizes else "deploying…")
     try:
         server.__enter__()
@@ -132,6 +146,9 @@ def _serve(stop: threading.Event, say: Say, complain: Say, server: LocalServer) 
     try:
         if not stop.is_set():
             say(f"{server.deployment.stack_name} deployed into the embedded AWS at {server.endpoint_url}")
+            for mount in mounts:
+                server.aws.endpoint.mount(mount.prefix, mount.build(server.aws.client))
+                say(f"{mount.title}: {server.endpoint_url}{mount.prefix}/")
             for key, value in server.deployment.outputs.items():
                 say(f"   {key:<32} {value}")
             if server.aws.endpoint.latency_ms:

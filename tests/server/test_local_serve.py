@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import boto3
@@ -116,6 +117,11 @@ def test_the_serve_command_starts_and_stops_cleanly_leaving_no_temporary_folder(
             "AWS_ACCESS_KEY_ID=embedded AWS_SECRET_ACCESS_KEY=embedded"
         )
         assert any(line.split()[:1] == ["StateMachineArn"] and ":stateMachine:" in line for line in lines), lines
+        # The console, on the same endpoint, announced on a line of its own.
+        [console] = [line.removeprefix("Console: ") for line in lines if line.startswith("Console: ")]
+        assert console == f"{endpoint}/console/"
+        with urllib.request.urlopen(console, timeout=30) as page:
+            assert "Executions" in page.read().decode()
         process.send_signal(stop_signal)
         assert process.wait(timeout=30) == 0
         assert "stopping" in process.stdout.read()
