@@ -1,17 +1,22 @@
 """The console as a WSGI application: read-only pages over the AWS APIs of the embedded AWS.
 
-GET only: nothing here changes anything (buttons that act are POSTs of forms, still to come).
+GET and HEAD change nothing. What acts (starting an execution) is a POST of one of the console's
+own forms, which carries a value only its pages hold.
 Every answer forbids framing, sniffing and caching, and loads nothing from elsewhere. Task tokens
 are shown as their fingerprints, wherever they appear in an event.
 """
 
+import hmac
 import json
+import secrets
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from html import escape
 from typing import Any
+from urllib.parse import quote
 
 from botocore.exceptions import ClientError
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import Forbidden, HTTPException, MethodNotAllowed, NotFound
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
@@ -41,25 +46,81 @@ class ConsoleApp:
 
     def __init__(self, clients: ClientFactory) -> None:
         self._clients = clients
-        self._pages = {"": self._executions, "execution": self._execution}
+        self._pages = {"": self._executions, "execution": self._execution, "start": self._start_form}
+        self._actions = {"start": self._start}
+        # What the console's forms carry back: a page of another site, or a request made without
+        # loading a form, cannot know it (it changes with every run of the server).
+        self._form_key = secrets.token_urlsafe(16)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
         try:
-            if request.method not in ("GET", "HEAD"):
-                raise MethodNotAllowed(valid_methods=["GET", "HEAD"])
             folder, _, name = request.path.rpartition("/")
-            if not folder and name:  # the mount point without its slash: relative links need it
+            if request.method == "POST" and name in self._actions:
+                self._check_form(request)
+                response = self._actions[name](request)
+            elif request.method not in ("GET", "HEAD"):
+                raise MethodNotAllowed(valid_methods=["GET", "HEAD"])
+            elif not folder and name:  # the mount point without its slash: relative links need it
                 response = redirect(f"{name}/", code=308)
             elif name not in self._pages:
                 raise NotFound()
             else:
                 response = Response(self._pages[name](request), content_type="text/html; charset=utf-8")
         except HTTPException as error:
-            response = Response(pages.page(error.name, f"<h1>{error.code} {error.name}</h1>"), status=error.code)
+            text = f"<h1>{error.code} {error.name}</h1><p>{escape(error.description or '')}</p>"
+            response = Response(pages.page(error.name, text), status=error.code)
             response.content_type = "text/html; charset=utf-8"
         response.headers.update(HEADERS)
         return response(environ, start_response)
+
+    def _check_form(self, request: Request) -> None:
+        site = request.headers.get("Sec-Fetch-Site")
+        if site is not None and site != "same-origin":
+            raise Forbidden("A form of another site cannot act here.")
+        if not hmac.compare_digest(request.form.get("formKey", "").encode(), self._form_key.encode()):
+            raise Forbidden("This form did not come from the console: reload the page and send it again.")
+
+    def _state_machines(self) -> list[str]:
+        return [
+            machine["stateMachineArn"]
+            for machine in self._clients("stepfunctions").list_state_machines()["stateMachines"]
+        ]
+
+    def _start_form(self, request: Request, *, problem: str | None = None, status: int = 200) -> str:
+        example = request.args.get("example", "")
+        text = request.form.get("input") if request.method == "POST" else pages.EXAMPLES.get(example, "{}")
+        return pages.start_page(
+            self._state_machines(),
+            form_key=self._form_key,
+            input_text=text or "{}",
+            name=request.form.get("name", ""),
+            chosen=request.form.get("stateMachine") or request.args.get("stateMachine", ""),
+            problem=problem,
+        )
+
+    def _start(self, request: Request) -> Response:
+        def refuse(problem: str) -> Response:
+            html = self._start_form(request, problem=problem)
+            return Response(html, status=400, content_type="text/html; charset=utf-8")
+
+        machine = request.form.get("stateMachine", "")
+        if machine not in self._state_machines():
+            return refuse("Choose one of the deployed state machines.")
+        try:
+            execution_input = json.loads(request.form.get("input", ""))
+        except json.JSONDecodeError as error:
+            where = f"line {error.lineno}, column {error.colno}"
+            return refuse(f"The input is not valid JSON: {error.msg} ({where}). Nothing was started.")
+        name = request.form.get("name", "").strip()
+        options = {"name": name} if name else {}
+        try:
+            arn = self._clients("stepfunctions").start_execution(
+                stateMachineArn=machine, input=json.dumps(execution_input), **options
+            )["executionArn"]
+        except ClientError as error:
+            return refuse(f"Step Functions refused it: {error.response['Error'].get('Message', error)}")
+        return redirect(f"execution?arn={quote(arn, safe='')}", code=303)
 
     def _executions(self, request: Request) -> str:
         status = request.args.get("status")

@@ -25,6 +25,11 @@ pre{margin:0;white-space:pre-wrap;overflow-wrap:anywhere;max-width:60rem}
 small{color:#555}
 """.strip()
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+# The two inputs the README documents, one click away on the Start page.
+EXAMPLES = {
+    "automatic": json.dumps({"IsManualCallback": "False", "JobDurationSeconds": 10}, indent=2),
+    "manual": json.dumps({"IsManualCallback": "True"}, indent=2),
+}
 
 
 def page(title: str, body: str, *, refresh_seconds: int | None = None) -> str:
@@ -69,7 +74,7 @@ def executions_page(rows: list[dict[str, Any]], *, status: str | None, now: date
         )
     body = (
         f"<h1>Executions{' · ' + escape(status.lower()) if status else ''}</h1>"
-        f'<nav><a href="./">all</a> {filters}</nav>'
+        f'<nav><a href="start">Start execution</a> · <a href="./">all</a> {filters}</nav>'
         "<table><thead><tr><th>Name</th><th>State machine</th><th>Status</th><th>Started</th><th>Duration</th>"
         f"</tr></thead><tbody>{''.join(cells) or '<tr><td colspan=5>No execution yet.</td></tr>'}</tbody></table>"
         f"<p><small>The {len(rows)} newest; updated every 5 s.</small></p>"
@@ -112,3 +117,30 @@ def execution_page(
     )
     running = description.get("status") == "RUNNING"
     return page(str(description.get("name", "Execution")), body, refresh_seconds=5 if running else None)
+
+
+def start_page(
+    machines: list[str], *, form_key: str, input_text: str, name: str, chosen: str, problem: str | None
+) -> str:
+    options = "".join(
+        f'<option value="{escape(arn)}"{" selected" if arn == chosen else ""}>{escape(arn.rsplit(":", 1)[-1])}</option>'
+        for arn in machines
+    )
+    examples = " ".join(
+        f'<a href="start?example={key}">{"Automatic callback" if key == "automatic" else "Manual callback"}</a>'
+        for key in EXAMPLES
+    )
+    notice = f'<p class="FAILED" role="alert">{escape(problem)}</p>' if problem else ""
+    body = (
+        "<h1>Start execution</h1>"
+        f"{notice}"
+        '<form method="post" action="start">'
+        f'<input type="hidden" name="formKey" value="{escape(form_key)}">'
+        f'<p><label>State machine <select name="stateMachine">{options}</select></label></p>'
+        f'<p><label>Name (optional) <input name="name" maxlength="80" value="{escape(name)}"></label></p>'
+        f"<p>Input: {examples}</p>"
+        f'<p><textarea name="input" rows="10" cols="70" aria-label="Input">{escape(input_text)}</textarea></p>'
+        '<p><button type="submit">Start execution</button></p>'
+        "</form>"
+    )
+    return page("Start execution", body)

@@ -62,3 +62,44 @@ def test_the_console_changes_nothing_on_a_post_and_refuses_unknown_pages(page: P
     assert page.request.post(console).status == 405
     assert page.request.get(console + "nothing").status == 404
     assert page.request.get(console + "execution?arn=arn:aws:states:us-east-1:1:execution:x:y").status == 404
+
+
+def test_starting_an_execution_from_the_form_shows_it_paused(page: Page, console, deployed):
+    name = f"form-{uuid.uuid4().hex[:8]}"
+
+    page.goto(console)
+    page.get_by_role("link", name="Start execution").click()
+    page.get_by_role("link", name="Manual callback").click()
+    page.get_by_label("Name (optional)").fill(name)
+    page.get_by_role("button", name="Start execution").click()
+
+    expect(page.get_by_role("heading", name=name)).to_be_visible()
+    aws, _ = deployed
+    arn = page.url.split("arn=")[1].replace("%3A", ":")
+    assert wait_for(aws.client("stepfunctions"), arn, lambda s: s.paused, timeout=60).paused
+
+
+def test_invalid_json_is_refused_before_anything_starts(page: Page, console, deployed):
+    aws, deployment = deployed
+    sfn = aws.client("stepfunctions")
+    machine = deployment.outputs[STATE_MACHINE_ARN_OUTPUT]
+    before = len(sfn.list_executions(stateMachineArn=machine)["executions"])
+
+    page.goto(console + "start")
+    page.get_by_label("Input").fill('{"IsManualCallback": "True",}')
+    page.get_by_role("button", name="Start execution").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("not valid JSON")
+    assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == before
+
+
+def test_a_post_made_without_the_consoles_form_starts_nothing(page: Page, console, deployed):
+    aws, deployment = deployed
+    machine = deployment.outputs[STATE_MACHINE_ARN_OUTPUT]
+    sfn = aws.client("stepfunctions")
+    before = len(sfn.list_executions(stateMachineArn=machine)["executions"])
+
+    answer = page.request.post(console + "start", form={"stateMachine": machine, "input": "{}"})
+
+    assert answer.status == 403
+    assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == before
