@@ -20,14 +20,16 @@ from werkzeug.exceptions import Forbidden, HTTPException, MethodNotAllowed, NotF
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from ..contracts import fingerprint
+from ..contracts import APPROVAL_FUNCTION_OUTPUT, STATE_MACHINE_ARN_OUTPUT, fingerprint
 from ..ops.errors import OperationError
 from ..ops.graph import ExecutionPath, GraphvizMissingError, render_svg
 from ..ops.history import event_details, read_history, recent_events, waiting_task
+from ..ops.operations import Operations, parse_output
 from ..ops.tokens import TokenLocator
 from . import pages
 
 ClientFactory = Callable[[str], Any]
+ACTIONS = ("resume", "fail", "heartbeat", "link")
 PAGE_SIZE = 50  # executions per page: the list never reads every history
 HEADERS = {
     "Content-Security-Policy": (
@@ -47,7 +49,7 @@ class ConsoleApp:
     def __init__(self, clients: ClientFactory) -> None:
         self._clients = clients
         self._pages = {"": self._executions, "execution": self._execution, "start": self._start_form}
-        self._actions = {"start": self._start}
+        self._actions = {"start": self._start, "act": self._act}
         # What the console's forms carry back: a page of another site, or a request made without
         # loading a form, cannot know it (it changes with every run of the server).
         self._form_key = secrets.token_urlsafe(16)
@@ -122,6 +124,40 @@ class ConsoleApp:
             return refuse(f"Step Functions refused it: {error.response['Error'].get('Message', error)}")
         return redirect(f"execution?arn={quote(arn, safe='')}", code=303)
 
+    def _act(self, request: Request) -> Response:
+        """Resume, Fail, Heartbeat or Approval link for a paused execution, as the CLI does them:
+        the live token is read from the history, never shown."""
+        arn, action = request.form.get("arn", ""), request.form.get("action", "")
+        machine = arn.replace(":execution:", ":stateMachine:").rsplit(":", 1)[0]
+        if machine not in self._state_machines() or action not in ACTIONS:
+            raise NotFound()
+        operations = Operations(state_machine=machine, clients=self._clients)
+        back = f"execution?arn={quote(arn, safe='')}"
+        try:
+            token = operations.token_of(arn)
+            if action == "resume":
+                operations.resume(token, parse_output(request.form.get("output") or None))
+            elif action == "fail":
+                operations.fail(token, request.form.get("error", "").strip(), request.form.get("cause", ""))
+            elif action == "heartbeat":
+                operations.heartbeat(token)
+            else:
+                link = operations.approval_link(token, function=self._approval_function(machine))
+                return Response(
+                    pages.link_page(arn, link.url, link.expires_at), content_type="text/html; charset=utf-8"
+                )
+        except OperationError as error:
+            return redirect(f"{back}&problem={quote(str(error), safe='')}", code=303)
+        return redirect(f"{back}&done={action}", code=303)
+
+    def _approval_function(self, machine: str) -> str | None:
+        """The approval function of the stack whose outputs name this state machine, if any."""
+        for stack in self._clients("cloudformation").describe_stacks().get("Stacks", []):
+            outputs = {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+            if outputs.get(STATE_MACHINE_ARN_OUTPUT) == machine and APPROVAL_FUNCTION_OUTPUT in outputs:
+                return str(outputs[APPROVAL_FUNCTION_OUTPUT])
+        return None
+
     def _executions(self, request: Request) -> str:
         status = request.args.get("status")
         if status is not None and status not in pages.STATUSES:
@@ -157,7 +193,17 @@ class ConsoleApp:
             svg = render_svg(definition, ExecutionPath.from_history(events, definition), now=now)
         except GraphvizMissingError as error:
             svg = f"<p>{error}</p>"
-        return pages.execution_page(description, svg, events, masked=_tokens(definition_text, events), now=now)
+        waiting = description.get("status") == "RUNNING" and waiting_task(recent_events(sfn, arn)) is not None
+        return pages.execution_page(
+            description,
+            svg,
+            events,
+            masked=_tokens(definition_text, events),
+            now=now,
+            actions=pages.actions_form(arn, self._form_key) if waiting else "",
+            notice=request.args.get("problem")
+            or (f"Done: {request.args['done']}." if "done" in request.args else None),
+        )
 
 
 def _tokens(definition: str, events: list[dict[str, Any]]) -> list[tuple[str, str]]:

@@ -89,6 +89,8 @@ def execution_page(
     *,
     masked: list[tuple[str, str]],
     now: datetime,
+    actions: str = "",
+    notice: str | None = None,
 ) -> str:
     def hidden(text: str) -> str:
         for token, shown in masked:
@@ -109,8 +111,9 @@ def execution_page(
         "Duration": duration(description, now),
     }
     listed = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in facts.items() if v)
+    shown = f'<p role="status">{escape(notice)}</p>' if notice else ""
     body = (
-        f"<h1>{escape(str(description.get('name', '')))}</h1><table>{listed}</table>"
+        f"<h1>{escape(str(description.get('name', '')))}</h1>{shown}<table>{listed}</table>{actions}"
         f'<div class="graph">{svg}</div>'
         "<h2>Events</h2><table><thead><tr><th>#</th><th>Time</th><th>Type</th><th>Details</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
@@ -144,3 +147,33 @@ def start_page(
         "</form>"
     )
     return page("Start execution", body)
+
+
+def actions_form(arn: str, form_key: str) -> str:
+    """What can be done to a paused execution: each button posts the form with its action."""
+    hidden = (
+        f'<input type="hidden" name="formKey" value="{escape(form_key)}">'
+        f'<input type="hidden" name="arn" value="{escape(arn)}">'
+    )
+    return (
+        "<h2>It waits for a callback</h2>"
+        f'<form method="post" action="act">{hidden}'
+        '<p><label>Output (JSON) <input name="output" size="40" placeholder=\'{"resumed": true}\'></label> '
+        '<button name="action" value="resume">Resume</button></p>'
+        '<p><label>Error <input name="error" size="16" value="Rejected"></label> '
+        '<label>Cause <input name="cause" size="30"></label> '
+        '<button name="action" value="fail">Fail</button></p>'
+        '<p><button name="action" value="heartbeat">Heartbeat</button> '
+        '<button name="action" value="link">Approval link</button></p>'
+        "</form>"
+    )
+
+
+def link_page(arn: str, url: str, expires_at: str) -> str:
+    body = (
+        "<h1>Approval link</h1>"
+        f"<p>For {execution_link(arn, arn.rsplit(':', 1)[-1])}, until {escape(expires_at)}. Anyone with it can decide "
+        "once: send it to one person.</p>"
+        f"<p><code>{escape(url)}</code></p>"
+    )
+    return page("Approval link", body)

@@ -219,7 +219,11 @@ class Operations:
         state_machine: str | None = None,
         region: str | None = None,
         profile: str | None = None,
+        clients: Callable[[str], Any] | None = None,
     ) -> None:
+        """`clients`: a factory of ready AWS clients to use instead of this session's (the console
+        passes the embedded AWS's)."""
+        self._given_clients = clients
         if stack is not None and state_machine is not None:
             raise UsageError("--stack and --state-machine name the state machine two ways: pass one of them")
         self.stack = stack or STACK_NAME
@@ -247,6 +251,8 @@ class Operations:
         self._definitions_lock = threading.Lock()
 
     def client(self, service: str) -> Any:
+        if self._given_clients is not None:
+            return self._given_clients(service)
         with self._lock:
             if service not in self._clients:
                 try:

@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from pausable_sfn.console.app import ConsoleApp
 from pausable_sfn.contracts import STATE_MACHINE_ARN_OUTPUT, fingerprint
-from pausable_sfn.ops.graph import COLOURS, WAITING
+from pausable_sfn.ops.graph import COLOURS, SUCCEEDED, WAITING
 from pausable_sfn.ops.history import wait_for
 
 
@@ -103,3 +103,35 @@ def test_a_post_made_without_the_consoles_form_starts_nothing(page: Page, consol
 
     assert answer.status == 403
     assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == before
+
+
+def test_resuming_a_paused_execution_from_its_page_makes_it_succeed(page: Page, console, deployed):
+    name, _ = paused(deployed)
+    aws, _ = deployed
+
+    page.goto(console)
+    page.get_by_role("link", name=name).click()
+    page.get_by_label("Output (JSON)").fill('{"approvedBy": "console"}')
+    page.get_by_role("button", name="Resume").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Done: resume")
+    arn = page.url.split("arn=")[1].split("&")[0].replace("%3A", ":")
+    final = wait_for(aws.client("stepfunctions"), arn, lambda s: False, timeout=60)
+    assert final.status == "SUCCEEDED"
+    page.reload()
+    post = page.locator("svg g.node", has_text="Post processing")
+    assert post.locator("path").first.get_attribute("fill") == COLOURS[SUCCEEDED][0]
+
+
+def test_the_approval_link_button_gives_a_link_that_opens_the_approval_page(page: Page, console, deployed):
+    name, token = paused(deployed)
+
+    page.goto(console)
+    page.get_by_role("link", name=name).click()
+    page.get_by_role("button", name="Approval link").click()
+
+    link = page.locator("code").inner_text()
+    assert "/approval/" in link
+    assert token not in page.content()
+    page.goto(link)
+    expect(page.get_by_role("heading", name="Approve or reject")).to_be_visible()
