@@ -13,7 +13,7 @@ LIVE_ARGS ?=
 # CDK CLI then run on a supported Node, whatever the machine has).
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup browser graphviz demo serve test unit test-live lint synth bootstrap deploy diff destroy bench clean
+.PHONY: setup browser graphviz screenshot demo serve test unit test-live lint synth bootstrap deploy diff destroy bench clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -102,6 +102,9 @@ destroy: setup
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .ruff_cache
+
+screenshot: setup browser graphviz  ## docs/images/console-execution.png, the console picture the README shows
+	python -m tests.browser.screenshot
 
 bench: setup  ## measures speed and cost; writes bench/results.json and the table of docs/benchmarks.md
 	python -m bench
