@@ -12,7 +12,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from .approval_records import APPROVED, CLOSED, REJECTED, Decision, LinkRecord, RequestRecord, iso
+from .approval_records import APPROVED, CLOSED, REJECTED, LinkRecord, RequestRecord, iso
 from .contracts import MAX_COMMENT_LENGTH, MAX_DECIDER_NAME_LENGTH
 
 STYLE = """
@@ -101,7 +101,6 @@ def request_page(
         ("This link expires at", iso(link.expires_at)),
         ("State", "Waiting for a decision"),
     ]
-    notice_html = f'<p class="notice" role="alert">{escape(notice)}</p>' if notice else ""
     form = (
         '<form method="post">'
         f'<input type="hidden" name="formKey" value="{escape(link.form_key)}">'
@@ -118,7 +117,7 @@ def request_page(
     )
     body = (
         "<h1>Approve or reject</h1>"
-        f"{notice_html}"
+        f"{_notice(notice)}"
         f"{_details(record, rows)}"
         f"{_summary(record)}"
         f"{form}"
@@ -131,7 +130,7 @@ def request_page(
 def decided_page(record: RequestRecord, *, status: int = 200, notice: str | None = None) -> Page:
     decision = record.decision
     assert decision is not None  # a decided request holds its decision
-    outcome = _outcome(record.status, decision)
+    outcome = _outcome(record.status)
     rows = [
         ("Decision", escape(outcome)),
         ("Decided by", escape(decision.decided_by)),
@@ -139,16 +138,19 @@ def decided_page(record: RequestRecord, *, status: int = 200, notice: str | None
     ]
     if decision.comment:
         rows.append(("Comment", escape(decision.comment)))
-    notice_html = f'<p class="notice" role="alert">{escape(notice)}</p>' if notice else ""
     body = (
         f'<h1 class="outcome-{escape(record.status)}">{escape(outcome)}</h1>'
-        f"{notice_html}{_details(record, rows)}"
+        f"{_notice(notice)}{_details(record, rows)}"
         "<p><small>This request is closed: nothing more can be decided from this link.</small></p>"
     )
     return Page(status, outcome, body)
 
 
-def _outcome(status: str, decision: Decision) -> str:
+def _notice(notice: str | None) -> str:
+    return f'<p class="notice" role="alert">{escape(notice)}</p>' if notice else ""
+
+
+def _outcome(status: str) -> str:
     if status == CLOSED:
         return "Not applied: the step had stopped waiting before the decision arrived"
     return {APPROVED: "Approved", REJECTED: "Rejected"}.get(status, status)

@@ -23,7 +23,16 @@ from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
 from . import approval_html as pages
 from . import clients
-from .approval_records import APPROVED, REJECTED, WAITING, ApprovalRecords, Decision, RequestRecord
+from .approval_records import (
+    APPROVED,
+    REJECTED,
+    WAITING,
+    ApprovalRecords,
+    Decision,
+    LinkRecord,
+    RequestRecord,
+    iso,
+)
 from .contracts import (
     APPROVAL_PATH,
     MAX_COMMENT_LENGTH,
@@ -42,9 +51,9 @@ MAX_FORM_BYTES = 16 * 1024
 MAX_FORM_FIELDS = 10  # the page's form has five
 # Step Functions' answers that no retry mends: the person is told to tell whoever runs the workflow.
 PERMANENT_REFUSALS = frozenset({"AccessDeniedException", "InvalidToken", "InvalidOutput", "ValidationException"})
+ALREADY_DECIDED = "This request was already decided: your decision was not taken."
 # Sent with every answer: nothing from elsewhere, the link never leaves in a Referer, nothing
 # kept in a cache, no MIME sniffing, no framing (clickjacking a button that decides).
-ALREADY_DECIDED = "This request was already decided: your decision was not taken."
 SECURITY_HEADERS = {
     "Content-Security-Policy": pages.CONTENT_SECURITY_POLICY,
     "Referrer-Policy": "no-referrer",
@@ -80,17 +89,24 @@ def answer(page: pages.Page, extra_headers: dict[str, str] | None = None) -> Res
     return Response(status_code=page.status, content_type="text/html; charset=utf-8", body=body, headers=headers)
 
 
+def _opened(services: Services, secret: str) -> tuple[LinkRecord, RequestRecord] | None:
+    """The link a secret names and its request, or None: a changed link, or expired records."""
+    link = services.records.link(secret)
+    record = services.records.request(link.request_id) if link else None
+    return (link, record) if link is not None and record is not None else None
+
+
 @app.route(LINK_ROUTE, method=["GET", "HEAD"])
 def show(secret: str) -> Response[str]:
     services = SERVICES()
     now = services.now()
-    link = services.records.link(secret)
-    record = services.records.request(link.request_id) if link else None
-    if link is None or record is None:
+    opened = _opened(services, secret)
+    if opened is None:
         return answer(pages.invalid_link_page())
+    link, record = opened
     if record.status != WAITING:
         return answer(pages.decided_page(record))
-    if link.expired(now) or now >= record.timeout_at:
+    if link.expired(now):  # a link expires when its task times out, if not before
         return answer(pages.expired_page(record, link, now=now))
     ended = _ended(services.sfn, record)
     if ended:
@@ -105,21 +121,21 @@ def decide(secret: str) -> Response[str]:
     event = app.current_event
     if not _same_origin(event.headers):
         return answer(pages.message_page(403, "Refused", "A decision can only be sent from the approval page itself."))
-    raw_body = event.get("body") or ""
-    if len(raw_body) > MAX_FORM_BYTES * 2:  # base64 makes it a third longer: checked before decoding
-        return answer(pages.message_page(413, "Too large", f"The form may hold at most {MAX_FORM_BYTES} bytes."))
+    too_large = pages.message_page(413, "Too large", f"The form may hold at most {MAX_FORM_BYTES} bytes.")
+    if len(event.get("body") or "") > MAX_FORM_BYTES * 2:  # base64 makes it a third longer: checked undecoded
+        return answer(too_large)
     try:
         body = event.decoded_body or ""
         fields = {name: values[0] for name, values in parse_qs(body, max_num_fields=MAX_FORM_FIELDS).items() if values}
     except ValueError:  # not base64, not UTF-8, too many fields: not the page's form
         return answer(pages.message_page(400, "Not a form", "This request does not hold the approval page's form."))
     if len(body.encode("utf-8")) > MAX_FORM_BYTES:
-        return answer(pages.message_page(413, "Too large", f"The form may hold at most {MAX_FORM_BYTES} bytes."))
+        return answer(too_large)
 
-    link = services.records.link(secret)
-    record = services.records.request(link.request_id) if link else None
-    if link is None or record is None:
+    opened = _opened(services, secret)
+    if opened is None:
         return answer(pages.invalid_link_page())
+    link, record = opened
     if not hmac.compare_digest(fields.get("formKey", "").encode(), link.form_key.encode()):
         logger.warning("Decision refused: the form's anti-forgery value is missing or wrong")
         return answer(
@@ -131,7 +147,7 @@ def decide(secret: str) -> Response[str]:
         )
     if record.status != WAITING:
         return answer(pages.decided_page(record, status=409, notice=ALREADY_DECIDED))
-    if link.expired(now) or now >= record.timeout_at:
+    if link.expired(now):
         return answer(pages.expired_page(record, link, now=now))
 
     problem = _form_problem(fields)
@@ -191,8 +207,7 @@ def _apply(
         logger.info("Decision not taken: another one came first", extra=log)
         current = services.records.request(record.request_id) or record
         if current.decision is None:  # the other one was withdrawn meanwhile: the form again
-            link_form = pages.message_page(409, "Try again", "Another decision was being made. Open the link again.")
-            return answer(link_form)
+            return answer(pages.message_page(409, "Try again", "Another decision was being made. Open the link again."))
         return answer(pages.decided_page(current, status=409, notice=ALREADY_DECIDED))
     try:
         if decision.outcome == APPROVED:
@@ -269,7 +284,7 @@ def _approval_output(decision: Decision) -> str:
             "approved": True,
             "decidedBy": decision.decided_by,
             "comment": decision.comment,
-            "decidedAt": decision.as_item()["decidedAt"],
+            "decidedAt": iso(decision.decided_at),
         }
     )
 

@@ -17,6 +17,7 @@ wait; the decision stays in the execution's history.
 import hashlib
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,6 +42,21 @@ def _hash(text: str) -> str:
 
 def _key(record_id: str) -> dict[str, Any]:
     return {"id": {"S": record_id}}
+
+
+def _request_id(task_token: str) -> str:
+    return f"request#{_hash(task_token)}"
+
+
+def _if_condition_holds(write: Callable[[], object]) -> bool:
+    """Runs a conditional write: False when DynamoDB found its condition false (nothing written)."""
+    try:
+        write()
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def _item(values: dict[str, Any]) -> dict[str, Any]:
@@ -153,7 +169,7 @@ class ApprovalRecords:
             request.timeoutSeconds or MAX_TASK_WAIT_SECONDS, request.heartbeatSeconds or MAX_TASK_WAIT_SECONDS
         )
         record = RequestRecord(
-            request_id=f"request#{_hash(request.taskToken)}",
+            request_id=_request_id(request.taskToken),
             task_token=request.taskToken,
             execution_id=request.executionId,
             state_name=request.stateName,
@@ -161,8 +177,8 @@ class ApprovalRecords:
             timeout_at=request.pausedAt.astimezone(UTC) + timedelta(seconds=timeout),
             summary=request.summary,
         )
-        try:
-            self._dynamodb.put_item(
+        created = _if_condition_holds(
+            lambda: self._dynamodb.put_item(
                 TableName=self._table,
                 Item=_item(
                     {
@@ -180,13 +196,12 @@ class ApprovalRecords:
                 ),
                 ConditionExpression="attribute_not_exists(id)",
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            existing = self.request(record.request_id)
-            assert existing is not None  # it made the condition fail
-            return existing, False
-        return record, True
+        )
+        if created:
+            return record, True
+        existing = self.request(record.request_id)
+        assert existing is not None  # it made the condition fail
+        return existing, False
 
     def mark_published(self, request_id: str) -> None:
         self._dynamodb.update_item(
@@ -197,13 +212,16 @@ class ApprovalRecords:
         )
 
     def request_for_token(self, task_token: str) -> RequestRecord | None:
-        return self.request(f"request#{_hash(task_token)}")
+        return self.request(_request_id(task_token))
+
+    def _read(self, record_id: str) -> dict[str, Any] | None:
+        item = self._dynamodb.get_item(TableName=self._table, Key=_key(record_id), ConsistentRead=True).get("Item")
+        return _values(item) if item is not None else None
 
     def request(self, request_id: str) -> RequestRecord | None:
-        item = self._dynamodb.get_item(TableName=self._table, Key=_key(request_id), ConsistentRead=True).get("Item")
-        if item is None:
+        values = self._read(request_id)
+        if values is None:
             return None
-        values = _values(item)
         return RequestRecord(
             request_id=request_id,
             task_token=values.get("taskToken", ""),  # removed once decided
@@ -220,8 +238,8 @@ class ApprovalRecords:
     def decide(self, request_id: str, decision: Decision) -> bool:
         """Records `decision` if the request still waits; False if another decision came first. The
         token leaves the record: the caller sends the decision with the token it read."""
-        try:
-            self._dynamodb.update_item(
+        return _if_condition_holds(
+            lambda: self._dynamodb.update_item(
                 TableName=self._table,
                 Key=_key(request_id),
                 UpdateExpression="SET #status = :outcome, decision = :decision REMOVE taskToken",
@@ -231,11 +249,7 @@ class ApprovalRecords:
                     {":outcome": decision.outcome, ":decision": decision.as_item(), ":waiting": WAITING}
                 ),
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        )
 
     def close(self, request_id: str, reason: str) -> None:
         """The decision was recorded, but Step Functions no longer had the task: it stays on record,
@@ -294,12 +308,9 @@ class ApprovalRecords:
         return Link(secret=secret, record=record)
 
     def link(self, secret: str) -> LinkRecord | None:
-        item = self._dynamodb.get_item(
-            TableName=self._table, Key=_key(f"link#{_hash(secret)}"), ConsistentRead=True
-        ).get("Item")
-        if item is None:
+        values = self._read(f"link#{_hash(secret)}")
+        if values is None:
             return None
-        values = _values(item)
         return LinkRecord(
             request_id=values["requestId"],
             expires_at=parse_time(values["expiresAt"]),

@@ -3,7 +3,7 @@
 Shared by RequestApprovalLambda (what a PausableTask with `approval=` invokes) and by any function
 that asks a person itself (the demo's CallAsyncServiceLambda in manual mode): the same records,
 the same message, one home. Where the table, the topic and the page are comes from the
-environment that HumanApproval gives the functions it lets ask (`asking_environment`).
+environment that HumanApproval gives the functions it lets ask (`HumanApproval.let_ask`).
 """
 
 import json
@@ -66,28 +66,6 @@ def ask(request: ApprovalRequest, asking: Asking, *, now: datetime | None = None
 
 def link_url(page_url: str, link: Link) -> str:
     return f"{page_url.rstrip('/')}/{APPROVAL_PATH}{link.secret}"
-
-
-def request_approval(
-    request: ApprovalRequest,
-    *,
-    records: ApprovalRecords,
-    sns: Any,
-    topic_arn: str,
-    page_url: str,
-    lifetime: timedelta | None,
-    now: datetime,
-) -> dict[str, Any]:
-    record, created = records.open_request(request)
-    if not created and record.published:
-        logger.info("Approval already requested for this task: nothing published again")
-        return {"approvalRequested": True, "published": False}
-    link = records.issue_link(record, now=now, lifetime=lifetime, issued_to="approval request")
-    url = link_url(page_url, link)
-    sns.publish(TopicArn=topic_arn, Subject=subject(record), Message=email_text(record, link, url))
-    records.mark_published(record.request_id)
-    logger.info("Approval requested", extra={"link_expires_at": iso(link.record.expires_at)})
-    return {"approvalRequested": True, "published": True, "linkExpiresAt": iso(link.record.expires_at)}
 
 
 def subject(record: RequestRecord) -> str:
