@@ -3,15 +3,15 @@
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from aws_cdk import RemovalPolicy, Stack, Token
+from aws_cdk import RemovalPolicy, Token
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from .cloudformation import cfn_resource, depend_on_role_policy_only
-from .nag import acknowledge, acknowledge_service_wildcards
+from .cloudformation import depend_on_role_policy_only
+from .nag import acknowledge, acknowledge_service_wildcards, as_nag_names_it
 from .pausable_task import PausableTask
 
 
@@ -150,9 +150,6 @@ def _is_aws_managed(key: kms.IKey) -> bool:
 def _arn_as_nag_names_it(function: lambda_.IFunction) -> str | None:
     """The function's ARN as cdk-nag writes it in a finding: <LogicalId.Arn> for a function of
     this app, the ARN itself for one imported by a literal ARN; None when it cannot be known here."""
-    if isinstance(function, lambda_.Function):
-        resource = cfn_resource(function)
-        return f"<{Stack.of(resource).get_logical_id(resource)}.Arn>"
-    if not Token.is_unresolved(function.function_arn):
-        return function.function_arn
+    if isinstance(function, lambda_.Function) or not Token.is_unresolved(function.function_arn):
+        return as_nag_names_it(function, function.function_arn)
     return None
