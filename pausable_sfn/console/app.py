@@ -23,7 +23,7 @@ from werkzeug.wrappers import Request, Response
 from ..contracts import APPROVAL_FUNCTION_OUTPUT, STATE_MACHINE_ARN_OUTPUT, fingerprint
 from ..ops.errors import OperationError
 from ..ops.graph import ExecutionPath, GraphvizMissingError, render_svg
-from ..ops.history import event_details, read_history, recent_events, waiting_task
+from ..ops.history import event_details, read_history, recent_events, scheduled_task
 from ..ops.operations import Operations, parse_output
 from ..ops.tokens import TokenLocator
 from . import pages
@@ -174,7 +174,8 @@ class ConsoleApp:
         rows = rows[:PAGE_SIZE]
         for row in rows:
             if row["status"] == "RUNNING":
-                waiting = waiting_task(recent_events(sfn, row["executionArn"]))
+                # Where it waits needs no token: any state machine's waiting task is shown.
+                waiting = scheduled_task(recent_events(sfn, row["executionArn"]))
                 row["waitsAt"] = waiting.state if waiting else None
         return pages.executions_page(rows, status=status, now=datetime.now(UTC))
 
@@ -193,7 +194,7 @@ class ConsoleApp:
             svg = render_svg(definition, ExecutionPath.from_history(events, definition), now=now)
         except GraphvizMissingError as error:
             svg = f"<p>{error}</p>"
-        waiting = description.get("status") == "RUNNING" and waiting_task(recent_events(sfn, arn)) is not None
+        waiting = description.get("status") == "RUNNING" and scheduled_task(events) is not None
         return pages.execution_page(
             description,
             svg,

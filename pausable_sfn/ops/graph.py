@@ -20,7 +20,7 @@ from typing import Any
 import graphviz
 
 from .history import event_details
-from .tokens import WAIT_FOR_TASK_TOKEN
+from .tokens import WAIT_FOR_TASK_TOKEN, states_of
 
 SUCCEEDED, FAILED, CAUGHT, RUNNING, WAITING, NOT_RUN = "succeeded", "failed", "caught", "running", "waiting", "not run"
 # Fill and border of each status; close to the AWS console's, with violet for a waiting task.
@@ -76,7 +76,7 @@ class ExecutionPath:
     @classmethod
     def from_history(cls, events: list[dict[str, Any]], definition: dict[str, Any]) -> "ExecutionPath":
         path = cls()
-        resources = {name: state.get("Resource", "") for name, state in _all_states(definition).items()}
+        resources = {name: str(state.get("Resource", "")) for name, state in states_of(definition)}
         last = START  # the state entered last: a caught failure leaves its task without an exit event
         for event in events:
             kind, details = event["type"], event_details(event)
@@ -91,7 +91,7 @@ class ExecutionPath:
                 exited = path.runs[details["name"]]
                 if exited.status in (RUNNING, WAITING):
                     exited.status = SUCCEEDED
-            elif kind in _FAILURES and run is not None and kind != "ExecutionFailed":
+            elif kind in _FAILURES and run is not None:
                 run.status = CAUGHT  # until the execution fails there (below)
             elif kind == "TaskScheduled" and run is not None and resources.get(last, "").endswith(WAIT_FOR_TASK_TOKEN):
                 timeout = details.get("timeoutInSeconds")
@@ -113,20 +113,6 @@ class ExecutionPath:
 
 def _left(path: ExecutionPath, name: str) -> bool:
     return any(source == name for source, _ in path.edges)
-
-
-def _all_states(definition: dict[str, Any], prefix: str = "") -> dict[str, dict[str, Any]]:
-    """Every state, those of Parallel branches and Map iterators included (their names are unique
-    in a definition, as Step Functions requires)."""
-    states: dict[str, dict[str, Any]] = {}
-    for name, state in definition.get("States", {}).items():
-        states[name] = state
-        for branch in state.get("Branches", []):
-            states.update(_all_states(branch))
-        for key in ("Iterator", "ItemProcessor"):
-            if key in state:
-                states.update(_all_states(state[key]))
-    return states
 
 
 def _condition(rule: dict[str, Any]) -> str:
