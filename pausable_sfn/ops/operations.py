@@ -472,12 +472,9 @@ class Operations:
         callback: dict[str, Any] = {"taskToken": token}
         if output is not None:
             callback["output"] = output
-        function = self.output(RESUME_FUNCTION_OUTPUT)
-        with self._aws("invoke"):
-            response = self.lambda_.invoke(FunctionName=function, Payload=json.dumps(callback).encode())
-        result = json.loads(response["Payload"].read() or b"null")
-        if "FunctionError" in response:
-            reason = str(result.get("errorMessage", result) if isinstance(result, dict) else result)
+        result, failure = self._invoke(self.output(RESUME_FUNCTION_OUTPUT), callback)
+        if failure is not None:
+            reason = str(failure.get("errorMessage", failure))
             raise OperationError(f"ResumeStepFunctionLambda failed: {_without(token, reason)}")
         if isinstance(result, dict) and result.get("alreadyClosed"):
             raise TaskClosedError()
@@ -500,17 +497,14 @@ class Operations:
         if expires_in is not None:
             request["expiresInSeconds"] = expires_in
         try:
-            with self._aws("invoke"):
-                response = self.lambda_.invoke(FunctionName=function, Payload=json.dumps(request).encode())
+            result, failure = self._invoke(function, request)
         except ClientError as error:
             if error.response["Error"]["Code"] == "ResourceNotFoundException":
                 raise OperationError(f"approval function {function} not found") from None
             raise
-        result = json.loads(response["Payload"].read() or b"null")
-        if "FunctionError" in response:
-            details = result if isinstance(result, dict) else {}
-            reason = _without(token, str(details.get("errorMessage", result)))
-            kind = details.get("errorType")
+        if failure is not None:
+            reason = _without(token, str(failure.get("errorMessage", failure)))
+            kind = failure.get("errorType")
             if kind == APPROVAL_TASK_EXPIRED:
                 raise TaskClosedError()
             if kind in (APPROVAL_NOT_REQUESTED, APPROVAL_ALREADY_DECIDED):
@@ -590,6 +584,16 @@ class Operations:
             raise OperationError(str(error)) from None
 
     # Plumbing
+
+    def _invoke(self, function: str, event: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
+        """Invokes `function` and waits for it: its result, or Lambda's error object when it failed
+        ({"errorType", "errorMessage"}; a result that is no object becomes its errorMessage)."""
+        with self._aws("invoke"):
+            response = self.lambda_.invoke(FunctionName=function, Payload=json.dumps(event).encode())
+        result = json.loads(response["Payload"].read() or b"null")
+        if "FunctionError" in response:
+            return None, result if isinstance(result, dict) else {"errorMessage": str(result)}
+        return result, None
 
     def _send(self, operation: str, token: str, **arguments: Any) -> None:
         _check_length(token)
