@@ -22,9 +22,11 @@ from pausable_sfn.local.deployer import DeployError
 from pausable_sfn.local.embedded import EmbeddedAws
 
 from ..waiting import wait_until
+from .asset_code import HOLD_UNTIL_RELEASED
 from .test_events import function, write_assembly
 
-HANDLERS = """
+HANDLERS = (
+    """
 import json, time
 from pathlib import Path
 
@@ -41,16 +43,11 @@ def fail(event, context):
     raise RuntimeError("the handler failed")
 
 def hold(event, context):
-    # Runs until the test releases it: an invocation that is surely under way meanwhile.
-    folder = Path(json.loads(event["body"])["folder"])
-    (folder / "held").touch()
-    deadline = time.monotonic() + 30
-    while not (folder / "release").exists():
-        if time.monotonic() > deadline:
-            raise TimeoutError("never released")
-        time.sleep(0.01)
+    hold_until_released(Path(json.loads(event["body"])["folder"]))
     return "released"
 """
+    + HOLD_UNTIL_RELEASED
+)
 URL_SHAPE = re.compile(r"^http://127\.0\.0\.1:\d+/lambda-url/([a-z0-9]{32})/$")
 
 

@@ -13,23 +13,20 @@ from botocore.exceptions import ClientError
 from pausable_sfn.local.embedded import EmbeddedAws
 
 from ..waiting import wait_until
+from .asset_code import HOLD_UNTIL_RELEASED
 from .test_events import function, write_assembly
 
-HANDLERS = """
+HANDLERS = (
+    """
 import time
 from pathlib import Path
 
 def hold(event, context):
-    # Runs until the test releases it: an invocation that is surely under way meanwhile.
-    folder = Path(event["folder"])
-    (folder / f"held-{event['n']}").touch()
-    deadline = time.monotonic() + 30
-    while not (folder / "release").exists():
-        if time.monotonic() > deadline:
-            raise TimeoutError("never released")
-        time.sleep(0.01)
+    hold_until_released(Path(event["folder"]), f"held-{event['n']}")
     return {"n": event["n"]}
 """
+    + HOLD_UNTIL_RELEASED
+)
 
 
 def deploy_holder(aws: EmbeddedAws, folder: Path) -> str:

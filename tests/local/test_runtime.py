@@ -20,8 +20,10 @@ from pausable_sfn.local.runtime import (
 )
 
 from ..waiting import wait_until
+from .asset_code import HOLD_UNTIL_RELEASED
 
-HANDLER = """
+HANDLER = (
+    """
 import logging, os, sys, time
 from pathlib import Path
 
@@ -45,14 +47,7 @@ def handler(event, context):
             Path(event["mark"]).touch()
         time.sleep(3600)
     if event.get("hold"):
-        # Runs until the test releases it: an invocation that is surely under way meanwhile.
-        folder = Path(event["hold"])
-        (folder / "held").touch()
-        deadline = time.monotonic() + 30
-        while not (folder / "release").exists():
-            if time.monotonic() > deadline:
-                raise TimeoutError("never released")
-            time.sleep(0.01)
+        hold_until_released(Path(event["hold"]))
     if event.get("unserializable"):
         return {"when": object()}
     if event.get("meet"):
@@ -82,6 +77,8 @@ def handler(event, context):
         "pid": os.getpid(),
     }
 """
+    + HOLD_UNTIL_RELEASED
+)
 
 
 @pytest.fixture

@@ -1,17 +1,23 @@
 """What the approval handlers' tests share: a DynamoDB table in moto, requests, and function URL events."""
 
 import base64
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import boto3
+import pytest
 from handlers.approval_records import ApprovalRecords
 from handlers.messages import ApprovalRequest
+from moto import mock_aws
 
 from .conftest import TOKEN
 
 TABLE = "ApprovalRecords"
+PAGE_URL = "https://abc.lambda-url.us-east-1.on.aws/"
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:PausableStepFunction:order-42"
 PAUSED_AT = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 
@@ -25,6 +31,34 @@ def create_table() -> ApprovalRecords:
         BillingMode="PAY_PER_REQUEST",
     )
     return ApprovalRecords(dynamodb, TABLE)
+
+
+@contextmanager
+def approvals_in_moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ApprovalRecords, Callable[[], list[dict]]]]:
+    """The records table and the approval requests topic in moto, the environment HumanApproval
+    gives a function that asks people, and what an inbox subscribed to the topic received (the
+    SNS envelopes: Subject, Message, ...)."""
+    with mock_aws():
+        records = create_table()
+        sns = boto3.client("sns", region_name="us-east-1")
+        topic = sns.create_topic(Name="ApprovalRequests")["TopicArn"]
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        inbox = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+        inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
+        for name, value in {
+            "APPROVAL_TABLE": TABLE,
+            "APPROVAL_TOPIC_ARN": topic,
+            "APPROVAL_PAGE_URL": PAGE_URL,
+        }.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("LINK_LIFETIME_SECONDS", raising=False)
+
+        def published() -> list[dict]:
+            messages = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])
+            return [json.loads(message["Body"]) for message in messages]
+
+        yield records, published
 
 
 def approval_request(**overrides: Any) -> ApprovalRequest:

@@ -7,39 +7,18 @@ import pytest
 from handlers.call_async_service import handler
 from handlers.contracts import fingerprint
 from handlers.validation import InvalidEventError
-from moto import mock_aws
 
-from .approvals import TABLE, create_table
+from .approvals import PAGE_URL, approvals_in_moto
 from .conftest import TOKEN
-
-PAGE_URL = "https://abc.lambda-url.us-east-1.on.aws/"
 
 EXECUTION_ID = "arn:aws:states:us-east-1:123456789012:execution:PausableStepFunction:run-1"
 
 
 @pytest.fixture
 def approvals(monkeypatch):
-    """The approval records and requests topic in moto, and an inbox subscribed to the topic."""
-    with mock_aws():
-        records = create_table()
-        sns = boto3.client("sns")
-        topic = sns.create_topic(Name="ApprovalRequests")["TopicArn"]
-        sqs = boto3.client("sqs")
-        inbox = sqs.create_queue(QueueName="inbox")["QueueUrl"]
-        inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
-        for name, value in {
-            "APPROVAL_TABLE": TABLE,
-            "APPROVAL_TOPIC_ARN": topic,
-            "APPROVAL_PAGE_URL": PAGE_URL,
-        }.items():
-            monkeypatch.setenv(name, value)
-
-        def published() -> list[str]:
-            messages = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])
-            return [json.loads(message["Body"])["Message"] for message in messages]
-
-        yield records, published
+    """The approval records and requests topic in moto; what was published, as the mail's text."""
+    with approvals_in_moto(monkeypatch) as (records, envelopes):
+        yield records, lambda: [envelope["Message"] for envelope in envelopes()]
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 import json
 import re
 
-import boto3
 import pytest
 from handlers import approval_requests, request_approval
 from handlers.contracts import (
@@ -15,37 +14,15 @@ from handlers.contracts import (
 )
 from handlers.request_approval import handler
 from handlers.validation import InvalidEventError
-from moto import mock_aws
 
-from .approvals import EXECUTION, TABLE, approval_request, create_table
+from .approvals import EXECUTION, PAGE_URL, TABLE, approval_request, approvals_in_moto
 from .conftest import TOKEN
-
-PAGE_URL = "https://abc.lambda-url.us-east-1.on.aws/"
 
 
 @pytest.fixture
 def aws(monkeypatch):
-    with mock_aws():
-        records = create_table()
-        sns = boto3.client("sns", region_name="us-east-1")
-        topic = sns.create_topic(Name="ApprovalRequests")["TopicArn"]
-        sqs = boto3.client("sqs", region_name="us-east-1")
-        inbox = sqs.create_queue(QueueName="inbox")["QueueUrl"]
-        inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "false"})
-        for name, value in {
-            "APPROVAL_TABLE": TABLE,
-            "APPROVAL_TOPIC_ARN": topic,
-            "APPROVAL_PAGE_URL": PAGE_URL,
-        }.items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.delenv("LINK_LIFETIME_SECONDS", raising=False)
-
-        def published() -> list[dict]:
-            messages = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])
-            return [json.loads(message["Body"]) for message in messages]
-
-        yield records, published
+    with approvals_in_moto(monkeypatch) as moto:
+        yield moto
 
 
 def task_event(**overrides) -> dict:
