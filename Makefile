@@ -29,6 +29,21 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 	npm ci --no-fund --no-audit --loglevel=error
 	touch $@
 
+# Shell that finds a system program the tests need, or installs Debian's package of it as root,
+# or stops saying what to install: $(1) the program, $(2) its package, $(3) what needs it,
+# $(4) more advice (it may hold commas: pass it in a variable).
+system_program = if command -v $(1) >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing Debian's $(2) for $(3)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $(2) >/dev/null; \
+	else \
+	  echo "Missing $(2), which $(3) need: run 'sudo apt-get install $(2)'$(4)"; \
+	  exit 1; \
+	fi
+CHROMIUM_ADVICE := , or set PAUSABLE_SFN_CHROMIUM=/path/to/chromium
+GRAPHVIZ_ADVICE := , or 'brew install graphviz'
+
 # tests/browser drives Debian's Chromium through Playwright: Playwright's own browser download
 # needs a host this machine cannot reach. A Chromium found (PAUSABLE_SFN_CHROMIUM, else `chromium`
 # on PATH) is used as it is; as root, Debian's is installed; otherwise the run stops and says what
@@ -36,29 +51,12 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 browser:  ## the Chromium the browser tests drive
 	@if [ -n "$$PAUSABLE_SFN_CHROMIUM" ]; then \
 	  [ -x "$$PAUSABLE_SFN_CHROMIUM" ] || { echo "PAUSABLE_SFN_CHROMIUM=$$PAUSABLE_SFN_CHROMIUM is not an executable file"; exit 1; }; \
-	elif command -v chromium >/dev/null; then :; \
-	elif [ "$$(id -u)" = 0 ]; then \
-	  echo "Installing Debian's chromium for the browser tests"; \
-	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
-	else \
-	  echo "The browser tests need Chromium: run 'sudo apt-get install chromium', or set PAUSABLE_SFN_CHROMIUM=/path/to/chromium"; \
-	  exit 1; \
-	fi
+	else $(call system_program,chromium,chromium,the browser tests,$(CHROMIUM_ADVICE)); fi
 
 # Execution graphs are laid out by Graphviz's `dot`, a system program (the `graphviz` Python
-# package only writes its input). As root, Debian's is installed; otherwise the run stops and says
-# what to install.
+# package only writes its input).
 graphviz:  ## the Graphviz that lays out execution graphs
-	@if command -v dot >/dev/null; then :; \
-	elif [ "$$(id -u)" = 0 ]; then \
-	  echo "Installing Debian's graphviz for execution graphs"; \
-	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq --no-install-recommends graphviz >/dev/null; \
-	else \
-	  echo "Execution graphs need Graphviz: run 'sudo apt-get install graphviz' (or 'brew install graphviz')"; \
-	  exit 1; \
-	fi
+	@$(call system_program,dot,graphviz,execution graphs,$(GRAPHVIZ_ADVICE))
 
 demo: setup  ## the app on the embedded local AWS: every flow, end to end
 	python -m pausable_sfn demo
