@@ -6,8 +6,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -20,6 +18,8 @@ from pausable_sfn import PROJECT_ROOT
 from pausable_sfn.cli import main
 from pausable_sfn.local.server import LocalServer
 from pausable_sfn.ops.history import wait_for
+
+from ..serving import serve_command, start_serving
 
 
 @pytest.fixture(scope="module")
@@ -74,25 +74,6 @@ def test_a_manual_execution_is_resumed_by_invoking_the_resume_function_over_http
 
     assert "FunctionError" not in response
     assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
-
-
-def serve_command(*arguments: str) -> list[str]:
-    return [sys.executable, "-m", "pausable_sfn", "local", "serve", *arguments]
-
-
-def start_serving(command: list[str], environment: dict[str, str]) -> tuple[subprocess.Popen, list[str]]:
-    """Starts `local serve` and reads its lines until it says how to stop it (or ends)."""
-    process = subprocess.Popen(
-        command, cwd=PROJECT_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    lines = []
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        lines.append(line.rstrip("\n"))
-        if "stops it" in line or not line:
-            break
-    return process, lines
 
 
 @pytest.mark.parametrize(
