@@ -16,17 +16,17 @@ from typing import Any
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
-from werkzeug.exceptions import Forbidden, HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, MethodNotAllowed, NotFound
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from ..contracts import APPROVAL_FUNCTION_OUTPUT, STATE_MACHINE_ARN_OUTPUT, fingerprint
 from ..ops.errors import OperationError
-from ..ops.graph import ExecutionPath, GraphvizMissingError, render_svg
-from ..ops.history import event_details, read_history, recent_events, scheduled_task
+from ..ops.graph import WAITING, ExecutionPath, GraphvizMissingError, render_svg
+from ..ops.history import event_details, read_history, recent_events, scheduled_task, state_visits
 from ..ops.operations import Operations, parse_output
 from ..ops.tokens import TokenLocator
-from . import pages
+from . import listing, pages
 
 ClientFactory = Callable[[str], Any]
 ACTIONS = ("resume", "fail", "heartbeat", "link")
@@ -84,10 +84,8 @@ class ConsoleApp:
             raise Forbidden("This form did not come from the console: reload the page and send it again.")
 
     def _state_machines(self) -> list[str]:
-        return [
-            machine["stateMachineArn"]
-            for machine in self._clients("stepfunctions").list_state_machines()["stateMachines"]
-        ]
+        pages_of = self._clients("stepfunctions").get_paginator("list_state_machines").paginate()
+        return [machine["stateMachineArn"] for page in pages_of for machine in page["stateMachines"]]
 
     def _start_form(self, request: Request, *, problem: str | None = None, status: int = 200) -> str:
         example = request.args.get("example", "")
@@ -136,7 +134,7 @@ class ConsoleApp:
         try:
             token = operations.token_of(arn)
             if action == "resume":
-                operations.resume(token, parse_output(request.form.get("output") or None))
+                operations.resume(token, parse_output(request.form.get("output") or None, what="The output"))
             elif action == "fail":
                 operations.fail(token, request.form.get("error", "").strip(), request.form.get("cause", ""))
             elif action == "heartbeat":
@@ -159,25 +157,40 @@ class ConsoleApp:
         return None
 
     def _executions(self, request: Request) -> str:
-        status = request.args.get("status")
+        status = request.args.get("status") or None
         if status is not None and status not in pages.STATUSES:
             raise NotFound()
+        machines = self._state_machines()
+        chosen = request.args.get("stateMachine") or None
+        if chosen is not None and chosen not in machines:
+            raise NotFound()
+        try:
+            cursor = listing.decode(request.args["page"]) if "page" in request.args else None
+            first = int(request.args.get("from", "1"))
+        except (listing.DamagedCursorError, ValueError) as error:
+            raise BadRequest(f"{error}: start again from the newest executions.") from None
+        shown = [chosen] if chosen else machines
+        if cursor is not None:  # a machine of another filter, or deleted since, is not read
+            cursor = {machine: position for machine, position in cursor.items() if machine in shown}
         sfn = self._clients("stepfunctions")
-        options: dict[str, Any] = {"maxResults": PAGE_SIZE}
-        if status:
-            options["statusFilter"] = status
-        rows: list[dict[str, Any]] = []
-        for machine in sfn.list_state_machines()["stateMachines"]:
-            answer = sfn.list_executions(stateMachineArn=machine["stateMachineArn"], **options)
-            rows.extend(answer["executions"])
-        rows.sort(key=lambda row: row["startDate"], reverse=True)
-        rows = rows[:PAGE_SIZE]
+        try:
+            rows, following = listing.newest(sfn, shown, cursor, page_size=PAGE_SIZE, status=status)
+        except listing.DamagedCursorError as error:
+            raise BadRequest(f"{error}: start again from the newest executions.") from None
         for row in rows:
             if row["status"] == "RUNNING":
                 # Where it waits needs no token: any state machine's waiting task is shown.
                 waiting = scheduled_task(recent_events(sfn, row["executionArn"]))
                 row["waitsAt"] = waiting.state if waiting else None
-        return pages.executions_page(rows, status=status, now=datetime.now(UTC))
+        return pages.executions_page(
+            rows,
+            machines=machines,
+            status=status,
+            chosen=chosen,
+            first=max(1, first),
+            older=listing.encode(following) if following else None,
+            now=datetime.now(UTC),
+        )
 
     def _execution(self, request: Request) -> str:
         arn = request.args.get("arn", "")
@@ -190,8 +203,9 @@ class ConsoleApp:
         events = read_history(sfn, arn)
         definition = json.loads(definition_text)
         now = datetime.now(UTC)
+        path = ExecutionPath.from_history(events, definition)
         try:
-            svg = render_svg(definition, ExecutionPath.from_history(events, definition), now=now)
+            svg = render_svg(definition, path, now=now, link=lambda name: f"#{pages.state_anchor(name)}")
         except GraphvizMissingError as error:
             svg = f"<p>{error}</p>"
         waiting = description.get("status") == "RUNNING" and scheduled_task(events) is not None
@@ -199,9 +213,12 @@ class ConsoleApp:
             description,
             svg,
             events,
+            visits=state_visits(events),
+            waiting=next(((name, run) for name, run in path.runs.items() if run.status == WAITING), None),
             masked=_tokens(definition_text, events),
             now=now,
             actions=pages.actions_form(arn, self._form_key) if waiting else "",
+            address=f"execution?arn={quote(arn, safe='')}",
             notice=request.args.get("problem")
             or (f"Done: {request.args['done']}." if "done" in request.args else None),
         )

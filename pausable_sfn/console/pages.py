@@ -1,12 +1,15 @@
 """The console's HTML: small pages rendered on the server, every value from AWS escaped."""
 
+import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime
 from html import escape
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-from ..ops.history import event_details
+from ..ops.graph import StateRun, span, when
+from ..ops.history import StateVisit, event_details
 
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1b1f24;background:#f4f5f7}
@@ -20,9 +23,13 @@ th{background:#fafbfc;font-weight:600}
 .SUCCEEDED{color:#1d7d36}.FAILED,.TIMED_OUT,.ABORTED{color:#b3261e}.RUNNING{color:#1f5fbf}.PAUSED{color:#6b2fbf}
 nav a{margin-right:.8rem}
 pre{margin:0;white-space:pre-wrap;overflow-wrap:anywhere;max-width:60rem}
-.graph{background:#fff;padding:.5rem;margin:1rem 0}
+.graph{background:#fff;padding:.5rem}
+.top{display:grid;grid-template-columns:minmax(24rem,2fr) 3fr;gap:1rem;align-items:start;margin:1rem 0}
+@media (max-width:60rem){.top{grid-template-columns:1fr}}
 .graph svg{max-width:100%;height:auto}
 small{color:#555}
+details summary{cursor:pointer;color:#3a4350;font-family:ui-monospace,monospace;font-size:12px}
+:target{outline:2px solid #6b2fbf}
 """.strip()
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 # The two inputs the README documents, one click away on the Start page.
@@ -32,18 +39,17 @@ EXAMPLES = {
 }
 
 
-def page(title: str, body: str, *, refresh_seconds: int | None = None) -> str:
-    refresh = f'<meta http-equiv="refresh" content="{refresh_seconds}">' if refresh_seconds else ""
+def page(title: str, body: str, *, refresh_seconds: int | None = None, refresh_to: str | None = None) -> str:
+    """A console page; one that refreshes itself may load another address when it does (an
+    execution page drops the notice its address carried after an action)."""
+    target = f"; url={refresh_to}" if refresh_to else ""
+    refresh = f'<meta http-equiv="refresh" content="{refresh_seconds}{escape(target)}">' if refresh_seconds else ""
     return (
         "<!doctype html>\n"
         f'<html lang="en"><head><meta charset="utf-8">{refresh}<title>{escape(title)}: pausable-sfn console</title>'
         f'<style>{STYLE}</style></head><body><header><a href="./">pausable-sfn console</a></header>'
         f"<main>{body}</main></body></html>\n"
     )
-
-
-def when(value: Any) -> str:
-    return value.isoformat(timespec="seconds") if isinstance(value, datetime) else ""
 
 
 def duration(execution: dict[str, Any], now: datetime) -> str:
@@ -58,8 +64,32 @@ def execution_link(arn: str, text: str) -> str:
     return f'<a href="execution?arn={quote(arn, safe="")}">{escape(text)}</a>'
 
 
-def executions_page(rows: list[dict[str, Any]], *, status: str | None, now: datetime) -> str:
-    filters = " ".join(f'<a href="./?status={name}">{name.lower().replace("_", " ")}</a>' for name in STATUSES)
+def _address(**query: str | int | None) -> str:
+    """The list page with these arguments (those that are None left out), for an href."""
+    kept = {key: value for key, value in query.items() if value is not None}
+    return escape("./" + ("?" + urlencode(kept) if kept else ""))
+
+
+def executions_page(
+    rows: list[dict[str, Any]],
+    *,
+    machines: list[str],
+    status: str | None,
+    chosen: str | None,
+    first: int,
+    older: str | None,
+    now: datetime,
+) -> str:
+    def label(arn: str) -> str:
+        return arn.rsplit(":", 1)[-1]
+
+    filters = " ".join(
+        f'<a href="{_address(status=name, stateMachine=chosen)}">{name.lower().replace("_", " ")}</a>'
+        for name in STATUSES
+    )
+    by_machine = " ".join(
+        f'<a href="{_address(status=status, stateMachine=arn)}">{escape(label(arn))}</a>' for arn in machines
+    )
     cells = []
     for row in rows:
         shown = "PAUSED" if row.get("waitsAt") else row["status"]
@@ -67,19 +97,81 @@ def executions_page(rows: list[dict[str, Any]], *, status: str | None, now: date
         cells.append(
             "<tr>"
             f"<td>{execution_link(row['executionArn'], row['name'])}</td>"
-            f"<td>{escape(row['stateMachineArn'].rsplit(':', 1)[-1])}</td>"
+            f"<td>{escape(label(row['stateMachineArn']))}</td>"
             f'<td class="status {shown}">{escape(shown.lower().replace("_", " "))}{where}</td>'
             f"<td>{when(row.get('startDate'))}</td><td>{duration(row, now)}</td>"
             "</tr>"
         )
+    empty = "No execution yet." if first == 1 else "No older execution."
+    counted = f"{first}–{first + len(rows) - 1}" if rows else "none"
+    paging = [f'<a href="{_address(status=status, stateMachine=chosen)}">Newest</a>'] if first > 1 else []
+    if older:
+        after = _address(status=status, stateMachine=chosen, page=older, **{"from": first + len(rows)})
+        paging.append(f'<a href="{after}" rel="next">Older</a>')
+    title = " · ".join(part for part in ("Executions", chosen and label(chosen), status and status.lower()) if part)
     body = (
-        f"<h1>Executions{' · ' + escape(status.lower()) if status else ''}</h1>"
+        f"<h1>{escape(title)}</h1>"
         f'<nav><a href="start">Start execution</a> · <a href="./">all</a> {filters}</nav>'
+        f"<nav><small>State machine:</small> {by_machine}</nav>"
         "<table><thead><tr><th>Name</th><th>State machine</th><th>Status</th><th>Started</th><th>Duration</th>"
-        f"</tr></thead><tbody>{''.join(cells) or '<tr><td colspan=5>No execution yet.</td></tr>'}</tbody></table>"
-        f"<p><small>The {len(rows)} newest; updated every 5 s.</small></p>"
+        f"</tr></thead><tbody>{''.join(cells) or f'<tr><td colspan=5>{empty}</td></tr>'}</tbody></table>"
+        f"<p><small>Executions {counted}, newest first; updated every 5 s.</small> {' · '.join(paging)}</p>"
     )
-    return page("Executions", body, refresh_seconds=5)
+    return page(title, body, refresh_seconds=5)
+
+
+def state_anchor(name: str) -> str:
+    """The id of a state's first row in the States table: any name (spaces, quotes, non-ASCII)
+    makes a valid id, and the graph's node links to it."""
+    return "state-" + hashlib.sha256(name.encode()).hexdigest()[:12]
+
+
+def _data(text: str | None, hidden: Callable[[str], str]) -> str:
+    """A state's input or output: one line to glance at, the whole JSON on a click; masked first,
+    so that no shortened form can hold a part of a token."""
+    if text is None:
+        return ""
+    shown = hidden(text)
+    try:
+        pretty = json.dumps(json.loads(shown), indent=1, ensure_ascii=False)
+    except json.JSONDecodeError:
+        pretty = shown
+    glance = shown if len(shown) <= 40 else shown[:39] + "…"
+    return f"<details><summary>{escape(glance)}</summary><pre>{escape(pretty)}</pre></details>"
+
+
+def _states_table(visits: list[StateVisit], hidden: Callable[[str], str], now: datetime) -> str:
+    rows, anchored = [], set()
+    for visit in visits:
+        anchor = "" if visit.name in anchored else f' id="{state_anchor(visit.name)}"'
+        anchored.add(visit.name)
+        elapsed = (visit.exited_at or now) - visit.entered_at
+        took = f"{elapsed.total_seconds() * 1000:.0f} ms" if elapsed.total_seconds() < 1 else span(elapsed)
+        took += "" if visit.exited_at else " so far"
+        # The day is the execution's (in its facts above); to the millisecond, states are told apart.
+        entered = visit.entered_at.strftime("%H:%M:%S.%f")[:-3]
+        rows.append(
+            f"<tr{anchor}><td>{escape(visit.name)}</td><td>{escape(visit.kind)}</td><td>{entered}</td>"
+            f"<td>{took}</td><td>{_data(visit.input, hidden)}</td><td>{_data(visit.output, hidden)}</td></tr>"
+        )
+    return (
+        "<h2>States</h2><table><thead><tr><th>State</th><th>Type</th><th>Entered</th><th>Took</th><th>Input</th>"
+        f"<th>Output</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _waiting_facts(waiting: tuple[str, StateRun] | None, now: datetime) -> dict[str, str]:
+    if waiting is None:
+        return {}
+    name, run = waiting
+    if run.entered_at is None:
+        return {}
+    until = run.waits_until
+    return {
+        "Paused at": name,
+        "Paused since": f"{when(run.entered_at)} ({span(now - run.entered_at)} ago)",
+        "Times out": f"{when(until)} (in {span(until - now)})" if until else "never: the task has no timeout",
+    }
 
 
 def execution_page(
@@ -87,8 +179,11 @@ def execution_page(
     svg: str,
     events: list[dict[str, Any]],
     *,
+    visits: list[StateVisit],
+    waiting: tuple[str, StateRun] | None,
     masked: list[tuple[str, str]],
     now: datetime,
+    address: str,
     actions: str = "",
     notice: str | None = None,
 ) -> str:
@@ -104,22 +199,35 @@ def execution_page(
             f"<tr><td>{event['id']}</td><td>{when(event.get('timestamp'))}</td><td>{escape(event['type'])}</td>"
             f"<td><pre>{escape(hidden(json.dumps(details, indent=1, default=str)))}</pre></td></tr>"
         )
+    status = str(description.get("status", ""))
     facts = {
-        "Status": str(description.get("status", "")),
+        "Status": f"{status}, waiting for a callback" if waiting else status,
         "State machine": str(description.get("stateMachineArn", "")).rsplit(":", 1)[-1],
         "Started": when(description.get("startDate")),
         "Duration": duration(description, now),
+        **_waiting_facts(waiting, now),
     }
     listed = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in facts.items() if v)
     shown = f'<p role="status">{escape(notice)}</p>' if notice else ""
+    # A page that waits for a person does not refresh itself: it would wipe what they type.
+    refreshes = status == "RUNNING" and waiting is None
+    later = (
+        "<p><small>Updated every 5 s while it runs.</small></p>"
+        if refreshes
+        else f'<p><small>Not refreshed while it waits, to keep what you type: <a href="{escape(address)}">reload</a>.'
+        "</small></p>"
+        if waiting
+        else ""
+    )
     body = (
-        f"<h1>{escape(str(description.get('name', '')))}</h1>{shown}<table>{listed}</table>{actions}"
-        f'<div class="graph">{svg}</div>'
+        f"<h1>{escape(str(description.get('name', '')))}</h1>{shown}"
+        f'<div class="top"><div><table>{listed}</table>{later}{actions}</div><div class="graph">{svg}</div></div>'
+        f"{_states_table(visits, hidden, now)}"
         "<h2>Events</h2><table><thead><tr><th>#</th><th>Time</th><th>Type</th><th>Details</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
-    running = description.get("status") == "RUNNING"
-    return page(str(description.get("name", "Execution")), body, refresh_seconds=5 if running else None)
+    title = str(description.get("name", "Execution"))
+    return page(title, body, refresh_seconds=5 if refreshes else None, refresh_to=address)
 
 
 def start_page(
@@ -158,7 +266,7 @@ def actions_form(arn: str, form_key: str) -> str:
     return (
         "<h2>It waits for a callback</h2>"
         f'<form method="post" action="act">{hidden}'
-        '<p><label>Output (JSON) <input name="output" size="40" placeholder=\'{"resumed": true}\'></label> '
+        '<p><label>Output (JSON, optional) <input name="output" size="30" placeholder=\'{"resumed": true}\'></label> '
         '<button name="action" value="resume">Resume</button></p>'
         '<p><label>Error <input name="error" size="16" value="Rejected"></label> '
         '<label>Cause <input name="cause" size="30"></label> '

@@ -13,6 +13,7 @@ import html
 import json
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -157,15 +158,21 @@ def _short(text: str, limit: int = 48) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _add_states(graph: graphviz.Digraph, definition: dict[str, Any], path: ExecutionPath, now: datetime) -> None:
+# A state's node may link somewhere (the console links it to the state's input and output).
+StateLink = Callable[[str], str]
+
+
+def _add_states(
+    graph: graphviz.Digraph, definition: dict[str, Any], path: ExecutionPath, now: datetime, link: StateLink | None
+) -> None:
     for name, state in definition.get("States", {}).items():
         run = path.runs.get(name, StateRun())
         fill, border = COLOURS[run.status]
         label = f"{name}\n{state.get('Type', '')}"
         if run.status == WAITING and run.entered_at is not None:
-            label += f"\nwaiting {_span(now - run.entered_at)}"
+            label += f"\nwaiting {span(now - run.entered_at)}"
             if run.waits_until is not None:
-                label += f"\ntimes out in {_span(run.waits_until - now)}"
+                label += f"\ntimes out in {span(run.waits_until - now)}"
         shape = "diamond" if state.get("Type") == "Choice" else "box"
         graph.node(
             name,
@@ -178,11 +185,12 @@ def _add_states(graph: graphviz.Digraph, definition: dict[str, Any], path: Execu
             fontname="Helvetica",
             fontsize="11",
             tooltip=f"{name}: {LEGEND[run.status]}",
+            **({"href": link(name)} if link else {}),
         )
         for branch_number, branch in enumerate(_nested(state)):
             with graph.subgraph(name=f"cluster_{name}_{branch_number}") as box:
                 box.attr(label=f"{name}, branch {branch_number + 1}", style="dashed", color="#8a8f98", fontsize="10")
-                _add_states(box, branch, path, now)
+                _add_states(box, branch, path, now, link)
                 _add_edges(box, branch, path, start=None)
                 start = branch.get("StartAt")
                 if start:
@@ -224,22 +232,24 @@ def _add_edges(graph: graphviz.Digraph, definition: dict[str, Any], path: Execut
             edge(name, catch["Next"], label=_short(f"catch {errors}"), style="dashed", color="#c25e00")
 
 
-def dot_source(definition: dict[str, Any], path: ExecutionPath, *, now: datetime) -> graphviz.Digraph:
+def dot_source(
+    definition: dict[str, Any], path: ExecutionPath, *, now: datetime, link: StateLink | None = None
+) -> graphviz.Digraph:
     graph = graphviz.Digraph("execution", graph_attr={"rankdir": "TB", "nodesep": "0.4", "ranksep": "0.45"})
     graph.node(
         START, label="Start", shape="circle", style="filled", fillcolor="#1b1f24", fontcolor="white", fontsize="9"
     )
     end_fill = COLOURS[SUCCEEDED][0] if path.status == "SUCCEEDED" else "#ffffff"
     graph.node(END, label="End", shape="doublecircle", style="filled", fillcolor=end_fill, fontsize="9")
-    _add_states(graph, definition, path, now)
+    _add_states(graph, definition, path, now, link)
     _add_edges(graph, definition, path, start=START)
     return graph
 
 
-def render_svg(definition: dict[str, Any], path: ExecutionPath, *, now: datetime) -> str:
+def render_svg(definition: dict[str, Any], path: ExecutionPath, *, now: datetime, link: StateLink | None = None) -> str:
     if shutil.which("dot") is None:
         raise GraphvizMissingError()
-    source = dot_source(definition, path, now=now).source
+    source = dot_source(definition, path, now=now, link=link).source
     result = subprocess.run(
         ["dot", "-Tsvg"], input=source.encode("utf-8"), capture_output=True, timeout=DOT_TIMEOUT_SECONDS, check=False
     )
@@ -273,9 +283,9 @@ def render_html(definition: dict[str, Any], path: ExecutionPath, *, now: datetim
         "Execution": name,
         "State machine": str(execution.get("stateMachineArn", "")).rsplit(":", 1)[-1],
         "Status": str(execution.get("status", path.status)),
-        "Started": _when(execution.get("startDate")),
-        "Stopped": _when(execution.get("stopDate")),
-        "Drawn": _when(now),
+        "Started": when(execution.get("startDate")),
+        "Stopped": when(execution.get("stopDate")),
+        "Drawn": when(now),
     }
     rows = "".join(f"<dt>{html.escape(key)}</dt><dd>{html.escape(value)}</dd>" for key, value in facts.items() if value)
     legend = "".join(
@@ -292,11 +302,11 @@ def render_html(definition: dict[str, Any], path: ExecutionPath, *, now: datetim
     )
 
 
-def _when(value: Any) -> str:
+def when(value: Any) -> str:
     return value.isoformat(timespec="seconds") if isinstance(value, datetime) else ""
 
 
-def _span(delta: Any) -> str:
+def span(delta: Any) -> str:
     seconds = max(0, int(delta.total_seconds()))
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)

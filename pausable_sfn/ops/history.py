@@ -54,6 +54,41 @@ def timeline(events: list[dict[str, Any]]) -> list[TimelineEntry]:
     return entries
 
 
+@dataclass
+class StateVisit:
+    """One state's run in an execution: what it was given and, once it left, what it passed on."""
+
+    name: str
+    kind: str  # the event's prefix: Task, Pass, Choice, Fail, Map, ...
+    entered_at: datetime
+    input: str
+    exited_at: datetime | None = None
+    output: str | None = None
+
+
+def state_visits(events: list[dict[str, Any]]) -> list[StateVisit]:
+    """Every state entered, in order; a state entered again (a retry loop, a Map's items) is a
+    visit of its own, and an exit closes the newest open visit of its name."""
+    visits: list[StateVisit] = []
+    for event in events:
+        kind, details = event["type"], event_details(event)
+        if kind.endswith("StateEntered"):
+            visits.append(
+                StateVisit(
+                    details.get("name", ""),
+                    kind.removesuffix("StateEntered"),
+                    event["timestamp"],
+                    str(details.get("input", "")),
+                )
+            )
+        elif kind.endswith("StateExited"):
+            for visit in reversed(visits):
+                if visit.name == details.get("name") and visit.exited_at is None:
+                    visit.exited_at, visit.output = event["timestamp"], str(details.get("output", ""))
+                    break
+    return visits
+
+
 def event_details(event: dict[str, Any]) -> dict[str, Any]:
     return next((value for key, value in event.items() if key.endswith("EventDetails")), {})
 

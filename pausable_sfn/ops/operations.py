@@ -194,17 +194,18 @@ class BatchReport:
     failed: list[str] = field(default_factory=list)
 
 
-def parse_output(text: str | None) -> str | None:
-    """The --output option: a JSON document of at most 256 KiB, or UsageError."""
+def parse_output(text: str | None, *, what: str = "--output") -> str | None:
+    """The --output option (or `what` else asks for an output): a JSON document of at most
+    256 KiB, or UsageError."""
     if text is None:
         return None
     try:
         json.loads(text)
     except json.JSONDecodeError as error:
-        raise UsageError(f"--output is not valid JSON: {error.msg} at character {error.pos}") from None
+        raise UsageError(f"{what} is not valid JSON: {error.msg} at character {error.pos}") from None
     size = len(text.encode("utf-8"))
     if size > MAX_OUTPUT_BYTES:
-        raise UsageError(f"--output is {size} bytes; Step Functions accepts at most {MAX_OUTPUT_BYTES}")
+        raise UsageError(f"{what} is {size} bytes; Step Functions accepts at most {MAX_OUTPUT_BYTES}")
     return text
 
 

@@ -111,7 +111,7 @@ def test_resuming_a_paused_execution_from_its_page_makes_it_succeed(page: Page, 
 
     page.goto(console)
     page.get_by_role("link", name=name).click()
-    page.get_by_label("Output (JSON)").fill('{"approvedBy": "console"}')
+    page.get_by_label("Output (JSON, optional)").fill('{"approvedBy": "console"}')
     page.get_by_role("button", name="Resume").click()
 
     expect(page.get_by_role("status")).to_contain_text("Done: resume")
@@ -135,3 +135,18 @@ def test_the_approval_link_button_gives_a_link_that_opens_the_approval_page(page
     assert token not in page.content()
     page.goto(link)
     expect(page.get_by_role("heading", name="Approve or reject")).to_be_visible()
+
+
+def test_clicking_a_state_in_the_graph_shows_its_input_and_output(page: Page, console, deployed):
+    name, token = paused(deployed)
+
+    page.goto(console)
+    page.get_by_role("link", name=name).click()
+    page.locator("svg g.node", has_text="Manual callback").click()
+
+    row = page.locator("tr:target")
+    expect(row).to_contain_text("Manual callback")
+    row.locator("details").first.click()
+    expect(row.locator("pre").first).to_contain_text('"IsManualCallback": "True"')
+    expect(page.get_by_text("Paused at", exact=True)).to_be_visible()
+    assert token not in page.content()

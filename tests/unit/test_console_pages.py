@@ -1,0 +1,108 @@
+"""The console's execution page: each state's input and output, and how long a paused one has waited."""
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+from pausable_sfn.console import pages
+from pausable_sfn.ops.graph import WAITING, StateRun
+from pausable_sfn.ops.history import state_visits
+
+T0 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+TOKEN = "AQCEAAAAKgAAAAMAAAAAAAAAAd" + "x" * 120
+SHOWN = "3f2a9c1e (task token, masked)"
+
+
+def event(seconds: float, kind: str, **details: object) -> dict:
+    key = "stateEnteredEventDetails" if kind.endswith("StateEntered") else "stateExitedEventDetails"
+    return {"id": int(seconds * 10), "type": kind, "timestamp": T0 + timedelta(seconds=seconds), key: details}
+
+
+def page(events: list[dict], *, waiting: tuple[str, StateRun] | None = None, now: datetime | None = None) -> str:
+    description = {"name": "order-42", "status": "RUNNING", "startDate": T0, "stateMachineArn": "arn:x:stateMachine:m"}
+    return pages.execution_page(
+        description,
+        "<svg></svg>",
+        events,
+        visits=state_visits(events),
+        waiting=waiting,
+        masked=[(TOKEN, SHOWN)],
+        now=now or T0 + timedelta(minutes=5),
+        address="execution?arn=arn%3Ax",
+        notice="Done: resume.",
+    )
+
+
+def test_each_state_entered_is_a_visit_and_an_exit_closes_the_newest_open_visit_of_its_name():
+    events = [
+        event(0, "PassStateEntered", name="Prepare", input='{"a": 1}'),
+        event(1, "PassStateExited", name="Prepare", output='{"a": 2}'),
+        event(2, "TaskStateEntered", name="Call", input='{"a": 2}'),
+        event(3, "TaskStateExited", name="Call", output='{"try": 1}'),
+        event(4, "TaskStateEntered", name="Call", input='{"try": 1}'),
+    ]
+
+    visits = state_visits(events)
+
+    assert [(v.name, v.kind, v.input, v.output) for v in visits] == [
+        ("Prepare", "Pass", '{"a": 1}', '{"a": 2}'),
+        ("Call", "Task", '{"a": 2}', '{"try": 1}'),
+        ("Call", "Task", '{"try": 1}', None),
+    ]
+    assert visits[-1].exited_at is None
+
+
+def test_a_state_s_input_and_output_are_shown_with_the_token_masked_even_in_their_shortened_form():
+    events = [
+        event(0, "TaskStateEntered", name="Ask", input=json.dumps({"token": TOKEN, "ticket": "T-42"})),
+        event(0.25, "TaskStateExited", name="Ask", output=json.dumps({"approvedWith": TOKEN})),
+    ]
+
+    html = page(events)
+
+    assert TOKEN[:12] not in html
+    assert html.count(SHOWN) == 4  # input and output, each shortened and whole
+    assert "&quot;ticket&quot;: &quot;T-42&quot;" in html
+    assert "250 ms" in html
+
+
+def test_a_state_s_row_carries_the_anchor_its_graph_node_links_to_once_however_often_it_ran():
+    events = [
+        event(0, "TaskStateEntered", name='Ask "the boss"', input="{}"),
+        event(1, "TaskStateExited", name='Ask "the boss"', output="{}"),
+        event(2, "TaskStateEntered", name='Ask "the boss"', input="{}"),
+    ]
+
+    html = page(events)
+
+    anchor = pages.state_anchor('Ask "the boss"')
+    assert re.fullmatch(r"state-[0-9a-f]{12}", anchor)
+    assert html.count(f'id="{anchor}"') == 1
+    assert "so far" in html
+
+
+def test_a_paused_execution_says_where_since_when_and_until_when_and_does_not_refresh_away_what_is_typed():
+    run = StateRun(WAITING, T0 + timedelta(seconds=1), T0 + timedelta(hours=2, seconds=1))
+
+    html = page([event(1, "TaskStateEntered", name="Ask", input="{}")], waiting=("Ask", run))
+
+    assert "<th>Paused at</th><td>Ask</td>" in html
+    assert "(4 min 59 s ago)" in html
+    assert "(in 1 h 55 min)" in html
+    assert "RUNNING, waiting for a callback" in html
+    assert 'http-equiv="refresh"' not in html
+
+
+def test_a_running_execution_refreshes_itself_to_its_own_address_without_the_notice_of_an_action():
+    html = page([event(0, "PassStateEntered", name="Prepare", input="{}")])
+
+    assert '<meta http-equiv="refresh" content="5; url=execution?arn=arn%3Ax">' in html
+    assert "Done: resume." in html
+
+
+def test_a_task_without_a_timeout_says_it_never_times_out():
+    run = StateRun(WAITING, T0, None)
+
+    html = page([event(0, "TaskStateEntered", name="Ask", input="{}")], waiting=("Ask", run))
+
+    assert "never: the task has no timeout" in html
