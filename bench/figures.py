@@ -1,15 +1,19 @@
 """Each figure of the benchmark table, measured with the project's own tools."""
 
+import html
 import json
 import os
+import re
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,22 +159,36 @@ def embedded_flows(assembly: Path, executions: int) -> list[Figure]:
     ]  # fmt: skip
 
 
-def bulk_resume(assembly: Path, executions: int, latency_ms: float = 0, concurrency: int = 16) -> list[Figure]:
-    """`resume --all-paused` against `local serve`, beside a naive loop, on the same server; with
-    `latency_ms`, every API answer comes that much later, as over a network to AWS."""
+@contextmanager
+def _served(assembly: Path, latency_ms: float = 0) -> Iterator[tuple[str, str]]:
+    """`local serve` of the assembly in its own process: its endpoint and its console's address;
+    AWS_ENDPOINT_URL names it meanwhile, as the README's `export` line would."""
     command = [str(BIN / "python"), "-m", "pausable_sfn", "local", "serve", "--port", "0", "--assembly", str(assembly)]
     if latency_ms:
         command += ["--latency", str(latency_ms)]
     server = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     saved = {key: os.environ.get(key) for key in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
     try:
-        endpoint = ""
+        endpoint = console = ""
         while "stops it" not in (line := server.stdout.readline()):
             if not line:
                 raise RuntimeError("local serve did not start")
             if "deployed into the embedded AWS at " in line:
                 endpoint = line.split(" at ")[-1].strip()
+            console = line.removeprefix("Console: ").strip() if line.startswith("Console: ") else console
         os.environ.update({"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "embedded", "AWS_SECRET_ACCESS_KEY": "x"})
+        yield endpoint, console
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+        for key, value in saved.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+
+
+def bulk_resume(assembly: Path, executions: int, latency_ms: float = 0, concurrency: int = 16) -> list[Figure]:
+    """`resume --all-paused` against `local serve`, beside a naive loop, on the same server; with
+    `latency_ms`, every API answer comes that much later, as over a network to AWS."""
+    with _served(assembly, latency_ms) as (endpoint, _):
         naive_rate, naive_calls = _naive_loop(endpoint, _pause(endpoint, executions))
         operations = Operations(region="us-east-1")
         _pause(endpoint, executions)
@@ -181,11 +199,6 @@ def bulk_resume(assembly: Path, executions: int, latency_ms: float = 0, concurre
         if report.resumed != executions or report.failed:
             raise RuntimeError(f"resume --all-paused resumed {report.resumed} of {executions}: {report.failed[:3]}")
         ours_rate, ours_calls = executions / seconds, operations.calls / executions
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
-        for key, value in saved.items():
-            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
     where = f"`local serve --latency {latency_ms:g}`" if latency_ms else "`local serve` (no latency)"
     rate = Figure(
         f"`resume --all-paused` over {executions} paused executions on {where}",
@@ -210,8 +223,49 @@ def bulk_resume(assembly: Path, executions: int, latency_ms: float = 0, concurre
     return [rate, calls]
 
 
+def console_list(assembly: Path, executions: int, runs: int, page_size: int = 50) -> list[Figure]:
+    """The console's executions list on `local serve`: each page of `executions` paused ones
+    (every one running, so each row shown reads its newest events), reached through its Older
+    links, beside the one page of `page_size` paused executions, as a newcomer's first minutes."""
+
+    def load(address: str) -> tuple[float, str]:
+        started = time.perf_counter()
+        with urllib.request.urlopen(address, timeout=120) as answer:
+            page = answer.read().decode()
+        return time.perf_counter() - started, page
+
+    with _served(assembly) as (endpoint, console):
+        _pause(endpoint, page_size)
+        few = repeat(lambda: load(console)[0] * 1000, runs=runs)
+        _pause(endpoint, executions - page_size)
+        timings, address, pages = [], console, 0
+        while address:
+            seconds, page = load(address)
+            timings.append(seconds * 1000)
+            pages += 1
+            older = re.search(r'<a href="\./([^"]*)" rel="next">Older</a>', page)
+            address = console + html.unescape(older.group(1)) if older else ""
+    if pages != executions // page_size:
+        raise RuntimeError(
+            f"the console showed {executions} executions on {pages} pages, not {executions // page_size}"
+        )
+    many = Sample.of(timings)
+    return [
+        Figure(
+            f"console executions list, each of the {pages} pages of {executions} paused executions",
+            "ms",
+            many,
+            f"the one page of {page_size}",
+            few,
+            "≤ 2× the one page",
+            many.median <= 2 * few.median,
+        )
+    ]
+
+
 LONG_HANDLER = """
 import time
+import urllib.request
 
 def handler(event, context):
     time.sleep(event.get("seconds", 0))

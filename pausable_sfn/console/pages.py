@@ -24,6 +24,7 @@ th{background:#fafbfc;font-weight:600}
 nav a{margin-right:.8rem}
 pre{margin:0;white-space:pre-wrap;overflow-wrap:anywhere;max-width:60rem}
 .graph{background:#fff;padding:.5rem}
+.top th{white-space:nowrap}
 .top{display:grid;grid-template-columns:minmax(24rem,2fr) 3fr;gap:1rem;align-items:start;margin:1rem 0}
 @media (max-width:60rem){.top{grid-template-columns:1fr}}
 .graph svg{max-width:100%;height:auto}
