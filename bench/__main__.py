@@ -64,7 +64,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="runs of each quick measurement (default 5)")
     parser.add_argument("--suite-runs", type=int, default=2, help="runs of the test suite (default 2)")
     parser.add_argument("--executions", type=int, default=200, help="executions for the latency figures")
-    parser.add_argument("--bulk", type=int, default=1000, help="paused executions for the bulk resume")
+    parser.add_argument(
+        "--bulk",
+        type=int,
+        default=1000,
+        help="paused executions for the bulk resume and the console's list (default 1000)",
+    )
     parser.add_argument("--latency", type=float, default=30, help="ms of network latency for the bulk resume (30)")
     parser.add_argument("--only", help="comma-separated steps to run and print; only a full run writes the files")
     args = parser.parse_args()

@@ -2,6 +2,7 @@
 
 import html
 import json
+import math
 import os
 import re
 import signal
@@ -22,6 +23,7 @@ import boto3
 from botocore.config import Config
 
 from pausable_sfn import PROJECT_ROOT
+from pausable_sfn.console.app import PAGE_SIZE
 from pausable_sfn.contracts import STACK_NAME
 from pausable_sfn.local.deployer import _zip_folder
 from pausable_sfn.local.embedded import EmbeddedAws
@@ -223,7 +225,7 @@ def bulk_resume(assembly: Path, executions: int, latency_ms: float = 0, concurre
     return [rate, calls]
 
 
-def console_list(assembly: Path, executions: int, runs: int, page_size: int = 50) -> list[Figure]:
+def console_list(assembly: Path, executions: int, runs: int, page_size: int = PAGE_SIZE) -> list[Figure]:
     """The console's executions list on `local serve`: each page of `executions` paused ones
     (every one running, so each row shown reads its newest events), reached through its Older
     links, beside the one page of `page_size` paused executions, as a newcomer's first minutes."""
@@ -234,6 +236,8 @@ def console_list(assembly: Path, executions: int, runs: int, page_size: int = 50
             page = answer.read().decode()
         return time.perf_counter() - started, page
 
+    if executions < page_size:
+        raise ValueError(f"the console's list is measured with at least {page_size} executions, not {executions}")
     with _served(assembly) as (endpoint, console):
         _pause(endpoint, page_size)
         few = repeat(lambda: load(console)[0] * 1000, runs=runs)
@@ -245,9 +249,9 @@ def console_list(assembly: Path, executions: int, runs: int, page_size: int = 50
             pages += 1
             older = re.search(r'<a href="\./([^"]*)" rel="next">Older</a>', page)
             address = console + html.unescape(older.group(1)) if older else ""
-    if pages != executions // page_size:
+    if pages != math.ceil(executions / page_size):
         raise RuntimeError(
-            f"the console showed {executions} executions on {pages} pages, not {executions // page_size}"
+            f"the console showed {executions} executions on {pages} pages, not {executions / page_size:.0f}"
         )
     many = Sample.of(timings)
     return [
@@ -265,7 +269,6 @@ def console_list(assembly: Path, executions: int, runs: int, page_size: int = 50
 
 LONG_HANDLER = """
 import time
-import urllib.request
 
 def handler(event, context):
     time.sleep(event.get("seconds", 0))

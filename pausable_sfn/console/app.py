@@ -8,6 +8,7 @@ are shown as their fingerprints, wherever they appear in an event.
 
 import hmac
 import json
+import logging
 import secrets
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -15,8 +16,15 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
-from botocore.exceptions import ClientError
-from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, MethodNotAllowed, NotFound
+from botocore.exceptions import ClientError, ParamValidationError
+from werkzeug.exceptions import (
+    BadRequest,
+    Forbidden,
+    HTTPException,
+    InternalServerError,
+    MethodNotAllowed,
+    NotFound,
+)
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
@@ -28,6 +36,7 @@ from ..ops.operations import Operations, parse_output
 from ..ops.tokens import TokenLocator
 from . import listing, pages
 
+LOGGER = logging.getLogger(__name__)
 ClientFactory = Callable[[str], Any]
 ACTIONS = ("resume", "fail", "heartbeat", "link")
 PAGE_SIZE = 50  # executions per page: the list never reads every history
@@ -53,6 +62,7 @@ class ConsoleApp:
         # What the console's forms carry back: a page of another site, or a request made without
         # loading a form, cannot know it (it changes with every run of the server).
         self._form_key = secrets.token_urlsafe(16)
+        self._cursors = listing.CursorCodec(secrets.token_bytes(32))
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
@@ -70,9 +80,10 @@ class ConsoleApp:
             else:
                 response = Response(self._pages[name](request), content_type="text/html; charset=utf-8")
         except HTTPException as error:
-            text = f"<h1>{error.code} {error.name}</h1><p>{escape(error.description or '')}</p>"
-            response = Response(pages.page(error.name, text), status=error.code)
-            response.content_type = "text/html; charset=utf-8"
+            response = _error_page(error)
+        except Exception:  # a bug or an AWS answer nobody foresaw: logged here, one line for the browser
+            LOGGER.exception("the console failed on %s %s", request.method, request.path)
+            response = _error_page(InternalServerError("The console failed; the server's log says why."))
         response.headers.update(HEADERS)
         return response(environ, start_response)
 
@@ -159,13 +170,13 @@ class ConsoleApp:
     def _executions(self, request: Request) -> str:
         status = request.args.get("status") or None
         if status is not None and status not in pages.STATUSES:
-            raise NotFound()
+            raise BadRequest(f"There is no status {status!r}: it is one of {', '.join(pages.STATUSES)}.")
         machines = self._state_machines()
         chosen = request.args.get("stateMachine") or None
         if chosen is not None and chosen not in machines:
             raise NotFound()
         try:
-            cursor = listing.decode(request.args["page"]) if "page" in request.args else None
+            cursor = self._cursors.decode(request.args["page"]) if "page" in request.args else None
             first = int(request.args.get("from", "1"))
         except (listing.DamagedCursorError, ValueError) as error:
             raise BadRequest(f"{error}: start again from the newest executions.") from None
@@ -173,10 +184,7 @@ class ConsoleApp:
         if cursor is not None:  # a machine of another filter, or deleted since, is not read
             cursor = {machine: position for machine, position in cursor.items() if machine in shown}
         sfn = self._clients("stepfunctions")
-        try:
-            rows, following = listing.newest(sfn, shown, cursor, page_size=PAGE_SIZE, status=status)
-        except listing.DamagedCursorError as error:
-            raise BadRequest(f"{error}: start again from the newest executions.") from None
+        rows, following = listing.newest(sfn, shown, cursor, page_size=PAGE_SIZE, status=status)
         for row in rows:
             if row["status"] == "RUNNING":
                 # Where it waits needs no token: any state machine's waiting task is shown.
@@ -188,7 +196,7 @@ class ConsoleApp:
             status=status,
             chosen=chosen,
             first=max(1, first),
-            older=listing.encode(following) if following else None,
+            older=self._cursors.encode(following) if following else None,
             now=datetime.now(UTC),
         )
 
@@ -198,7 +206,7 @@ class ConsoleApp:
         try:
             description = sfn.describe_execution(executionArn=arn)
             definition_text = sfn.describe_state_machine_for_execution(executionArn=arn)["definition"]
-        except ClientError:
+        except (ClientError, ParamValidationError):  # no such execution, or not an ARN at all
             raise NotFound() from None
         events = read_history(sfn, arn)
         definition = json.loads(definition_text)
@@ -222,6 +230,11 @@ class ConsoleApp:
             notice=request.args.get("problem")
             or (f"Done: {request.args['done']}." if "done" in request.args else None),
         )
+
+
+def _error_page(error: HTTPException) -> Response:
+    text = f"<h1>{error.code} {error.name}</h1><p>{escape(error.description or '')}</p>"
+    return Response(pages.page(error.name, text), status=error.code, content_type="text/html; charset=utf-8")
 
 
 def _tokens(definition: str, events: list[dict[str, Any]]) -> list[tuple[str, str]]:

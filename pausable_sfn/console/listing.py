@@ -2,69 +2,97 @@
 
 ListExecutions pages each state machine's executions newest first; the console merges them. The
 link to the next page carries, for every state machine that still has older executions, where its
-listing goes on: the ListExecutions token of the page that holds its next execution, and the last
-execution already shown from that page. The server keeps nothing between pages, and a page costs
-at most two ListExecutions calls a state machine, however many executions there are.
+listing goes on: the ListExecutions token of the page to read first, and the start date of the
+last execution shown with the names of those shown that started in that same millisecond. Reading
+goes on after what was shown, by date: an execution started since, or one that left a status
+filter, moves rows between ListExecutions pages but never makes one shown twice or skipped. A
+token Step Functions no longer honours (expired, or naming an execution that left the filter) is
+replaced by reading from the newest page again, by date as always.
 
-An execution started while someone pages is never skipped; the next page starts after the last
-one shown, wherever new executions have pushed it, as long as it is still on the page its token
-names (Step Functions' tokens name a position, not an offset).
+The server keeps nothing between pages; the link is signed with a key of the console's, so that
+it cannot carry a token the console did not receive. A page costs at most two ListExecutions calls
+a state machine, however many executions there are (a replaced token costs more, once).
 """
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 Row = dict[str, Any]
+_SIGNATURE_BYTES = 16
 
 
 class DamagedCursorError(ValueError):
-    """A page link that no page of this console wrote, or one Step Functions no longer honours."""
+    """A page link that this console did not write, or that was changed since."""
 
 
 @dataclass(frozen=True)
 class Position:
-    token: str | None  # the ListExecutions page holding the next execution; None: the newest page
-    after: str | None  # the last execution shown from that page; None: none of it was shown
+    token: str | None  # the ListExecutions page to read first; None: the newest
+    shown_until: datetime | None  # the start date of the last execution shown; None: none was shown
+    shown_then: tuple[str, ...] = ()  # the ARNs shown that started at exactly that date
+
+    def shown(self, row: Row) -> bool:
+        if self.shown_until is None:
+            return False
+        started = row["startDate"]
+        return bool(
+            started > self.shown_until or (started == self.shown_until and row["executionArn"] in self.shown_then)
+        )
 
 
 Cursor = dict[str, Position]  # state machine ARN → where its listing goes on
 
 
-def encode(cursor: Cursor) -> str:
-    plain = json.dumps({machine: [p.token, p.after] for machine, p in cursor.items()}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(plain.encode()).decode().rstrip("=")
+class CursorCodec:
+    """Writes and reads the `page` argument of the list's links."""
 
+    def __init__(self, key: bytes) -> None:
+        self._key = key
 
-def decode(text: str) -> Cursor:
-    try:
-        plain = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        cursor = {machine: Position(token, after) for machine, (token, after) in plain.items()}
-    except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError, AttributeError, TypeError, ValueError):
-        raise DamagedCursorError("this link to older executions is damaged") from None
-    if not cursor or not all(
-        isinstance(machine, str) and all(isinstance(v, str | None) for v in (p.token, p.after))
-        for machine, p in cursor.items()
-    ):
-        raise DamagedCursorError("this link to older executions is damaged")
-    return cursor
+    def _sign(self, payload: bytes) -> bytes:
+        return hmac.new(self._key, payload, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
+
+    def encode(self, cursor: Cursor) -> str:
+        plain = {
+            machine: [p.token, p.shown_until.isoformat() if p.shown_until else None, list(p.shown_then)]
+            for machine, p in cursor.items()
+        }
+        payload = json.dumps(plain, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(self._sign(payload) + payload).decode().rstrip("=")
+
+    def decode(self, text: str) -> Cursor:
+        try:
+            signed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        except (binascii.Error, ValueError):
+            raise DamagedCursorError("this link to older executions is damaged") from None
+        signature, payload = signed[:_SIGNATURE_BYTES], signed[_SIGNATURE_BYTES:]
+        if not hmac.compare_digest(signature, self._sign(payload)):
+            raise DamagedCursorError(
+                "this link to older executions was not written by this console (or not since it started)"
+            )
+        plain = json.loads(payload)  # signed by this console: it is what encode() wrote
+        return {
+            machine: Position(token, datetime.fromisoformat(until) if until else None, tuple(then))
+            for machine, (token, until, then) in plain.items()
+        }
 
 
 class _Listing:
-    """One state machine's executions from a position on, each ListExecutions page fetched when needed."""
+    """One state machine's executions after a position, each ListExecutions page fetched when needed."""
 
     def __init__(self, sfn: Any, machine: str, position: Position, *, page_size: int, status: str | None) -> None:
         self._sfn, self._machine, self._page_size, self._status = sfn, machine, page_size, status
+        self._after = position
         self._load(position.token)
-        arns = [row["executionArn"] for row in self._rows]
-        # Not on its page any more: that page starts again, so nothing is skipped.
-        self._index = arns.index(position.after) + 1 if position.after in arns else 0
-        self._last = position.after if self._index else None
 
     def _load(self, token: str | None) -> None:
         options: dict[str, Any] = {"maxResults": self._page_size}
@@ -76,35 +104,42 @@ class _Listing:
             answer = self._sfn.list_executions(stateMachineArn=self._machine, **options)
         except ClientError as error:
             code = error.response["Error"]["Code"]
-            if code == "InvalidToken":
-                raise DamagedCursorError("this link to older executions has expired") from None
+            if code == "InvalidToken" and token:  # expired, or it named a row that left the filter
+                self._load(None)
+                return
             if code != "StateMachineDoesNotExist":  # deleted since the last page: it has nothing more
                 raise
             answer = {"executions": []}
         self._token, self._rows, self._index, self._next = token, answer["executions"], 0, answer.get("nextToken")
 
     def head(self) -> Row | None:
-        while self._index >= len(self._rows):
+        while True:
+            while self._index < len(self._rows) and self._after.shown(self._rows[self._index]):
+                self._index += 1
+            if self._index < len(self._rows):
+                row: Row = self._rows[self._index]
+                return row
             if not self._next:
                 return None
             self._load(self._next)
-            self._last = None
-        row: Row = self._rows[self._index]
-        return row
 
     def take(self) -> Row:
         row = self.head()
         assert row is not None, "take() after head() said there is none"
         self._index += 1
-        self._last = row["executionArn"]
+        started = row["startDate"]
+        same_moment = self._after.shown_then if started == self._after.shown_until else ()
+        self._after = Position(self._token, started, (*same_moment, row["executionArn"]))
         return row
 
     def position(self) -> Position | None:
         """Where this listing goes on, or None when it has no older execution (as far as the pages
         read say: a page read to its end goes on at the next one, fetched only by the next page)."""
         if self._index < len(self._rows):
-            return Position(self._token, self._last)
-        return Position(self._next, None) if self._next else None
+            return Position(self._token, self._after.shown_until, self._after.shown_then)
+        if self._next:
+            return Position(self._next, self._after.shown_until, self._after.shown_then)
+        return None
 
 
 def newest(
@@ -124,6 +159,8 @@ def newest(
         _, chosen = max(heads, key=lambda pair: (pair[0]["startDate"], pair[0]["executionArn"]))
         rows.append(chosen.take())
     following = {
-        machine: position for machine, listing in zip(starts, listings, strict=True) if (position := listing.position())
+        machine: position
+        for machine, listing in zip(starts, listings, strict=True)
+        if (position := listing.position()) is not None
     }
     return rows, following

@@ -201,8 +201,9 @@ def execution_page(
             f"<td><pre>{escape(hidden(json.dumps(details, indent=1, default=str)))}</pre></td></tr>"
         )
     status = str(description.get("status", ""))
+    paused = bool(actions)  # what it waits for is a person's form: the one sign, for every part of the page
     facts = {
-        "Status": f"{status}, waiting for a callback" if waiting else status,
+        "Status": f"{status}, waiting for a callback" if paused else status,
         "State machine": str(description.get("stateMachineArn", "")).rsplit(":", 1)[-1],
         "Started": when(description.get("startDate")),
         "Duration": duration(description, now),
@@ -211,13 +212,13 @@ def execution_page(
     listed = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in facts.items() if v)
     shown = f'<p role="status">{escape(notice)}</p>' if notice else ""
     # A page that waits for a person does not refresh itself: it would wipe what they type.
-    refreshes = status == "RUNNING" and waiting is None
+    refreshes = status == "RUNNING" and not paused
     later = (
         "<p><small>Updated every 5 s while it runs.</small></p>"
         if refreshes
         else f'<p><small>Not refreshed while it waits, to keep what you type: <a href="{escape(address)}">reload</a>.'
         "</small></p>"
-        if waiting
+        if paused
         else ""
     )
     body = (

@@ -68,25 +68,44 @@ class StateVisit:
 
 def state_visits(events: list[dict[str, Any]]) -> list[StateVisit]:
     """Every state entered, in order; a state entered again (a retry loop, a Map's items) is a
-    visit of its own, and an exit closes the newest open visit of its name."""
+    visit of its own. An exit closes the visit its chain of `previousEventId`s leads back to, so
+    that the iterations of a Map or the branches of a Parallel, whose events interleave, each keep
+    their own input and output; without that chain, the newest open visit of its name."""
     visits: list[StateVisit] = []
+    by_entry: dict[int, StateVisit] = {}
+    by_id = {event["id"]: event for event in events if "id" in event}
     for event in events:
         kind, details = event["type"], event_details(event)
         if kind.endswith("StateEntered"):
-            visits.append(
-                StateVisit(
-                    details.get("name", ""),
-                    kind.removesuffix("StateEntered"),
-                    event["timestamp"],
-                    str(details.get("input", "")),
-                )
+            visit = StateVisit(
+                details.get("name", ""),
+                kind.removesuffix("StateEntered"),
+                event["timestamp"],
+                str(details.get("input", "")),
             )
+            visits.append(visit)
+            if "id" in event:
+                by_entry[event["id"]] = visit
         elif kind.endswith("StateExited"):
-            for visit in reversed(visits):
-                if visit.name == details.get("name") and visit.exited_at is None:
-                    visit.exited_at, visit.output = event["timestamp"], str(details.get("output", ""))
-                    break
+            name = details.get("name")
+            closed = by_entry.get(_entry_of(event, name, by_id) or -1) or next(
+                (v for v in reversed(visits) if v.name == name and v.exited_at is None), None
+            )
+            if closed is not None:
+                closed.exited_at, closed.output = event["timestamp"], str(details.get("output", ""))
     return visits
+
+
+def _entry_of(exit_event: dict[str, Any], name: Any, by_id: dict[int, dict[str, Any]]) -> int | None:
+    """The id of the StateEntered event an exit belongs to, walking back its previousEventId chain."""
+    seen: set[int] = set()
+    current = by_id.get(exit_event.get("previousEventId", -1))
+    while current is not None and current["id"] not in seen:
+        if current["type"].endswith("StateEntered") and event_details(current).get("name") == name:
+            return int(current["id"])
+        seen.add(current["id"])
+        current = by_id.get(current.get("previousEventId", -1))
+    return None
 
 
 def event_details(event: dict[str, Any]) -> dict[str, Any]:

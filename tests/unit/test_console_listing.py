@@ -6,72 +6,16 @@ to say where it waits). What is counted is AWS calls, not seconds: a page must n
 execution or every history, however many there are.
 """
 
-import html
-import json
-import re
-import time
-from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
-from werkzeug.test import Client
 
-from pausable_sfn.console import listing
-from pausable_sfn.console.app import PAGE_SIZE, ConsoleApp
+from pausable_sfn.console.app import PAGE_SIZE
 
-ROLE = "arn:aws:iam::123456789012:role/console-test"
-PASS = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
+from .console_harness import Console, every_page, names, older
+
 ORDERS, REFUNDS = 600, 400  # two state machines, their executions started interleaved
-
-
-class Console:
-    """The console app over one shared Step Functions client whose calls are counted."""
-
-    def __init__(self) -> None:
-        self.sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        self.calls: Counter[str] = Counter()
-        self.sfn.meta.events.register("before-call.sfn.*", self._count)
-        self.client = Client(ConsoleApp(lambda service: self.sfn))
-
-    def _count(self, model: Any, **_: Any) -> None:
-        self.calls[model.name] += 1
-
-    def machine(self, name: str) -> str:
-        return self.sfn.create_state_machine(name=name, definition=PASS, roleArn=ROLE)["stateMachineArn"]
-
-    def start(self, machine: str, name: str) -> None:
-        """Starts an execution in a millisecond of its own: Step Functions dates executions to the
-        millisecond, so the order of two started in the same one is nobody's to promise."""
-        self.sfn.start_execution(stateMachineArn=machine, name=name)
-        started = time.time_ns() // 1_000_000
-        while time.time_ns() // 1_000_000 == started:
-            pass
-
-    def get(self, address: str) -> tuple[int, str]:
-        self.calls.clear()
-        answer = self.client.get(address)
-        return answer.status_code, answer.get_data(as_text=True)
-
-
-def names(page: str) -> list[str]:
-    return re.findall(r'<a href="execution\?arn=[^"]+">([^<]+)</a>', page)
-
-
-def older(page: str) -> str | None:
-    found = re.search(r'<a href="([^"]+)" rel="next">Older</a>', page)
-    return "/" + html.unescape(found.group(1)).removeprefix("./") if found else None
-
-
-def every_page(console: Console, first: str = "/") -> Iterator[tuple[str, Counter[str]]]:
-    address: str | None = first
-    while address:
-        status, page = console.get(address)
-        assert status == 200, page
-        yield page, Counter(console.calls)
-        address = older(page)
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +36,7 @@ def thousand() -> Iterator[tuple[Console, list[str]]]:
 def test_the_list_shows_the_newest_page_of_all_state_machines_merged(thousand):
     console, newest_first = thousand
 
-    status, page = console.get("/")
+    status, page = console.get("")
 
     assert status == 200
     assert names(page) == newest_first[:PAGE_SIZE]
@@ -126,7 +70,7 @@ def test_one_state_machine_can_be_listed_alone_and_paged(thousand):
         m["stateMachineArn"] for m in console.sfn.list_state_machines()["stateMachines"] if m["name"] == "refunds"
     )
 
-    shown = [name for page, _ in every_page(console, f"/?stateMachine={refunds}") for name in names(page)]
+    shown = [name for page, _ in every_page(console, f"?stateMachine={refunds}") for name in names(page)]
 
     assert shown == [name for name in newest_first if name.startswith("refund-")]
 
@@ -134,40 +78,54 @@ def test_one_state_machine_can_be_listed_alone_and_paged(thousand):
 def test_a_status_filter_pages_only_executions_of_that_status(thousand):
     console, _ = thousand
 
-    _, page = console.get("/?status=SUCCEEDED")
+    _, page = console.get("?status=SUCCEEDED")
 
     assert names(page) == []
     assert "No execution yet." in page
     assert older(page) is None
 
 
-@pytest.mark.parametrize(
-    "address",
-    ["/?page=not-a-cursor", "/?page=" + listing.encode({}) + "x", "/?page=W10", "/?from=two"],
-    ids=["not base64 JSON", "damaged", "a list, not a cursor", "a page number that is not one"],
-)
-def test_a_damaged_page_link_is_a_clear_400_not_a_crash(thousand, address):
+def test_a_status_that_does_not_exist_is_a_400_naming_the_statuses_and_an_empty_execution_a_404(thousand):
     console, _ = thousand
 
-    status, page = console.get(address)
+    status, page = console.get("?status=running")
+    assert status == 400
+    assert "RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED" in page
+    assert console.get("execution?arn=")[0] == 404
+    assert console.get("execution")[0] == 404
+    assert console.get("nothing")[0] == 404
+
+
+def page_argument(address: str) -> str:
+    return address.split("page=")[1].split("&")[0]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda cursor: "not-a-cursor!",
+        lambda cursor: cursor[:-2] + ("A" if cursor[-2] != "A" else "B") + cursor[-1],
+        lambda cursor: "",
+    ],
+    ids=["not base64", "one character changed", "empty"],
+)
+def test_a_damaged_page_link_is_a_clear_400_not_a_crash(thousand, damage):
+    console, _ = thousand
+    _, first = console.get("")
+
+    status, page = console.get("?page=" + damage(page_argument(older(first) or "")))
 
     assert status == 400
     assert "start again from the newest executions" in page
     assert "Traceback" not in page
 
 
-def test_executions_started_while_someone_pages_are_not_skipped_and_the_next_page_goes_on_after_the_last_shown():
-    with mock_aws():
-        console = Console()
-        machine = console.machine("busy")
-        for number in range(2 * PAGE_SIZE):
-            console.start(machine, f"old-{number:03d}")
-        _, first = console.get(f"/?stateMachine={machine}")
-        for number in range(10):
-            console.start(machine, f"new-{number:03d}")
+def test_a_page_link_of_another_console_is_refused_since_it_could_carry_any_token(thousand):
+    console, _ = thousand
+    _, first = console.get("")
+    another = Console()  # the same AWS, another console: another signing key
 
-        _, second = console.get(older(first) or "")
+    status, page = another.get(older(first) or "")
 
-        assert names(first)[-1] == f"old-{PAGE_SIZE:03d}"
-        assert names(second) == [f"old-{number:03d}" for number in range(PAGE_SIZE - 1, -1, -1)]
-        assert older(second) is None
+    assert status == 400
+    assert "not written by this console" in page

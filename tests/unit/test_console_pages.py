@@ -26,6 +26,7 @@ def page(events: list[dict], *, waiting: tuple[str, StateRun] | None = None, now
         events,
         visits=state_visits(events),
         waiting=waiting,
+        actions='<form method="post" action="act"></form>' if waiting else "",
         masked=[(TOKEN, SHOWN)],
         now=now or T0 + timedelta(minutes=5),
         address="execution?arn=arn%3Ax",
@@ -52,6 +53,25 @@ def test_each_state_entered_is_a_visit_and_an_exit_closes_the_newest_open_visit_
     assert visits[-1].exited_at is None
 
 
+def test_interleaved_iterations_of_a_map_each_keep_their_own_output_by_their_chain_of_events():
+    def linked(number: int, previous: int, kind: str, **details: object) -> dict:
+        return {**event(number, kind, **details), "id": number, "previousEventId": previous}
+
+    events = [  # two iterations of "Ship": the first entered exits last
+        linked(1, 0, "TaskStateEntered", name="Ship", input='{"item": 1}'),
+        linked(2, 0, "TaskStateEntered", name="Ship", input='{"item": 2}'),
+        linked(3, 2, "TaskStateExited", name="Ship", output='{"shipped": 2}'),
+        linked(4, 1, "TaskStateExited", name="Ship", output='{"shipped": 1}'),
+    ]
+
+    visits = state_visits(events)
+
+    assert [(v.input, v.output) for v in visits] == [
+        ('{"item": 1}', '{"shipped": 1}'),
+        ('{"item": 2}', '{"shipped": 2}'),
+    ]
+
+
 def test_a_state_s_input_and_output_are_shown_with_the_token_masked_even_in_their_shortened_form():
     events = [
         event(0, "TaskStateEntered", name="Ask", input=json.dumps({"token": TOKEN, "ticket": "T-42"})),
@@ -61,7 +81,7 @@ def test_a_state_s_input_and_output_are_shown_with_the_token_masked_even_in_thei
     html = page(events)
 
     assert TOKEN[:12] not in html
-    assert html.count(SHOWN) == 4  # input and output, each shortened and whole
+    assert html.count(SHOWN) == 4  # input and output, in the States table and in the Events table
     assert "&quot;ticket&quot;: &quot;T-42&quot;" in html
     assert "250 ms" in html
 
