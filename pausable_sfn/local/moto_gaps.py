@@ -77,6 +77,10 @@ not a gap to close).
     http://127.0.0.1:<port>/lambda-url/<url-id>/ with a url-id of 32 lowercase letters and
     digits as AWS's, and `find_function_url` tells function_urls.py which function a url-id is
     of, its auth type, and whether the function's resource-based policy lets the public call it.
+19. A page token (nextToken) that decodes to JSON other than an object crashes moto's paginator
+    (AttributeError: a 500 over HTTP) where AWS answers InvalidToken (400), as moto itself does
+    for a token that does not decode: `refuse_malformed_page_tokens` answers InvalidToken for
+    both. Gap 14's own paging refuses a token it did not write the same way.
 """
 
 import base64
@@ -94,6 +98,7 @@ from unittest import mock
 
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import FunctionUrlConfig, LambdaBackend, LambdaFunction, lambda_backends
+from moto.core.exceptions import InvalidToken as InvalidPageToken
 from moto.core.responses import ActionResult, EmptyResult
 from moto.dynamodb.responses import DynamoHandler
 from moto.sns.models import Subscription
@@ -117,6 +122,7 @@ from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
+from moto.utilities.paginator import Paginator
 
 from .events import sns_event
 from .function_urls import PATH_PREFIX as URL_PATH_PREFIX
@@ -250,6 +256,7 @@ def apply(
         close_tokens_atomically,
         quiet_interpreter,
         apply_dynamodb_requests_one_at_a_time,
+        refuse_malformed_page_tokens,
     ):
         workaround(patches)
 
@@ -391,7 +398,10 @@ def page_execution_history(patches: ExitStack) -> None:
         events = list(history["events"])
         if response._get_param("reverseOrder"):
             events.reverse()
-        start = int(response._get_param("nextToken") or 0)
+        token = response._get_param("nextToken") or "0"
+        if not token.isdigit():  # the tokens this paging writes are offsets
+            raise InvalidPageToken("Invalid token")
+        start = int(token)
         size = int(response._get_param("maxResults") or 100)  # Step Functions' default page
         page: dict[str, Any] = {"events": events[start : start + size]}
         if start + size < len(events):
@@ -399,6 +409,25 @@ def page_execution_history(patches: ExitStack) -> None:
         return ActionResult(page)
 
     patches.enter_context(mock.patch.object(StepFunctionResponse, "get_execution_history", get_execution_history))
+
+
+def refuse_malformed_page_tokens(patches: ExitStack) -> None:
+    """Gap 19."""
+    parse = Paginator._parse_starting_token
+
+    def parse_starting_token(paginator: Paginator) -> dict[str, Any] | None:
+        if paginator._starting_token is not None:
+            try:
+                decoded = paginator._token_decoder.decode(paginator._starting_token)
+            except (ValueError, TypeError, UnicodeDecodeError):
+                decoded = {}  # moto's own answer to a token that does not decode stays
+            except AttributeError:  # JSON but not an object: botocore's decoder calls .pop on it
+                decoded = None
+            if not isinstance(decoded, dict):
+                raise InvalidPageToken("Invalid token")
+        return parse(paginator)
+
+    patches.enter_context(mock.patch.object(Paginator, "_parse_starting_token", parse_starting_token))
 
 
 def accept_heartbeats_without_timeout(patches: ExitStack) -> None:

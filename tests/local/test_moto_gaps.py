@@ -3,6 +3,7 @@
 A failing test here is good news: moto has closed that gap, and its workaround can go.
 """
 
+import base64
 import io
 import json
 import re
@@ -392,3 +393,10 @@ def test_concurrent_executions_of_a_cached_program_keep_their_own_retry_counts(a
     assert {result["error"] for result in results} == {"Boom"}
     attempts = Counter(call["n"] for call in failing_invocations)
     assert attempts == {n: 3 for n in range(8)}  # the first attempt and two retries, each
+
+
+def test_gap_19_a_page_token_that_is_json_but_not_an_object_crashes_the_paginator(aws):
+    arn = create_state_machine({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
+
+    with pytest.raises(AttributeError):
+        boto3.client("stepfunctions").list_executions(stateMachineArn=arn, nextToken=base64.b64encode(b'"x"').decode())
