@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from pausable_sfn.ops.graph import COLOURS, WAITING
+
 from ..readme import example_app
 from ..waiting import wait_until
+from .test_graph import fills
 
 pytestmark = pytest.mark.emulator_only(reason="deploys the README's own app, which make test-live does not")
 
@@ -97,3 +100,17 @@ def test_a_rejected_approval_fails_the_execution_with_the_rejection(cli, embedde
     assert rejected[0] == 0, rejected[2]
     ended = ending_of(embedded, arn)
     assert (ended["status"], ended["error"], ended["cause"]) == ("FAILED", "Rejected", "address missing")
+
+
+def test_graph_draws_the_example_with_every_state_and_the_step_that_waits_in_violet(cli, embedded, orders, tmp_path):
+    name, _ = start_order(embedded, orders)
+    assert wait_until(lambda: paused_at(cli, name) == "Pack order", what="paused at Pack order")
+
+    code, _, err = cli("graph", name, "-o", str(tmp_path / "order.svg"))
+
+    assert code == 0, err
+    colours = fills((tmp_path / "order.svg").read_text())
+    definition = embedded.client("stepfunctions").describe_state_machine(stateMachineArn=orders)["definition"]
+    assert set(colours) >= set(json.loads(definition)["States"])
+    assert colours["Pack order"] == COLOURS[WAITING][0]
+    cli("fail", name, "--error", "Cancelled", "--cause", "a test of the graph")
