@@ -126,3 +126,16 @@ def test_a_task_without_a_timeout_says_it_never_times_out():
     html = page([event(0, "TaskStateEntered", name="Ask", input="{}")], waiting=("Ask", run))
 
     assert "never: the task has no timeout" in html
+
+
+def test_whatever_the_execution_holds_is_escaped_names_inputs_and_outputs_alike():
+    hostile = '<script>alert("x")</script>'
+    events = [
+        event(0, "PassStateEntered", name=f"Step {hostile}", input=json.dumps({"note": hostile})),
+        event(1, "PassStateExited", name=f"Step {hostile}", output=json.dumps({"note": hostile})),
+    ]
+
+    html = page(events)
+
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
