@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def main() -> int:
     args = parser.parse_args()
     began = time.perf_counter()
     assembly = synthesize(tempfile.mkdtemp(prefix="pausable-sfn-bench-"))
-    steps = [
+    steps: list[tuple[str, Callable[[], list[Figure]]]] = [
         ("cdk synth", lambda: figures.synth(args.runs)),
         ("cold imports", lambda: figures.cold_imports(args.runs * 2)),
         ("asset size", lambda: figures.asset_size(assembly)),

@@ -172,7 +172,9 @@ def _served(assembly: Path, latency_ms: float = 0) -> Iterator[tuple[str, str]]:
     saved = {key: os.environ.get(key) for key in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
     try:
         endpoint = console = ""
-        while "stops it" not in (line := server.stdout.readline()):
+        output = server.stdout
+        assert output is not None, "stdout=PIPE gives the server's output a pipe"
+        while "stops it" not in (line := output.readline()):
             if not line:
                 raise RuntimeError("local serve did not start")
             if "deployed into the embedded AWS at " in line:

@@ -44,7 +44,6 @@ def run_process(command: Sequence[str], *, cwd: Path, env: dict[str, str] | None
     seconds = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(command)} failed ({process.returncode}): {process.stderr.read().decode()[-2000:]}"
-        )
+        said = process.stderr.read().decode()[-2000:] if process.stderr else ""
+        raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}): {said}")
     return ProcessRun(seconds, usage.ru_maxrss / 1024)
