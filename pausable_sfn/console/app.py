@@ -1,7 +1,8 @@
-"""The console as a WSGI application: read-only pages over the AWS APIs of the embedded AWS.
+"""The console as a WSGI application: pages over the Step Functions API of the embedded AWS.
 
-GET and HEAD change nothing. What acts (starting an execution) is a POST of one of the console's
-own forms, which carries a value only its pages hold.
+GET and HEAD change nothing. What acts (starting an execution; resuming, failing or sending a
+heartbeat to a paused one; issuing an approval link) is a POST of one of the console's own forms,
+which carries a value only its pages hold.
 Every answer forbids framing, sniffing and caching, and loads nothing from elsewhere. Task tokens
 are shown as their fingerprints, wherever they appear in an event.
 """
@@ -28,13 +29,13 @@ from werkzeug.exceptions import (
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from ..contracts import APPROVAL_FUNCTION_OUTPUT, STATE_MACHINE_ARN_OUTPUT, fingerprint
+from ..contracts import APPROVAL_FUNCTION_OUTPUT, STATE_MACHINE_ARN_OUTPUT
 from ..ops.errors import OperationError
 from ..ops.graph import WAITING, ExecutionPath, GraphvizMissingError, render_svg
-from ..ops.history import event_details, read_history, recent_events, scheduled_task, state_visits
+from ..ops.history import read_history, recent_events, scheduled_task, state_visits
 from ..ops.operations import Operations, parse_output
-from ..ops.tokens import TokenLocator
 from . import listing, pages
+from .masking import masked_history
 
 LOGGER = logging.getLogger(__name__)
 ClientFactory = Callable[[str], Any]
@@ -98,7 +99,7 @@ class ConsoleApp:
         pages_of = self._clients("stepfunctions").get_paginator("list_state_machines").paginate()
         return [machine["stateMachineArn"] for page in pages_of for machine in page["stateMachines"]]
 
-    def _start_form(self, request: Request, *, problem: str | None = None, status: int = 200) -> str:
+    def _start_form(self, request: Request, *, problem: str | None = None) -> str:
         example = request.args.get("example", "")
         text = request.form.get("input") if request.method == "POST" else pages.EXAMPLES.get(example, "{}")
         return pages.start_page(
@@ -217,38 +218,22 @@ class ConsoleApp:
         except GraphvizMissingError as error:
             svg = f"<p>{error}</p>"
         waiting = description.get("status") == "RUNNING" and scheduled_task(events) is not None
+        masked, shown_events = masked_history(definition_text, events)
         return pages.execution_page(
             description,
             svg,
-            events,
+            shown_events,
             visits=state_visits(events),
             waiting=next(((name, run) for name, run in path.runs.items() if run.status == WAITING), None),
-            masked=_tokens(definition_text, events),
+            masked=masked,
             now=now,
             actions=pages.actions_form(arn, self._form_key) if waiting else "",
             address=f"execution?arn={quote(arn, safe='')}",
             notice=request.args.get("problem")
-            or (f"Done: {request.args['done']}." if "done" in request.args else None),
+            or (f"Done: {request.args['done']}." if request.args.get("done") in ACTIONS else None),
         )
 
 
 def _error_page(error: HTTPException) -> Response:
     text = f"<h1>{error.code} {error.name}</h1><p>{escape(error.description or '')}</p>"
     return Response(pages.page(error.name, text), status=error.code, content_type="text/html; charset=utf-8")
-
-
-def _tokens(definition: str, events: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """The task tokens the history holds, each with the fingerprint shown in its place."""
-    locator = TokenLocator(definition)
-    found: list[tuple[str, str]] = []
-    state = ""
-    for event in events:
-        details = event_details(event)
-        state = details.get("name", state)
-        if event["type"] == "TaskScheduled":
-            try:
-                token = locator.locate(state, details.get("parameters", "")).token
-            except OperationError:  # a token the locator cannot place: the page masks what it knows
-                continue
-            found.append((token, f"{fingerprint(token)} (task token, masked)"))
-    return found

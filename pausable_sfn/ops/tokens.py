@@ -155,6 +155,11 @@ class TokenLocator:
             )
         return self._paths[state]
 
+    def locate_anywhere(self, parameters: str) -> str | None:
+        """The token at any path of any state, for parameters whose state is not known for sure."""
+        found = read_token(parameters, [path for paths in self._paths.values() for path in paths])
+        return found.token if found else None
+
     def locate(self, state: str, parameters: str) -> FoundToken:
         """The token in the resolved parameters of a task of `state`; TokenNotFoundError if the
         definition puts it nowhere exact, or the parameters hold no token where it says."""
