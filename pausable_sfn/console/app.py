@@ -11,7 +11,7 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
@@ -30,7 +30,7 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from ..contracts import APPROVAL_FUNCTION_OUTPUT, STATE_MACHINE_ARN_OUTPUT
-from ..ops.errors import OperationError
+from ..ops.errors import OperationError, UsageError
 from ..ops.graph import WAITING, ExecutionPath, GraphvizMissingError, render_svg
 from ..ops.history import read_history, recent_events, scheduled_task, state_visits
 from ..ops.operations import Operations, parse_output
@@ -40,6 +40,12 @@ from .masking import masked_history
 LOGGER = logging.getLogger(__name__)
 ClientFactory = Callable[[str], Any]
 ACTIONS = ("resume", "fail", "heartbeat", "link")
+# What an execution's page says after an action of its own succeeded (the redirect names it).
+DONE = {
+    "resume": "Resumed: SendTaskSuccess was accepted.",
+    "fail": "Failed: SendTaskFailure was accepted.",
+    "heartbeat": "Heartbeat sent: the task's heartbeat timeout starts again.",
+}
 PAGE_SIZE = 50  # executions per page: the list never reads every history
 HEADERS = {
     "Content-Security-Policy": (
@@ -136,14 +142,16 @@ class ConsoleApp:
 
     def _act(self, request: Request) -> Response:
         """Resume, Fail, Heartbeat or Approval link for a paused execution, as the CLI does them:
-        the live token is read from the history, never shown."""
+        the live token is read from the history, never shown. What went wrong is said on the
+        execution's page, with what was typed still in its fields; what went right redirects to it."""
         arn, action = request.form.get("arn", ""), request.form.get("action", "")
         machine = arn.replace(":execution:", ":stateMachine:").rsplit(":", 1)[0]
         if machine not in self._state_machines() or action not in ACTIONS:
-            raise NotFound()
+            raise NotFound("There is no such execution, or no such action.")
         operations = Operations(state_machine=machine, clients=self._clients)
-        back = f"execution?arn={quote(arn, safe='')}"
         try:
+            if action == "fail" and not request.form.get("error", "").strip():
+                raise UsageError("Name the error (for example Rejected): a Catch matches on it. Nothing was sent.")
             token = operations.token_of(arn)
             if action == "resume":
                 operations.resume(token, parse_output(request.form.get("output") or None, what="The output"))
@@ -157,8 +165,10 @@ class ConsoleApp:
                     pages.link_page(arn, link.url, link.expires_at), content_type="text/html; charset=utf-8"
                 )
         except OperationError as error:
-            return redirect(f"{back}&problem={quote(str(error), safe='')}", code=303)
-        return redirect(f"{back}&done={action}", code=303)
+            problem = str(error)
+            html = self._execution_page(arn, problem=problem[:1].upper() + problem[1:], typed=request.form)
+            return Response(html, status=409, content_type="text/html; charset=utf-8")
+        return redirect(f"execution?arn={quote(arn, safe='')}&done={action}", code=303)
 
     def _approval_function(self, machine: str) -> str | None:
         """The approval function of the stack whose outputs name this state machine, if any."""
@@ -169,13 +179,13 @@ class ConsoleApp:
         return None
 
     def _executions(self, request: Request) -> str:
-        status = request.args.get("status") or None
+        status = (request.args.get("status") or "").upper() or None
         if status is not None and status not in pages.STATUSES:
             raise BadRequest(f"There is no status {status!r}: it is one of {', '.join(pages.STATUSES)}.")
         machines = self._state_machines()
         chosen = request.args.get("stateMachine") or None
         if chosen is not None and chosen not in machines:
-            raise NotFound()
+            raise NotFound(f"There is no state machine {chosen!r} on this endpoint.")
         try:
             cursor = self._cursors.decode(request.args["page"]) if "page" in request.args else None
             first = int(request.args.get("from", "1"))
@@ -202,13 +212,23 @@ class ConsoleApp:
         )
 
     def _execution(self, request: Request) -> str:
-        arn = request.args.get("arn", "")
+        done = request.args.get("done")
+        return self._execution_page(request.args.get("arn", ""), notice=DONE.get(done or ""))
+
+    def _execution_page(
+        self,
+        arn: str,
+        *,
+        notice: str | None = None,
+        problem: str | None = None,
+        typed: Mapping[str, str] | None = None,
+    ) -> str:
         sfn = self._clients("stepfunctions")
         try:
             description = sfn.describe_execution(executionArn=arn)
             definition_text = sfn.describe_state_machine_for_execution(executionArn=arn)["definition"]
         except (ClientError, ParamValidationError):  # no such execution, or not an ARN at all
-            raise NotFound() from None
+            raise NotFound(f"There is no execution {arn!r} on this endpoint.") from None
         events = read_history(sfn, arn)
         definition = json.loads(definition_text)
         now = datetime.now(UTC)
@@ -227,13 +247,16 @@ class ConsoleApp:
             waiting=next(((name, run) for name, run in path.runs.items() if run.status == WAITING), None),
             masked=masked,
             now=now,
-            actions=pages.actions_form(arn, self._form_key) if waiting else "",
+            actions=pages.actions_form(arn, self._form_key, typed or {}) if waiting else "",
             address=f"execution?arn={quote(arn, safe='')}",
-            notice=request.args.get("problem")
-            or (f"Done: {request.args['done']}." if request.args.get("done") in ACTIONS else None),
+            notice=notice,
+            problem=problem,
         )
 
 
 def _error_page(error: HTTPException) -> Response:
-    text = f"<h1>{error.code} {error.name}</h1><p>{escape(error.description or '')}</p>"
+    text = (
+        f"<h1>{error.code} {error.name}</h1><p>{escape(error.description or '')}</p>"
+        '<p><a href="./">Back to the executions</a></p>'
+    )
     return Response(pages.page(error.name, text), status=error.code, content_type="text/html; charset=utf-8")

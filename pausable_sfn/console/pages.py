@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -103,8 +103,12 @@ def executions_page(
             f"<td>{when(row.get('startDate'))}</td><td>{duration(row, now)}</td>"
             "</tr>"
         )
-    empty = "No execution yet." if first == 1 else "No older execution."
-    counted = f"{first}–{first + len(rows) - 1}" if rows else "none"
+    empty = (
+        ("No execution yet." if not status else "No execution with this status.")
+        if first == 1
+        else "No older execution."
+    )
+    counted = f"Executions {first}–{first + len(rows) - 1}, newest first" if rows else "No executions"
     paging = [f'<a href="{_address(status=status, stateMachine=chosen)}">Newest</a>'] if first > 1 else []
     if older:
         after = _address(status=status, stateMachine=chosen, page=older, **{"from": first + len(rows)})
@@ -116,7 +120,7 @@ def executions_page(
         f"<nav><small>State machine:</small> {by_machine}</nav>"
         "<table><thead><tr><th>Name</th><th>State machine</th><th>Status</th><th>Started</th><th>Duration</th>"
         f"</tr></thead><tbody>{''.join(cells) or f'<tr><td colspan=5>{empty}</td></tr>'}</tbody></table>"
-        f"<p><small>Executions {counted}, newest first; updated every 5 s.</small> {' · '.join(paging)}</p>"
+        f"<p><small>{counted}; updated every 5 s.</small> {' · '.join(paging)}</p>"
     )
     return page(title, body, refresh_seconds=5)
 
@@ -141,14 +145,18 @@ def _data(text: str | None, hidden: Callable[[str], str]) -> str:
     return f"<details><summary>{escape(glance)}</summary><pre>{escape(pretty)}</pre></details>"
 
 
-def _states_table(visits: list[StateVisit], hidden: Callable[[str], str], now: datetime) -> str:
+def _states_table(
+    visits: list[StateVisit], hidden: Callable[[str], str], now: datetime, stopped: datetime | None
+) -> str:
     rows, anchored = [], set()
     for visit in visits:
         anchor = "" if visit.name in anchored else f' id="{state_anchor(visit.name)}"'
         anchored.add(visit.name)
-        elapsed = (visit.exited_at or now) - visit.entered_at
+        # A state with no exit ended with the execution (a Fail state, a failed task) or runs still.
+        ended = visit.exited_at or stopped
+        elapsed = (ended or now) - visit.entered_at
         took = f"{elapsed.total_seconds() * 1000:.0f} ms" if elapsed.total_seconds() < 1 else span(elapsed)
-        took += "" if visit.exited_at else " so far"
+        took += "" if ended else " so far"
         # The day is the execution's (in its facts above); to the millisecond, states are told apart.
         entered = visit.entered_at.strftime("%H:%M:%S.%f")[:-3]
         rows.append(
@@ -187,6 +195,7 @@ def execution_page(
     address: str,
     actions: str = "",
     notice: str | None = None,
+    problem: str | None = None,
 ) -> str:
     def hidden(text: str) -> str:
         for token, shown in masked:
@@ -201,16 +210,29 @@ def execution_page(
             f"<td><pre>{escape(hidden(json.dumps(details, indent=1, default=str)))}</pre></td></tr>"
         )
     status = str(description.get("status", ""))
+    stopped = description.get("stopDate") if isinstance(description.get("stopDate"), datetime) else None
     paused = bool(actions)  # what it waits for is a person's form: the one sign, for every part of the page
     facts = {
         "Status": f"{status}, waiting for a callback" if paused else status,
         "State machine": str(description.get("stateMachineArn", "")).rsplit(":", 1)[-1],
         "Started": when(description.get("startDate")),
+        "Stopped": when(description.get("stopDate")),
         "Duration": duration(description, now),
         **_waiting_facts(waiting, now),
+        "Error": str(description.get("error", "")),
+        "Cause": hidden(str(description.get("cause", ""))),
     }
-    listed = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in facts.items() if v)
+    coloured = {"Status": f' class="status {escape(status)}"'}
+    listed = "".join(
+        f"<tr><th>{escape(k)}</th><td{coloured.get(k, '')}>{escape(v)}</td></tr>" for k, v in facts.items() if v
+    )
+    listed += "".join(
+        f"<tr><th>{label}</th><td>{_data(description.get(key), hidden)}</td></tr>"
+        for label, key in (("Input", "input"), ("Output", "output"))
+        if description.get(key) is not None
+    )
     shown = f'<p role="status">{escape(notice)}</p>' if notice else ""
+    shown += f'<p class="FAILED" role="alert">{escape(problem)}</p>' if problem else ""
     # A page that waits for a person does not refresh itself: it would wipe what they type.
     refreshes = status == "RUNNING" and not paused
     later = (
@@ -224,7 +246,7 @@ def execution_page(
     body = (
         f"<h1>{escape(str(description.get('name', '')))}</h1>{shown}"
         f'<div class="top"><div><table>{listed}</table>{later}{actions}</div><div class="graph">{svg}</div></div>'
-        f"{_states_table(visits, hidden, now)}"
+        f"{_states_table(visits, hidden, now, stopped)}"
         "<h2>Events</h2><table><thead><tr><th>#</th><th>Time</th><th>Type</th><th>Details</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
@@ -259,19 +281,24 @@ def start_page(
     return page("Start execution", body)
 
 
-def actions_form(arn: str, form_key: str) -> str:
-    """What can be done to a paused execution: each button posts the form with its action."""
+def actions_form(arn: str, form_key: str, typed: Mapping[str, str]) -> str:
+    """What can be done to a paused execution: each button posts the form with its action; what
+    was typed in a refused one is there again."""
     hidden = (
         f'<input type="hidden" name="formKey" value="{escape(form_key)}">'
         f'<input type="hidden" name="arn" value="{escape(arn)}">'
     )
+
+    def field(name: str, default: str = "") -> str:
+        return escape(typed.get(name, default))
+
     return (
         "<h2>It waits for a callback</h2>"
         f'<form method="post" action="act">{hidden}'
-        '<p><label>Output (JSON, optional) <input name="output" size="30" placeholder=\'{"resumed": true}\'></label> '
-        '<button name="action" value="resume">Resume</button></p>'
-        '<p><label>Error <input name="error" size="16" value="Rejected"></label> '
-        '<label>Cause <input name="cause" size="30"></label> '
+        '<p><label>Output (JSON, optional) <input name="output" size="30" placeholder=\'{"resumed": true}\' '
+        f'value="{field("output")}"></label> <button name="action" value="resume">Resume</button></p>'
+        f'<p><label>Error <input name="error" size="16" value="{field("error", "Rejected")}"></label> '
+        f'<label>Cause <input name="cause" size="30" value="{field("cause")}"></label> '
         '<button name="action" value="fail">Fail</button></p>'
         '<p><button name="action" value="heartbeat">Heartbeat</button> '
         '<button name="action" value="link">Approval link</button></p>'
@@ -284,6 +311,7 @@ def link_page(arn: str, url: str, expires_at: str) -> str:
         "<h1>Approval link</h1>"
         f"<p>For {execution_link(arn, arn.rsplit(':', 1)[-1])}, until {escape(expires_at)}. Anyone with it can decide "
         "once: send it to one person.</p>"
-        f"<p><code>{escape(url)}</code></p>"
+        f'<p><a href="{escape(url)}">{escape(url)}</a></p>'
+        "<p><small>This page is the only place the link is shown: reloading it issues another one.</small></p>"
     )
     return page("Approval link", body)

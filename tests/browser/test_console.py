@@ -114,7 +114,7 @@ def test_resuming_a_paused_execution_from_its_page_makes_it_succeed(page: Page, 
     page.get_by_label("Output (JSON, optional)").fill('{"approvedBy": "console"}')
     page.get_by_role("button", name="Resume").click()
 
-    expect(page.get_by_role("status")).to_contain_text("Done: resume")
+    expect(page.get_by_role("status")).to_contain_text("Resumed")
     arn = page.url.split("arn=")[1].split("&")[0].replace("%3A", ":")
     final = wait_for(aws.client("stepfunctions"), arn, lambda s: False, timeout=60)
     assert final.status == "SUCCEEDED"
@@ -130,7 +130,7 @@ def test_the_approval_link_button_gives_a_link_that_opens_the_approval_page(page
     page.get_by_role("link", name=name).click()
     page.get_by_role("button", name="Approval link").click()
 
-    link = page.locator("code").inner_text()
+    link = page.locator("main a[href*='/approval/']").get_attribute("href") or ""
     assert "/approval/" in link
     assert token not in page.content()
     page.goto(link)
@@ -150,3 +150,43 @@ def test_clicking_a_state_in_the_graph_shows_its_input_and_output(page: Page, co
     expect(row.locator("pre").first).to_contain_text('"IsManualCallback": "True"')
     expect(page.get_by_text("Paused at", exact=True)).to_be_visible()
     assert token not in page.content()
+
+
+def test_a_fail_without_an_error_name_is_refused_keeping_the_cause_then_the_failed_page_says_why(
+    page: Page, console, deployed
+):
+    name, _ = paused(deployed)
+    aws, _ = deployed
+    page.goto(console)
+    page.get_by_role("link", name=name).click()
+
+    page.get_by_label("Error").fill("")
+    page.get_by_label("Cause").fill("no widgets left")
+    page.get_by_role("button", name="Fail").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("Name the error")
+    expect(page.get_by_label("Cause")).to_have_value("no widgets left")
+    page.get_by_label("Error").fill("OutOfStock")
+    page.get_by_role("button", name="Fail").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Failed: SendTaskFailure was accepted")
+    arn = page.url.split("arn=")[1].split("&")[0].replace("%3A", ":")
+    assert wait_for(aws.client("stepfunctions"), arn, lambda s: False, timeout=60).status == "FAILED"
+    page.reload()
+    expect(page.get_by_role("row", name="Error OutOfStock", exact=True)).to_be_visible()
+    expect(page.get_by_role("row", name="Cause no widgets left", exact=True)).to_be_visible()
+
+
+def test_an_output_that_is_not_json_is_refused_on_the_page_with_what_was_typed_and_nothing_sent(
+    page: Page, console, deployed
+):
+    name, _ = paused(deployed)
+    page.goto(console)
+    page.get_by_role("link", name=name).click()
+
+    page.get_by_label("Output (JSON, optional)").fill("{approved: true}")
+    page.get_by_role("button", name="Resume").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("The output is not valid JSON")
+    expect(page.get_by_label("Output (JSON, optional)")).to_have_value("{approved: true}")
+    expect(page.get_by_role("heading", name="It waits for a callback")).to_be_visible()

@@ -70,7 +70,7 @@ def test_a_newcomer_starts_an_execution_from_the_printed_console_sees_it_pause_a
 
         page.get_by_role("button", name="Resume").click()
 
-        expect(page.get_by_role("status")).to_contain_text("Done: resume")
+        expect(page.get_by_role("status")).to_contain_text("Resumed")
         expect(fill_of(page, "Post processing")).to_have_attribute("fill", COLOURS[SUCCEEDED][0])
         expect(page.locator("tr:has(> th:text-is('Status')) > td")).to_have_text("SUCCEEDED")
         assert token not in page.content()

@@ -30,7 +30,7 @@ def page(events: list[dict], *, waiting: tuple[str, StateRun] | None = None, now
         masked=[(TOKEN, SHOWN)],
         now=now or T0 + timedelta(minutes=5),
         address="execution?arn=arn%3Ax",
-        notice="Done: resume.",
+        notice="Resumed: SendTaskSuccess was accepted.",
     )
 
 
@@ -117,7 +117,7 @@ def test_a_running_execution_refreshes_itself_to_its_own_address_without_the_not
     html = page([event(0, "PassStateEntered", name="Prepare", input="{}")])
 
     assert '<meta http-equiv="refresh" content="5; url=execution?arn=arn%3Ax">' in html
-    assert "Done: resume." in html
+    assert "Resumed: SendTaskSuccess was accepted." in html
 
 
 def test_a_task_without_a_timeout_says_it_never_times_out():
@@ -139,3 +139,37 @@ def test_whatever_the_execution_holds_is_escaped_names_inputs_and_outputs_alike(
 
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
+
+
+def test_a_failed_execution_says_why_when_it_stopped_and_that_its_last_state_ended_with_it():
+    description = {
+        "name": "order-43",
+        "status": "FAILED",
+        "startDate": T0,
+        "stopDate": T0 + timedelta(seconds=3),
+        "stateMachineArn": "arn:x:stateMachine:m",
+        "error": "OutOfStock",
+        "cause": f"no widgets left (asked with {TOKEN})",
+        "input": '{"order": 43}',
+    }
+    events = [event(1, "FailStateEntered", name="Out of stock", input="{}")]
+
+    html = pages.execution_page(
+        description,
+        "<svg></svg>",
+        events,
+        visits=state_visits(events),
+        waiting=None,
+        masked=[(TOKEN, SHOWN)],
+        now=T0 + timedelta(minutes=5),
+        address="execution?arn=arn%3Ax",
+    )
+
+    assert "<th>Error</th><td>OutOfStock</td>" in html
+    assert f"no widgets left (asked with {SHOWN})" in html
+    assert TOKEN not in html
+    assert "<th>Stopped</th>" in html
+    assert '<td class="status FAILED">FAILED</td>' in html
+    assert "&quot;order&quot;: 43" in html
+    assert "so far" not in html
+    assert "2 s" in html  # the Fail state, entered 1 s in, ended with the execution at 3 s
