@@ -81,6 +81,10 @@ not a gap to close).
     (AttributeError: a 500 over HTTP) where AWS answers InvalidToken (400), as moto itself does
     for a token that does not decode: `refuse_malformed_page_tokens` answers InvalidToken for
     both. Gap 14's own paging refuses a token it did not write the same way.
+20. StartExecution takes any name once state machines execute (the interpreter's backend skips
+    the check moto's other backend makes): spaces, "/", 81 characters and more. Step Functions
+    refuses them (InvalidName; ValidationException over 80 characters), and an app tried here
+    would start failing on AWS: `validate_execution_names` makes moto's own check.
 """
 
 import base64
@@ -247,6 +251,7 @@ def apply(
     serve_function_urls(patches, endpoint_url)
     for workaround in (
         name_unnamed_executions,
+        validate_execution_names,  # around gap 5's: a name it gives is not checked again
         keep_task_failure_cause,
         report_closed_tasks,
         name_heartbeat_timeouts,
@@ -274,6 +279,20 @@ def name_unnamed_executions(patches: ExitStack) -> None:
         backend: StepFunctionsParserBackend, state_machine_arn: str, name: Any = None, *args: Any, **kwargs: Any
     ) -> Any:
         return original(backend, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
+
+    patches.enter_context(mock.patch.object(StepFunctionsParserBackend, "start_execution", start_execution))
+
+
+def validate_execution_names(patches: ExitStack) -> None:
+    """Gap 20."""
+    original = StepFunctionsParserBackend.start_execution
+
+    def start_execution(
+        backend: StepFunctionsParserBackend, state_machine_arn: str, name: Any = None, *args: Any, **kwargs: Any
+    ) -> Any:
+        if name:
+            backend._validate_name(name)
+        return original(backend, state_machine_arn, name, *args, **kwargs)
 
     patches.enter_context(mock.patch.object(StepFunctionsParserBackend, "start_execution", start_execution))
 

@@ -400,3 +400,11 @@ def test_gap_19_a_page_token_that_is_json_but_not_an_object_crashes_the_paginato
 
     with pytest.raises(AttributeError):
         boto3.client("stepfunctions").list_executions(stateMachineArn=arn, nextToken=base64.b64encode(b'"x"').decode())
+
+
+def test_gap_20_an_execution_name_step_functions_refuses_is_taken(aws):
+    arn = create_state_machine({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
+
+    started = boto3.client("stepfunctions").start_execution(stateMachineArn=arn, name="order 42/b")
+
+    assert started["executionArn"].endswith(":order 42/b")
