@@ -7,6 +7,7 @@ imported only when one of them runs.
 
 import argparse
 import os
+import subprocess
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -125,10 +126,22 @@ def _run_tool(args: argparse.Namespace) -> int:
 
 
 def _synthesize(folder: Path) -> Path:
-    # Imported only when needed: the CDK starts a Node.js process (jsii), which an --assembly spares.
-    from .app.cdk_app import synthesize
-
-    return synthesize(folder)
+    """The app synthesized by a Python of its own, in a session of its own. The CDK runs on a
+    Node.js process (jsii) that lives as long as the Python that imported it: in the server's
+    process it would stay beside it, and a Ctrl-C at the terminal, which reaches every process of
+    the terminal's group, would break it mid-call and print its tracebacks."""
+    program = "import sys; from pausable_sfn.app.cdk_app import synthesize; print(synthesize(sys.argv[1]))"
+    done = subprocess.run(
+        [sys.executable, "-c", program, str(folder)],
+        capture_output=True,
+        text=True,
+        start_new_session=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        said = [line for line in done.stderr.strip().splitlines() if line.strip()]
+        raise RuntimeError(said[-1] if said else f"the synth ended with {done.returncode}")
+    return Path(done.stdout.strip().splitlines()[-1])
 
 
 def _version() -> str:

@@ -14,7 +14,13 @@ def serve_command(*arguments: str) -> list[str]:
 def start_serving(command: list[str], environment: dict[str, str]) -> tuple[subprocess.Popen, list[str]]:
     """Starts `local serve` and reads its lines until it says how to stop it (or ends)."""
     process = subprocess.Popen(
-        command, cwd=PROJECT_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command,
+        cwd=PROJECT_ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # a terminal of its own: os.killpg(process.pid, …) is a Ctrl-C there
     )
     lines = []
     deadline = time.monotonic() + 120
