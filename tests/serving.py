@@ -30,3 +30,9 @@ def start_serving(command: list[str], environment: dict[str, str]) -> tuple[subp
         if "stops it" in line or not line:
             break
     return process, lines
+
+
+def printed(lines: list[str], prefix: str) -> str:
+    """What the server printed after `prefix`, on the one line that starts with it."""
+    [value] = [line.strip().removeprefix(prefix) for line in lines if line.strip().startswith(prefix)]
+    return value

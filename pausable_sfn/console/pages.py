@@ -235,14 +235,12 @@ def execution_page(
     shown += f'<p class="FAILED" role="alert">{escape(problem)}</p>' if problem else ""
     # A page that waits for a person does not refresh itself: it would wipe what they type.
     refreshes = status == "RUNNING" and not paused
-    later = (
-        "<p><small>Updated every 5 s while it runs.</small></p>"
-        if refreshes
-        else f'<p><small>Not refreshed while it waits, to keep what you type: <a href="{escape(address)}">reload</a>.'
-        "</small></p>"
-        if paused
-        else ""
-    )
+    later = ""
+    if refreshes:
+        later = "<p><small>Updated every 5 s while it runs.</small></p>"
+    elif paused:
+        reload = f'<a href="{escape(address)}">reload</a>'
+        later = f"<p><small>Not refreshed while it waits, to keep what you type: {reload}.</small></p>"
     body = (
         f"<h1>{escape(str(description.get('name', '')))}</h1>{shown}"
         f'<div class="top"><div><table>{listed}</table>{later}{actions}</div><div class="graph">{svg}</div></div>'

@@ -11,6 +11,8 @@ from pausable_sfn.contracts import STATE_MACHINE_ARN_OUTPUT, fingerprint
 from pausable_sfn.ops.graph import COLOURS, SUCCEEDED, WAITING
 from pausable_sfn.ops.history import wait_for
 
+from .console_steps import execution_arn, node_shape, start_from_the_form
+
 
 @pytest.fixture(scope="module")
 def console(deployed) -> str:
@@ -50,9 +52,7 @@ def test_an_execution_page_draws_the_waiting_task_in_its_colour_and_masks_the_to
     page.get_by_role("link", name=name).click()
 
     expect(page.get_by_role("heading", name=name)).to_be_visible()
-    waiting = page.locator("svg g.node", has_text="Long job execution")
-    expect(waiting).to_be_visible()
-    assert waiting.locator("path").first.get_attribute("fill") == COLOURS[WAITING][0]
+    expect(node_shape(page, "Long job execution")).to_have_attribute("fill", COLOURS[WAITING][0])
     content = page.content()
     assert token not in content
     assert fingerprint(token) in content
@@ -67,16 +67,10 @@ def test_the_console_changes_nothing_on_a_post_and_refuses_unknown_pages(page: P
 def test_starting_an_execution_from_the_form_shows_it_paused(page: Page, console, deployed):
     name = f"form-{uuid.uuid4().hex[:8]}"
 
-    page.goto(console)
-    page.get_by_role("link", name="Start execution").click()
-    page.get_by_role("link", name="Manual callback").click()
-    page.get_by_label("Name (optional)").fill(name)
-    page.get_by_role("button", name="Start execution").click()
+    start_from_the_form(page, console, name)
 
-    expect(page.get_by_role("heading", name=name)).to_be_visible()
     aws, _ = deployed
-    arn = page.url.split("arn=")[1].replace("%3A", ":")
-    assert wait_for(aws.client("stepfunctions"), arn, lambda s: s.paused, timeout=60).paused
+    assert wait_for(aws.client("stepfunctions"), execution_arn(page), lambda s: s.paused, timeout=60).paused
 
 
 def test_invalid_json_is_refused_before_anything_starts(page: Page, console, deployed):
@@ -115,12 +109,10 @@ def test_resuming_a_paused_execution_from_its_page_makes_it_succeed(page: Page, 
     page.get_by_role("button", name="Resume").click()
 
     expect(page.get_by_role("status")).to_contain_text("Resumed")
-    arn = page.url.split("arn=")[1].split("&")[0].replace("%3A", ":")
-    final = wait_for(aws.client("stepfunctions"), arn, lambda s: False, timeout=60)
+    final = wait_for(aws.client("stepfunctions"), execution_arn(page), lambda s: False, timeout=60)
     assert final.status == "SUCCEEDED"
     page.reload()
-    post = page.locator("svg g.node", has_text="Post processing")
-    assert post.locator("path").first.get_attribute("fill") == COLOURS[SUCCEEDED][0]
+    expect(node_shape(page, "Post processing")).to_have_attribute("fill", COLOURS[SUCCEEDED][0])
 
 
 def test_the_approval_link_button_gives_a_link_that_opens_the_approval_page(page: Page, console, deployed):
@@ -170,8 +162,7 @@ def test_a_fail_without_an_error_name_is_refused_keeping_the_cause_then_the_fail
     page.get_by_role("button", name="Fail").click()
 
     expect(page.get_by_role("status")).to_contain_text("Failed: SendTaskFailure was accepted")
-    arn = page.url.split("arn=")[1].split("&")[0].replace("%3A", ":")
-    assert wait_for(aws.client("stepfunctions"), arn, lambda s: False, timeout=60).status == "FAILED"
+    assert wait_for(aws.client("stepfunctions"), execution_arn(page), lambda s: False, timeout=60).status == "FAILED"
     page.reload()
     expect(page.get_by_role("row", name="Error OutOfStock", exact=True)).to_be_visible()
     expect(page.get_by_role("row", name="Cause no widgets left", exact=True)).to_be_visible()

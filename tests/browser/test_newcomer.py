@@ -5,27 +5,21 @@ import os
 import shlex
 import signal
 import uuid
-from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from pausable_sfn.ops.graph import COLOURS, SUCCEEDED, WAITING
 from pausable_sfn.ops.history import wait_for
 
-from ..serving import serve_command, start_serving
+from ..serving import printed, serve_command, start_serving
+from .console_steps import execution_arn, node_shape, start_from_the_form
 
 
 @pytest.fixture(scope="module")
 def assembly(synthesized_once):
     return synthesized_once("app")
-
-
-def printed(lines: list[str], prefix: str) -> str:
-    """What the server printed after `prefix`, on the one line that starts with it."""
-    [value] = [line.strip().removeprefix(prefix) for line in lines if line.strip().startswith(prefix)]
-    return value
 
 
 def step_functions(export_line: str):
@@ -40,11 +34,6 @@ def step_functions(export_line: str):
     )
 
 
-def fill_of(page: Page, state: str) -> Locator:
-    """The shape of `state`'s node in the execution's graph (re-found after each of the page's refreshes)."""
-    return page.locator("svg g.node", has_text=state).locator("path").first
-
-
 def test_a_newcomer_starts_an_execution_from_the_printed_console_sees_it_pause_and_resumes_it_to_green(
     page: Page, assembly
 ):
@@ -53,25 +42,20 @@ def test_a_newcomer_starts_an_execution_from_the_printed_console_sees_it_pause_a
         console = printed(lines, "Console: ")
         name = f"newcomer-{uuid.uuid4().hex[:8]}"
 
-        page.goto(console)
-        page.get_by_role("link", name="Start execution").click()
-        page.get_by_role("link", name="Manual callback").click()
-        page.get_by_label("Name (optional)").fill(name)
-        page.get_by_role("button", name="Start execution").click()
+        start_from_the_form(page, console, name)
 
         # It pauses: the page refreshes itself while the execution runs.
-        expect(page.get_by_role("heading", name=name)).to_be_visible()
         expect(page.get_by_role("heading", name="It waits for a callback")).to_be_visible()
-        expect(fill_of(page, "Long job execution")).to_have_attribute("fill", COLOURS[WAITING][0])
-        arn = parse_qs(urlsplit(page.url).query)["arn"][0]
-        token = wait_for(step_functions(printed(lines, "export ")), arn, lambda s: s.paused, timeout=60).task_token
+        expect(node_shape(page, "Long job execution")).to_have_attribute("fill", COLOURS[WAITING][0])
+        sfn = step_functions(printed(lines, "export "))
+        token = wait_for(sfn, execution_arn(page), lambda s: s.paused, timeout=60).task_token
         assert token
         assert token not in page.content()
 
         page.get_by_role("button", name="Resume").click()
 
         expect(page.get_by_role("status")).to_contain_text("Resumed")
-        expect(fill_of(page, "Post processing")).to_have_attribute("fill", COLOURS[SUCCEEDED][0])
+        expect(node_shape(page, "Post processing")).to_have_attribute("fill", COLOURS[SUCCEEDED][0])
         expect(page.locator("tr:has(> th:text-is('Status')) > td")).to_have_text("SUCCEEDED")
         assert token not in page.content()
         page.goto(console)

@@ -19,7 +19,7 @@ from pausable_sfn.cli import main
 from pausable_sfn.local.server import LocalServer
 from pausable_sfn.ops.history import wait_for
 
-from ..serving import serve_command, start_serving
+from ..serving import printed, serve_command, start_serving
 
 
 @pytest.fixture(scope="module")
@@ -99,14 +99,13 @@ def test_the_serve_command_starts_and_stops_cleanly_leaving_no_temporary_folder(
     process, lines = start_serving(command, environment)
     try:
         endpoint = next(line.split(" at ")[-1] for line in lines if "deployed into the embedded AWS at" in line)
-        [export] = [line.strip() for line in lines if line.strip().startswith("export ")]
-        assert export == (
-            f"export AWS_ENDPOINT_URL={endpoint} AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 "
+        assert printed(lines, "export ") == (
+            f"AWS_ENDPOINT_URL={endpoint} AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 "
             "AWS_ACCESS_KEY_ID=embedded AWS_SECRET_ACCESS_KEY=embedded"
         )
         assert any(line.split()[:1] == ["StateMachineArn"] and ":stateMachine:" in line for line in lines), lines
         # The console, on the same endpoint, announced on a line of its own.
-        [console] = [line.removeprefix("Console: ") for line in lines if line.startswith("Console: ")]
+        console = printed(lines, "Console: ")
         assert console == f"{endpoint}/console/"
         with urllib.request.urlopen(console, timeout=30) as page:
             assert "Executions" in page.read().decode()
