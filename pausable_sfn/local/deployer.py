@@ -17,11 +17,12 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any, ClassVar
 
-from . import moto_gaps
 from .assembly import StackArtifact
+from .awslambda.gaps import publish_stand_in_layer
 from .events import SqsEventSource
 from .intrinsics import NO_VALUE, references, resolve
 from .runtime import FunctionConfig
+from .sqs.gaps import detach_sqs_push_delivery
 
 ClientFactory = Callable[[str], Any]
 POWERTOOLS_PARAMETER_PREFIX = "/aws/service/powertools/"
@@ -208,7 +209,7 @@ class Deployer:
         return Created(logical_id)
 
     def _lambda_url(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
-        """The function's URL, served on the embedded AWS's endpoint (moto_gaps, gap 18)."""
+        """The function's URL, served on the embedded AWS's endpoint (gap 18, awslambda/gaps.py)."""
         if "Qualifier" in props:
             raise DeployError(
                 f"AWS::Lambda::Url ({logical_id}) is for {props['Qualifier']}: the embedded AWS deploys no "
@@ -240,7 +241,7 @@ class Deployer:
             FunctionResponseTypes=props.get("FunctionResponseTypes", []),
         )
         queue_name = source_arn.split(":")[5]
-        moto_gaps.detach_sqs_push_delivery(self._account_id, self._region, queue_name)
+        detach_sqs_push_delivery(self._account_id, self._region, queue_name)
         if props.get("Enabled", True):
             queue_url = self._clients("sqs").get_queue_url(QueueName=queue_name)["QueueUrl"]
             run.sqs_event_sources.append(
@@ -400,7 +401,7 @@ class Deployer:
         if parameter_type == "AWS::SSM::Parameter::Value<String>":
             name = declaration["Default"]
             if name.startswith(POWERTOOLS_PARAMETER_PREFIX):
-                return moto_gaps.publish_stand_in_layer(self._clients("lambda"), name)
+                return publish_stand_in_layer(self._clients("lambda"), name)
             if name.startswith("/cdk-bootstrap/"):
                 return "99"  # the bootstrap version rule: nothing to bootstrap locally
             return self._clients("ssm").get_parameter(Name=name)["Parameter"]["Value"]

@@ -16,8 +16,9 @@ from botocore.config import Config
 from moto import mock_aws
 from moto.core.config import DefaultConfig, default_user_config
 
-from . import moto_gaps
+from . import gaps
 from .assembly import read_stack
+from .awslambda.gaps import find_function_url
 from .deployer import Deployer, Deployment
 from .endpoint import Endpoint
 from .events import AsyncInvoker, SqsPoller, wait_until_idle
@@ -89,14 +90,14 @@ class EmbeddedAws:
         self._exit.callback(self.endpoint.stop)
         self.endpoint.start()
         self.runtime.aws_environment["AWS_ENDPOINT_URL"] = self.endpoint_url
-        moto_gaps.apply(
+        gaps.apply(
             self._exit,
             self.runtime,
             self._async,
             server_port=None if self.in_process else self.endpoint.port,
             endpoint_url=self.endpoint_url,
         )
-        self.endpoint.mount(FUNCTION_URL_PREFIX, FunctionUrls(moto_gaps.find_function_url, self.runtime))
+        self.endpoint.mount(FUNCTION_URL_PREFIX, FunctionUrls(find_function_url, self.runtime))
         self._exit.callback(self._stop_delivery)
 
     def __exit__(self, *exc_info: object) -> None:

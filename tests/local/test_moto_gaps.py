@@ -1,4 +1,5 @@
-"""Each test shows a moto gap that pausable_sfn/local/moto_gaps.py works around, on plain moto.
+"""Each test shows, on plain moto, a gap that the embedded AWS works around (pausable_sfn/local/gaps.py
+lists them, each in its service's home).
 
 A failing test here is good news: moto has closed that gap, and its workaround can go.
 """
@@ -358,7 +359,7 @@ def failing_invocations() -> Iterator[list[dict[str, Any]]]:
 def test_concurrent_executions_of_a_cached_program_keep_their_own_retry_counts(aws, failing_invocations):
     from moto.stepfunctions.parser.asl.component import eval_component
 
-    from pausable_sfn.local import moto_gaps
+    from pausable_sfn.local.stepfunctions import gaps
 
     arn = create_state_machine(
         {
@@ -382,7 +383,7 @@ def test_concurrent_executions_of_a_cached_program_keep_their_own_retry_counts(a
 
     sfn = boto3.client("stepfunctions")
     with ExitStack() as patches:
-        moto_gaps.reuse_parsed_definitions(patches)
+        gaps.reuse_parsed_definitions(patches)
         patches.enter_context(mock.patch.object(eval_component, "long_uid", slow_uid))
         executions = [
             sfn.start_execution(stateMachineArn=arn, name=f"e{n}", input=json.dumps({"n": n}))["executionArn"]

@@ -1,29 +1,10 @@
-"""Everything the embedded AWS does because moto (5.2.x) lacks it, in one place.
+"""What the embedded AWS does to moto's Step Functions (its state machine interpreter, the
+`stepfunctions.parser` package). The numbers are those of the one list in ../gaps.py.
 
-Each gap has a test in tests/local/test_moto_gaps.py that exercises plain moto and fails once
-an upgrade closes the gap, so that its workaround here can be deleted (gap 2 is moto's design,
-not a gap to close).
-
-1. moto's CloudFormation does not create AWS::SNS::Subscription, and puts a state machine in the
-   backend that does not execute it: the deployer creates each resource through its own API
-   instead of through CloudFormation (deployer.py).
-2. moto runs Lambda code only in Docker: `route_lambda_invocations` hands every invocation to
-   the embedded Lambda runtime (runtime.py), after checking its payload is JSON as Lambda's API
-   does (InvalidRequestContentException, 400), and returns the log tail when asked (Tail). A
-   function's reserved concurrency (PutFunctionConcurrency), which moto only records, is handed
-   to the runtime too, and an invocation it throttles is answered as Lambda answers it
-   (TooManyRequestsException, 429, Reason ReservedFunctionConcurrentInvocationLimitExceeded).
-3. moto delivers SNS → Lambda synchronously, inside Publish, without retries or dead letters:
-   `route_lambda_invocations` turns it into an asynchronous invoke (events.AsyncInvoker).
-4. moto delivers SQS → Lambda synchronously, inside SendMessage, so a delayed message is never
-   delivered: `detach_sqs_push_delivery` removes that, and events.SqsPoller polls instead.
 5. StartExecution without a name gives every such execution the ARN "...:None":
    `name_unnamed_executions` gives them a UUID, as Step Functions does.
 6. In server mode the state machine interpreter calls Lambda at localhost:$MOTO_PORT (default
    5000) whatever port the server really listens on: `point_interpreter_at` sets MOTO_PORT.
-7. A function whose layer moto does not hold (the public Powertools layer) is refused:
-   `publish_stand_in_layer` publishes an empty stand-in; the handlers run with the Powertools
-   installed beside the embedded AWS, at the version the layer would have (settings.py).
 8. moto does not evaluate JSONata: the workflow uses JSONPath only (workflow.py).
 9. SendTaskFailure drops the `cause`: `keep_task_failure_cause` passes it on.
 10. The state machine interpreter logs each failure it handles (an InvalidInput, a rejected
@@ -63,50 +44,25 @@ not a gap to close).
     moto times the state apart from the callback wait, which starts only once the invocation
     has returned; between the state's timeout and the end of that wait a callback is still
     accepted (and discarded). The README lists it among the known differences.
-17. DynamoDB requests are not atomic: moto checks a ConditionExpression and then writes, without
-    a lock, while the endpoint serves requests on many threads (the Lambda environments call it
-    concurrently). Of several UpdateItem racing with `attribute_not_exists(decision)` on one
-    item, more than one can pass the check and succeed; on DynamoDB exactly one does, and the
-    others get ConditionalCheckFailedException. `apply_dynamodb_requests_one_at_a_time` runs
-    each DynamoDB request alone (reads too, so that none sees a write half made). What that
-    costs: the time moto spends in a request, a median of 0.8 ms for an UpdateItem or a GetItem
-    on this machine, during which other DynamoDB requests wait.
-18. CreateFunctionUrlConfig answers with a URL that nothing serves
-    (https://<32 hex digits>.lambda-url.<region>.on.aws, without the trailing slash AWS's has):
-    `serve_function_urls` gives each function URL one on the embedded AWS's endpoint instead,
-    http://127.0.0.1:<port>/lambda-url/<url-id>/ with a url-id of 32 lowercase letters and
-    digits as AWS's, and `find_function_url` tells function_urls.py which function a url-id is
-    of, its auth type, and whether the function's resource-based policy lets the public call it.
-19. A page token (nextToken) that decodes to JSON other than an object crashes moto's paginator
-    (AttributeError: a 500 over HTTP) where AWS answers InvalidToken (400), as moto itself does
-    for a token that does not decode: `refuse_malformed_page_tokens` answers InvalidToken for
-    both. Gap 14's own paging refuses a token it did not write the same way.
 20. StartExecution takes any name once state machines execute (the interpreter's backend skips
     the check moto's other backend makes): spaces, "/", 81 characters and more. Step Functions
     refuses them (InvalidName; ValidationException over 80 characters), and an app tried here
     would start failing on AWS: `validate_execution_names` makes moto's own check.
 """
 
-import base64
 import functools
-import json
 import logging
 import os
 import threading
 import uuid
 import weakref
 from collections.abc import Iterable
-from contextlib import ExitStack, suppress
-from typing import TYPE_CHECKING, Any
+from contextlib import ExitStack
+from typing import Any
 from unittest import mock
 
-from moto.awslambda.exceptions import LambdaClientError
-from moto.awslambda.models import FunctionUrlConfig, LambdaBackend, LambdaFunction, lambda_backends
 from moto.core.exceptions import InvalidToken as InvalidPageToken
 from moto.core.responses import ActionResult, EmptyResult
-from moto.dynamodb.responses import DynamoHandler
-from moto.sns.models import Subscription
-from moto.sqs.models import sqs_backends
 from moto.stepfunctions.parser.api import InvalidToken, TaskTimedOut
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
@@ -126,149 +82,9 @@ from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
-from moto.utilities.paginator import Paginator
-
-from .events import sns_event
-from .function_urls import PATH_PREFIX as URL_PATH_PREFIX
-from .function_urls import FunctionUrlTarget, new_url_id
-from .runtime import FunctionNotFoundError, ThrottledError, platform_lines
 
 # What Step Functions answers for a callback to a task that no longer waits (gaps 11 and 16).
 CLOSED_TASK = "Task Timed Out: 'Provided task does not exist anymore'"
-
-if TYPE_CHECKING:
-    from .events import AsyncInvoker
-    from .runtime import LambdaRuntime
-
-
-def route_lambda_invocations(patches: ExitStack, runtime: "LambdaRuntime", async_invoker: "AsyncInvoker") -> None:
-    """Gaps 2 and 3."""
-
-    def invoke(function: LambdaFunction, body: Any, request_headers: Any, response_headers: dict[str, str]) -> bytes:
-        try:
-            event = json.loads(body) if body else {}
-        except ValueError as error:  # as Lambda's API answers: 400, nothing invoked
-            raise InvalidRequestContentError(f"Could not parse request body into json: {error}") from None
-        invocation_type = _header(request_headers, "X-Amz-Invocation-Type") or "RequestResponse"
-        if invocation_type == "Event":
-            async_invoker.submit(function.function_name, event)
-            return b""
-        if invocation_type == "DryRun":
-            return b""
-        try:
-            invocation = runtime.invoke(function.function_name, event)
-        except ThrottledError as error:
-            raise TooManyRequestsError(error.reason) from None
-        if invocation.failed:
-            response_headers["x-amz-function-error"] = "Unhandled"
-        response_headers["x-amz-executed-version"] = "$LATEST"
-        if _header(request_headers, "X-Amz-Log-Type") == "Tail":
-            # The last 4 KB of the invocation's log, as `aws lambda invoke --log-type Tail` shows it.
-            log = "\n".join(platform_lines(invocation, runtime.find(function.function_name))).encode()
-            tail = log[-4096:].decode(errors="ignore").encode()  # whole characters only
-            response_headers["x-amz-log-result"] = base64.b64encode(tail).decode()
-        return invocation.payload
-
-    original_publish = Subscription.publish
-
-    def publish(
-        subscription: Subscription, message: str, message_id: str, subject: str | None = None, **kwargs: Any
-    ) -> None:
-        if subscription.protocol != "lambda":
-            return original_publish(subscription, message, message_id, subject=subject, **kwargs)
-        matcher = subscription._filter_policy_matcher
-        if matcher is not None and not matcher.matches(kwargs.get("message_attributes"), message):
-            return None
-        event = sns_event(
-            subscription_arn=subscription.arn,
-            topic_arn=subscription.topic.arn,
-            message_id=message_id,
-            message=message,
-            subject=subject,
-        )
-        async_invoker.submit(subscription.endpoint, event)
-        return None
-
-    original_put_concurrency = LambdaBackend.put_function_concurrency
-    original_delete_concurrency = LambdaBackend.delete_function_concurrency
-
-    def put_function_concurrency(backend: LambdaBackend, function_name: str, reserved_concurrency: str) -> Any:
-        reserved = original_put_concurrency(backend, function_name, reserved_concurrency)
-        _reserve(function_name, int(reserved))
-        return reserved
-
-    def delete_function_concurrency(backend: LambdaBackend, function_name: str) -> Any:
-        original_delete_concurrency(backend, function_name)
-        _reserve(function_name, None)
-
-    def _reserve(function_name: str, reserved: int | None) -> None:
-        # A function created through the API alone is not one the runtime runs: nothing to tell it.
-        with suppress(FunctionNotFoundError):
-            runtime.find(function_name).reserved_concurrency = reserved
-
-    patches.enter_context(mock.patch.object(LambdaFunction, "invoke", invoke))
-    patches.enter_context(mock.patch.object(Subscription, "publish", publish))
-    patches.enter_context(mock.patch.object(LambdaBackend, "put_function_concurrency", put_function_concurrency))
-    patches.enter_context(mock.patch.object(LambdaBackend, "delete_function_concurrency", delete_function_concurrency))
-
-
-class InvalidRequestContentError(LambdaClientError):
-    def __init__(self, message: str) -> None:
-        super().__init__("InvalidRequestContentException", message)
-
-
-class TooManyRequestsError(LambdaClientError):
-    code = 429
-
-    def __init__(self, reason: str) -> None:
-        super().__init__("TooManyRequestsException", "Rate Exceeded.")
-        # Lambda's error body: its type, its reason, and who caused it (the caller: "User").
-        self.description = json.dumps(
-            {"__type": self.error_type, "message": self.message, "Reason": reason, "Type": "User"}
-        )
-
-
-def _header(headers: Any, name: str) -> str | None:
-    """A request header, whatever the case of its name (mock mode and server mode spell them differently)."""
-    for key, value in (headers or {}).items():
-        if key.lower() == name.lower():
-            return str(value)
-    return None
-
-
-def apply(
-    patches: ExitStack,
-    runtime: "LambdaRuntime",
-    async_invoker: "AsyncInvoker",
-    *,
-    server_port: int | None,
-    endpoint_url: str,
-) -> None:
-    """Every workaround, entered into `patches`: closing it undoes them all."""
-    if server_port is not None:
-        point_interpreter_at(patches, server_port)
-    route_lambda_invocations(patches, runtime, async_invoker)
-    serve_function_urls(patches, endpoint_url)
-    for workaround in (
-        name_unnamed_executions,
-        validate_execution_names,  # around gap 5's: a name it gives is not checked again
-        keep_task_failure_cause,
-        report_closed_tasks,
-        name_heartbeat_timeouts,
-        reuse_parsed_definitions,
-        page_execution_history,
-        accept_heartbeats_without_timeout,
-        close_tokens_atomically,
-        quiet_interpreter,
-        apply_dynamodb_requests_one_at_a_time,
-        refuse_malformed_page_tokens,
-    ):
-        workaround(patches)
-
-
-def detach_sqs_push_delivery(account_id: str, region: str, queue_name: str) -> None:
-    """Gap 4: the event-source mapping stays listed; its synchronous delivery is switched off."""
-    sqs_backends[account_id][region].queues[queue_name].lambda_event_source_mappings.clear()
 
 
 def name_unnamed_executions(patches: ExitStack) -> None:
@@ -430,25 +246,6 @@ def page_execution_history(patches: ExitStack) -> None:
     patches.enter_context(mock.patch.object(StepFunctionResponse, "get_execution_history", get_execution_history))
 
 
-def refuse_malformed_page_tokens(patches: ExitStack) -> None:
-    """Gap 19."""
-    parse = Paginator._parse_starting_token
-
-    def parse_starting_token(paginator: Paginator) -> dict[str, Any] | None:
-        if paginator._starting_token is not None:
-            try:
-                decoded = paginator._token_decoder.decode(paginator._starting_token)
-            except (ValueError, TypeError, UnicodeDecodeError):
-                decoded = {}  # moto's own answer to a token that does not decode stays
-            except AttributeError:  # JSON but not an object: botocore's decoder calls .pop on it
-                decoded = None
-            if not isinstance(decoded, dict):
-                raise InvalidPageToken("Invalid token")
-        return parse(paginator)
-
-    patches.enter_context(mock.patch.object(Paginator, "_parse_starting_token", parse_starting_token))
-
-
 def accept_heartbeats_without_timeout(patches: ExitStack) -> None:
     """Gap 15."""
     original = CallbackEndpoint.notify_heartbeat
@@ -500,102 +297,23 @@ def close_tokens_atomically(patches: ExitStack) -> None:
     patches.enter_context(mock.patch.object(CallbackEndpoint, "interrupt_all", interrupt_all))
 
 
-def apply_dynamodb_requests_one_at_a_time(patches: ExitStack) -> None:
-    """Gap 17. Re-entrant: nothing in a DynamoDB request calls DynamoDB again today, and a later
-    moto that did must not deadlock on it."""
-    lock = threading.RLock()
-    original = DynamoHandler.call_action
-
-    def call_action(handler: DynamoHandler) -> Any:
-        with lock:
-            return original(handler)
-
-    patches.enter_context(mock.patch.object(DynamoHandler, "call_action", call_action))
-
-
-def serve_function_urls(patches: ExitStack, endpoint_url: str) -> None:
-    """Gap 18: the URL is made when the configuration is, so that CreateFunctionUrlConfig,
-    GetFunctionUrlConfig and a template's Fn::GetAtt FunctionUrl all give the one that works."""
-    original_init = FunctionUrlConfig.__init__
-
-    def init(url_config: FunctionUrlConfig, function: LambdaFunction, config: dict[str, Any]) -> None:
-        original_init(url_config, function=function, config=config)
-        url_config.url = f"{endpoint_url}{URL_PATH_PREFIX}{new_url_id()}/"
-
-    patches.enter_context(mock.patch.object(FunctionUrlConfig, "__init__", init))
-
-
-def find_function_url(url_id: str) -> FunctionUrlTarget | None:
-    """Gap 18: the function URL with this url-id, as moto holds it now (a deleted one is gone)."""
-    path = f"{URL_PATH_PREFIX}{url_id}/"
-    for account_id, regions in list(lambda_backends.items()):
-        for backend in list(regions.values()):
-            for function in backend._lambdas.latest():
-                config = function.url_config
-                if url_id and config is not None and config.url.endswith(path):
-                    auth_type = str(config.config.get("AuthType", "NONE"))
-                    return FunctionUrlTarget(
-                        url_id=url_id,
-                        function=function.function_name,
-                        auth_type=auth_type,
-                        public=_invokable_by_anyone(function.policy.statements, auth_type),
-                        account_id=account_id,
-                    )
-    return None
-
-
-def _invokable_by_anyone(statements: list[dict[str, Any]], auth_type: str) -> bool:
-    """Whether the policy grants "*" both lambda:InvokeFunctionUrl (for this auth type) and
-    lambda:InvokeFunction (through a function URL, or at all), as function URLs made since
-    October 2025 need. moto keeps AddPermission's FunctionUrlAuthType and InvokedViaFunctionUrl
-    as it was given them, beside the conditions it knows."""
-
-    def allows(statement: dict[str, Any], action: str) -> bool:
-        actions = statement.get("Action")
-        actions = actions if isinstance(actions, list) else [actions]
-        principal = statement.get("Principal")
-        return (
-            statement.get("Effect", "Allow") == "Allow"
-            and principal in ("*", {"AWS": "*"})
-            and any(name in (action, "lambda:*") for name in actions)
-        )
-
-    def condition(statement: dict[str, Any], key: str) -> Any:
-        return statement.get("Condition", {}).get("StringEquals", {}).get(key)
-
-    url_granted = any(
-        allows(statement, "lambda:InvokeFunctionUrl")
-        and auth_type in (statement.get("FunctionUrlAuthType"), condition(statement, "lambda:FunctionUrlAuthType"))
-        for statement in statements
-    )
-    invoke_granted = any(
-        allows(statement, "lambda:InvokeFunction") and statement.get("InvokedViaFunctionUrl") in (True, "true", None)
-        for statement in statements
-    )
-    return url_granted and invoke_granted
-
-
 def point_interpreter_at(patches: ExitStack, port: int) -> None:
     """Gap 6."""
     patches.enter_context(mock.patch.dict(os.environ, {"MOTO_PORT": str(port)}))
 
 
-def publish_stand_in_layer(lambda_client: Any, parameter_name: str) -> str:
-    """Gap 7: an empty layer in the local account stands in for the layer the public parameter names."""
-    name = parameter_name.strip("/").replace("/", "-").replace(".", "_")[:140]
-    layer = lambda_client.publish_layer_version(
-        LayerName=name,
-        Description=f"embedded stand-in for the layer named by {parameter_name}",
-        Content={"ZipFile": _empty_zip()},
-    )
-    return str(layer["LayerVersionArn"])
-
-
-def _empty_zip() -> bytes:
-    import io
-    import zipfile
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("python/.embedded-stand-in", "")
-    return buffer.getvalue()
+def apply(patches: ExitStack) -> None:
+    """Every Step Functions workaround but gap 6's, which only server mode needs."""
+    for workaround in (
+        name_unnamed_executions,
+        validate_execution_names,  # around gap 5's: a name it gives is not checked again
+        keep_task_failure_cause,
+        report_closed_tasks,
+        name_heartbeat_timeouts,
+        reuse_parsed_definitions,
+        page_execution_history,
+        accept_heartbeats_without_timeout,
+        close_tokens_atomically,
+        quiet_interpreter,
+    ):
+        workaround(patches)
