@@ -19,6 +19,7 @@ from .human_approval import HumanApproval
 # it belongs to (so that the receiver can log and correlate without a second call).
 RESERVED_FIELDS = ("taskToken", "executionId")
 FAILED = "Failed"
+HEARTBEAT_TIMED_OUT = "HeartbeatTimedOut"
 IN_STEP_FUNCTIONS = " in Step Functions"
 # The longest error prefix whose state names ("<prefix>Failed in Step Functions") still fit.
 MAX_PREFIX = MAX_STATE_NAME_LENGTH - len(FAILED + IN_STEP_FUNCTIONS)
@@ -48,8 +49,9 @@ class PausableTask(sfn.StateMachineFragment):
     SendTaskHeartbeat: how a long job that died is told from one that is still working.
 
     How the task ends when no success comes, unless `on_timeout` / `on_failure` replace the ends:
-    - the timeout or the heartbeat ran out: Fail `<prefix>TimedOut`, whose cause names the clock
-      and how long the task allows;
+    - the timeout ran out: Fail `<prefix>TimedOut`, whose cause says how long the task allows; the
+      heartbeat timeout ran out: Fail `<prefix>HeartbeatTimedOut`, with the same error
+      `<prefix>TimedOut` and a cause that names the heartbeat and its period;
     - a callback rejected the task (SendTaskFailure): Fail `<prefix>Failed`, which keeps the
       callback's own error and cause, so the execution fails with "Rejected" if that was said;
     - the hand-off itself failed (Step Functions' own States.* errors, which a Fail state may not
@@ -126,8 +128,16 @@ class PausableTask(sfn.StateMachineFragment):
                 "heartbeat_timeout": sfn.Timeout.duration(heartbeat) if heartbeat is not None else None,
             },
         )
-        # The timeouts first: the catch-all below would take them otherwise.
-        self.task.add_catch(on_timeout or self._timed_out(timeout), errors=TIMEOUTS, result_path=failure_path)
+        # The timeouts first: the catch-all below would take them otherwise. Which clock ran out is
+        # told by which Catch took the error, not by its name: Step Functions records a heartbeat
+        # timeout as States.Timeout, and only a Catch naming States.HeartbeatTimeout sets it apart.
+        if on_timeout is not None:
+            self.task.add_catch(on_timeout, errors=TIMEOUTS, result_path=failure_path)
+        else:
+            if heartbeat is not None:
+                heartbeat_end = self._heartbeat_timed_out(heartbeat)
+                self.task.add_catch(heartbeat_end, errors=[sfn.Errors.HEARTBEAT_TIMEOUT], result_path=failure_path)
+            self.task.add_catch(self._timed_out(timeout), errors=[sfn.Errors.TIMEOUT], result_path=failure_path)
         self.task.add_catch(on_failure or self._failed(), errors=[sfn.Errors.ALL], result_path=failure_path)
 
     @property
@@ -141,19 +151,26 @@ class PausableTask(sfn.StateMachineFragment):
         return [self.task]
 
     def _timed_out(self, timeout: sfn.Timeout) -> sfn.Fail:
-        # The caught error (States.Timeout or States.HeartbeatTimeout) says which clock ran out.
+        cause = "No callback arrived in time (States.Timeout; the task allows {} seconds)."
         if timeout.path:
-            allowed, read = "{}", [sfn.JsonPath.string_at(timeout.path)]
-        else:
-            allowed, read = f"{timeout.seconds:.0f}", []
+            return sfn.Fail(
+                self,
+                self.timed_out_error,
+                error=self.timed_out_error,
+                cause_path=sfn.JsonPath.format(cause, sfn.JsonPath.string_at(timeout.path)),
+            )
+        return sfn.Fail(
+            self, self.timed_out_error, error=self.timed_out_error, cause=cause.format(f"{timeout.seconds:.0f}")
+        )
+
+    def _heartbeat_timed_out(self, heartbeat: Duration) -> sfn.Fail:
         return sfn.Fail(
             self,
-            self.timed_out_error,
+            f"{self.error_prefix}{HEARTBEAT_TIMED_OUT}",
             error=self.timed_out_error,
-            cause_path=sfn.JsonPath.format(
-                f"No callback arrived in time ({{}}; the task allows {allowed} seconds).",
-                sfn.JsonPath.string_at(f"{self._failure_path}.Error"),
-                *read,
+            cause=(
+                "No callback arrived in time (States.HeartbeatTimeout; the task allows "
+                f"{heartbeat.to_seconds():.0f} seconds between heartbeats)."
             ),
         )
 

@@ -149,35 +149,48 @@ def test_the_error_prefix_is_the_id_in_pascal_case():
     assert pascal_case("wait for a human's OK") == "WaitForAHumanSOK"
 
 
-def test_both_clocks_end_in_the_timed_out_fail_state_whose_cause_names_the_clock_and_the_time_allowed(states_of):
+def test_each_clock_has_its_catch_and_both_fail_with_the_timed_out_error_and_a_cause_naming_the_clock(states_of):
+    # Step Functions records a heartbeat timeout as States.Timeout: only a Catch naming
+    # States.HeartbeatTimeout, placed first, tells the two clocks apart.
     states = states_of("FunctionMachine")
-    [timeouts, _] = states["Approve order"]["Catch"]
+    [heartbeat, timeout, _] = states["Approve order"]["Catch"]
 
-    assert timeouts == {
-        "ErrorEquals": ["States.Timeout", "States.HeartbeatTimeout"],
+    assert heartbeat == {
+        "ErrorEquals": ["States.HeartbeatTimeout"],
         "ResultPath": "$.failure",
-        "Next": "ApproveOrderTimedOut",
+        "Next": "ApproveOrderHeartbeatTimedOut",
+    }
+    assert timeout == {"ErrorEquals": ["States.Timeout"], "ResultPath": "$.failure", "Next": "ApproveOrderTimedOut"}
+    assert states["ApproveOrderHeartbeatTimedOut"] == {
+        "Type": "Fail",
+        "Error": "ApproveOrderTimedOut",
+        "Cause": "No callback arrived in time (States.HeartbeatTimeout; the task allows 300 seconds between "
+        "heartbeats).",
     }
     assert states["ApproveOrderTimedOut"] == {
         "Type": "Fail",
         "Error": "ApproveOrderTimedOut",
-        "CausePath": "States.Format('No callback arrived in time ({}; the task allows 1800 seconds).', "
-        "$.failure.Error)",
+        "Cause": "No callback arrived in time (States.Timeout; the task allows 1800 seconds).",
     }
+
+
+def test_a_task_without_heartbeat_catches_only_the_timeout(states_of):
+    [timeout, _] = states_of("QueueMachine")["Wait for review"]["Catch"]
+
+    assert timeout["ErrorEquals"] == ["States.Timeout"]
 
 
 def test_a_timeout_read_from_the_state_is_read_again_for_the_cause(states_of):
     states = states_of("QueueMachine")
 
     assert states["WaitForReviewTimedOut"]["CausePath"] == (
-        "States.Format('No callback arrived in time ({}; the task allows {} seconds).', "
-        "$.failure.Error, $.reviewSeconds)"
+        "States.Format('No callback arrived in time (States.Timeout; the task allows {} seconds).', $.reviewSeconds)"
     )
 
 
 def test_a_rejection_keeps_the_callbacks_error_and_cause(states_of):
     states = states_of("FunctionMachine")
-    [_, failures] = states["Approve order"]["Catch"]
+    [*_, failures] = states["Approve order"]["Catch"]
 
     assert failures == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "Read the ApproveOrder error"}
     read = states["Read the ApproveOrder error"]

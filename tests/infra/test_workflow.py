@@ -95,13 +95,13 @@ def test_timeouts_heartbeat_and_retention_come_from_cdk_context():
 def test_a_timeout_ends_in_long_job_timed_out_with_a_cause_that_says_what_ran_out(states):
     [timeouts, _] = states["Long job execution"]["Catch"]
 
-    assert timeouts["ErrorEquals"] == ["States.Timeout", "States.HeartbeatTimeout"]
+    assert timeouts["ErrorEquals"] == ["States.Timeout"]
     assert timeouts["ResultPath"] == "$.failure"
     assert states[timeouts["Next"]] == {
         "Type": "Fail",
         "Error": "LongJobTimedOut",
-        "CausePath": "States.Format('No callback arrived in time ({}; the task allows {} seconds).', "
-        "$.failure.Error, $.taskTimeoutSeconds)",
+        "CausePath": "States.Format('No callback arrived in time (States.Timeout; the task allows {} seconds).', "
+        "$.taskTimeoutSeconds)",
     }
     assert timeouts["Next"] == "LongJobTimedOut"
 

@@ -239,12 +239,15 @@ def test_gap_11_moto_raises_task_timed_out_without_its_error_code():
     assert TaskTimedOut("timed out").error_type is None
 
 
-def test_gap_12_a_heartbeat_timeout_is_named_states_timeout(aws, recorded_invocations):
-    execution, _ = start_paused(recorded_invocations, HeartbeatSeconds=1, TimeoutSeconds=30)
+def test_gap_12_a_catch_naming_states_heartbeat_timeout_misses_a_heartbeat_timeout(aws, recorded_invocations):
+    caught = {"ErrorEquals": ["States.HeartbeatTimeout"], "Next": "Then"}
+    execution, _ = start_paused(
+        recorded_invocations, {"Type": "Succeed"}, HeartbeatSeconds=1, TimeoutSeconds=30, Catch=[caught]
+    )
 
     description = wait_end(execution)
 
-    assert description["error"] == "States.Timeout"
+    assert (description["status"], description["error"]) == ("FAILED", "States.Timeout")
 
 
 def test_gap_10_the_interpreter_logs_each_handled_failure_as_an_error(aws, caplog):
