@@ -175,7 +175,32 @@ def test_gap_8_jsonata_is_not_evaluated(aws):
 
     result = run_to_end(arn)
 
-    assert result.get("output") != "2"
+    assert (result["status"], result["error"]) == ("FAILED", "States.Runtime")
+
+
+def test_gap_8_a_variable_fails_even_in_a_jsonpath_state_machine(aws):
+    arn = create_state_machine(
+        {
+            "StartAt": "Set",
+            "States": {
+                "Set": {"Type": "Pass", "Assign": {"n": 1}, "Next": "Read"},
+                "Read": {"Type": "Pass", "Parameters": {"n.$": "$n"}, "End": True},
+            },
+        }
+    )
+
+    result = run_to_end(arn)
+
+    assert (result["status"], result["error"]) == ("FAILED", "States.Runtime")
+
+
+def test_gap_22_the_context_objects_start_time_breaks_describe_execution(aws):
+    arn = create_state_machine(
+        {"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"t.$": "$$.Execution.StartTime"}, "End": True}}}
+    )
+
+    with pytest.raises(TypeError, match="datetime is not JSON serializable"):
+        run_to_end(arn)
 
 
 def start_paused(
@@ -412,3 +437,22 @@ def test_gap_20_an_execution_name_step_functions_refuses_is_taken(aws):
     started = boto3.client("stepfunctions").start_execution(stateMachineArn=arn, name="order 42/b")
 
     assert started["executionArn"].endswith(":order 42/b")
+
+
+@pytest.fixture
+def shared_scopes() -> Iterator[None]:
+    """moto's preprocessor keeps its scopes in a class attribute: this test's leftovers are cleared."""
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    yield
+    Preprocessor._query_language_per_scope.clear()
+
+
+def test_gap_21_a_refused_jsonata_definition_leaves_its_scope_to_the_next_parse(aws, shared_scopes):
+    refused = {"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {}}}}
+    valid = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {"x.$": "$.y"}, "End": True}}}
+    with pytest.raises(Exception, match="Unsupported declaration"):
+        create_state_machine(refused)
+
+    with pytest.raises(Exception, match="Unsupported declaration"):
+        create_state_machine(valid)

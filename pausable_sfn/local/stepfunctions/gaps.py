@@ -5,7 +5,13 @@
    `name_unnamed_executions` gives them a UUID, as Step Functions does.
 6. In server mode the state machine interpreter calls Lambda at localhost:$MOTO_PORT (default
    5000) whatever port the server really listens on: `point_interpreter_at` sets MOTO_PORT.
-8. moto does not evaluate JSONata: the workflow uses JSONPath only (workflow.py).
+8. moto's JSONata evaluator is unplugged (getmoto/moto #10105): every `{% %}` expression, and
+   every variable reference, even in a JSONPath state machine, ends in States.Runtime
+   ("'NoneType' object is not callable"). `jsonata.plug_in` evaluates them with jsonatapy, with
+   `$states`, the variables and Step Functions' own functions (functions.py) as bindings, and
+   fails a state as Step Functions does (States.QueryEvaluationError, an EvaluationFailed event
+   whose location is the field's path); the `assignedVariables` of a state's exit event are
+   written as JSON (moto does not escape a string's quotes).
 9. SendTaskFailure drops the `cause`: `keep_task_failure_cause` passes it on.
 10. The state machine interpreter logs each failure it handles (an InvalidInput, a rejected
     task) as an error with its whole parse tree: `quiet_interpreter` keeps that off stderr.
@@ -52,8 +58,22 @@
     the check moto's other backend makes): spaces, "/", 81 characters and more. Step Functions
     refuses them (InvalidName; ValidationException over 80 characters), and an app tried here
     would start failing on AWS: `validate_execution_names` makes moto's own check.
+21. Valid definitions are refused at random: the ASL preprocessor keeps its query-language
+    scopes in a class attribute (`Preprocessor._query_language_per_scope`), shared by every
+    parse, so concurrent CreateStateMachine calls or executions, and a parse that raised before
+    it closed its scope, leave one definition's JSONata scope in another's ("Unsupported
+    declaration in QueryLanguage=JSONPath block", or a JSONPath state machine read as JSONata):
+    `parse_with_scopes_of_its_own` gives each parse its own list.
+22. The context object's times are not Step Functions': `$$.Execution.StartTime` is a Python
+    datetime, which breaks every JSON field that holds it (a JSONata expression reading
+    `$states.context` fails with States.Runtime, and DescribeExecution answers 500 when an
+    execution's output holds the context object), and `$$.State.EnteredTime` is written
+    `2026-01-02T03:04:05.678901+00:00`. Step Functions writes both `2026-01-02T03:04:05.678Z`
+    (the context object's example in "Accessing execution data from the Context object", Step
+    Functions developer guide): `write_context_times_as_step_functions_does`.
 """
 
+import datetime
 import functools
 import logging
 import os
@@ -72,6 +92,7 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
 from moto.stepfunctions.parser.asl.component.component import Component
 from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+from moto.stepfunctions.parser.asl.component.state import state as state_module
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
 from moto.stepfunctions.parser.asl.eval.callback.callback import (
@@ -82,10 +103,13 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import (
     HeartbeatTimeoutError,
 )
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
+
+from . import jsonata
 
 # What Step Functions answers for a callback to a task that no longer waits (gaps 11 and 16).
 CLOSED_TASK = "Task Timed Out: 'Provided task does not exist anymore'"
@@ -318,6 +342,52 @@ def point_interpreter_at(patches: ExitStack, port: int) -> None:
     patches.enter_context(mock.patch.dict(os.environ, {"MOTO_PORT": str(port)}))
 
 
+def parse_with_scopes_of_its_own(patches: ExitStack) -> None:
+    """Gap 21."""
+    original_init = Preprocessor.__init__
+
+    def init(preprocessor: Preprocessor, *args: Any, **kwargs: Any) -> None:
+        original_init(preprocessor, *args, **kwargs)
+        preprocessor._query_language_per_scope = []
+
+    patches.enter_context(mock.patch.object(Preprocessor, "__init__", init))
+
+
+def step_functions_time(moment: datetime.datetime) -> str:
+    """2026-01-02T03:04:05.678Z: the form of every time in the context object."""
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class _StateEntryTime(datetime.datetime):
+    """What state.py's `datetime.datetime.now(tz=...).isoformat()` gives: Step Functions' form."""
+
+    def isoformat(self, sep: str = "T", timespec: str = "auto") -> str:
+        return step_functions_time(self)
+
+
+class _DatetimeModule:
+    """Stands for the `datetime` module in moto's state.py, where only EnteredTime reads it."""
+
+    timezone = datetime.timezone
+    datetime = _StateEntryTime
+
+
+def write_context_times_as_step_functions_does(patches: ExitStack) -> None:
+    """Gap 22."""
+    original = ExecutionWorker._get_evaluation_environment
+
+    def environment(worker: ExecutionWorker) -> Any:
+        env = original(worker)
+        execution = env.states.context_object.context_object_data["Execution"]
+        start: Any = execution.get("StartTime")  # typed as a string, given a datetime
+        if isinstance(start, datetime.datetime):
+            execution["StartTime"] = step_functions_time(start)
+        return env
+
+    patches.enter_context(mock.patch.object(ExecutionWorker, "_get_evaluation_environment", environment))
+    patches.enter_context(mock.patch.object(state_module, "datetime", _DatetimeModule))
+
+
 def apply(patches: ExitStack) -> None:
     """Every Step Functions workaround but gap 6's, which only server mode needs."""
     for workaround in (
@@ -331,5 +401,8 @@ def apply(patches: ExitStack) -> None:
         accept_heartbeats_without_timeout,
         close_tokens_atomically,
         quiet_interpreter,
+        parse_with_scopes_of_its_own,
+        jsonata.plug_in,
+        write_context_times_as_step_functions_does,
     ):
         workaround(patches)

@@ -1,0 +1,216 @@
+"""Gap 8: JSONata evaluated as Step Functions evaluates it, with jsonatapy as the engine.
+
+moto's interpreter writes every JSONata expression into a text (the variables and `$states`
+serialised as `$name:=value;` declarations in front of it) and hands that text to an evaluator it
+ships unplugged. Here each `{% %}` expression is compiled once (per thread: a jsonatapy
+expression may only be used on the thread that compiled it) and evaluated with `$states`, the
+variables in scope and Step Functions' own functions as bindings, so no value is ever written
+into an expression. Its result is checked as Step Functions checks it, and a failure is
+`States.QueryEvaluationError` with the cause Step Functions records, naming the field by its
+path in the state ("Output/result", "Arguments/FunctionName").
+"""
+
+import json
+import re
+import threading
+from contextlib import ExitStack
+from typing import Any, Final
+from unittest import mock
+
+import jsonatapy
+from antlr4.tree.Tree import TerminalNode
+from moto.stepfunctions.parser.api import EvaluationFailedEventDetails, HistoryEventType
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+    FailureEvent,
+    FailureEventException,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+from moto.stepfunctions.parser.asl.component.common.query_language import QueryLanguageMode
+from moto.stepfunctions.parser.asl.component.common.string.string_expression import (
+    StringJSONata,
+    StringVariableSample,
+)
+from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.asl.eval.variable_store import VariableStore
+from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+from . import functions
+
+# How long one expression may run, and how deep it may recurse: a runaway expression
+# (`($f := function(){$f()}; $f())`) must fail its state, not hang its execution.
+TIMEOUT_MS: Final = 10_000
+MAX_DEPTH: Final = 1_000
+# jsonatapy writes its errors as "<CODE>: message", a syntax error with words before the code
+# ("Parse error: Invalid syntax: S0201: ..."); Step Functions writes "<CODE>: message".
+_CODED = re.compile(r"\b(?P<code>[A-Z]\d{4}): (?P<message>.*)", re.DOTALL)
+# Extra words jsonatapy puts after JSONata's own message for T1006 (the name it could not call).
+_NON_FUNCTION = re.compile(r"^(Attempted to invoke a non-function): .*$", re.DOTALL)
+
+
+class Undefined:
+    """What an expression gives when it gives nothing (JSONata's undefined, not JSON's null)."""
+
+    def __repr__(self) -> str:
+        return "undefined"
+
+
+UNDEFINED: Final = Undefined()
+
+
+class JsonataError(Exception):
+    """An expression that does not compile or that fails while it runs, as JSONata reports it."""
+
+    def __init__(self, text: str) -> None:
+        match = _CODED.search(text)
+        if match:
+            message = _NON_FUNCTION.sub(r"\1", match["message"])
+            text = f"{match['code']}: {message}"
+        super().__init__(text)
+
+
+_compiled = threading.local()
+
+
+def _expression(source: str) -> Any:
+    cache: dict[str, Any] | None = getattr(_compiled, "cache", None)
+    if cache is None:
+        cache = _compiled.cache = {}
+    if source not in cache:
+        try:
+            expression = jsonatapy.compile(source)
+        except ValueError as error:
+            raise JsonataError(str(error)) from None
+        for name, function in functions.ADDED.items():
+            expression.register(name, function)
+        for name, function in functions.OVERRIDDEN.items():
+            expression.register_override(name, function)
+        cache[source] = expression
+    return cache[source]
+
+
+def evaluate(source: str, bindings: dict[str, Any]) -> Any:
+    """The value of `source` with `bindings` as its variables (names without the `$`), or UNDEFINED."""
+    expression = _expression(source)
+    try:
+        result = expression.evaluate_json_or_none(None, bindings, timeout=TIMEOUT_MS, max_stack_depth=MAX_DEPTH)
+    except ValueError as error:  # also what a registered function raises
+        raise JsonataError(str(error)) from None
+    if result is None:
+        return UNDEFINED
+    if result == '""' and _is_function(source, bindings):
+        raise UnsupportedResultError
+    return json.loads(result)
+
+
+class UnsupportedResultError(Exception):
+    """The expression gave a function, which no JSON field can hold."""
+
+
+def _is_function(source: str, bindings: dict[str, Any]) -> bool:
+    # jsonatapy writes a function as "": ask JSONata itself what the value was.
+    kind = _expression(f"$type(({source}))").evaluate_json_or_none(
+        None, bindings, timeout=TIMEOUT_MS, max_stack_depth=MAX_DEPTH
+    )
+    return bool(kind == '"function"')
+
+
+def bindings_of(env: Environment, *, with_states: bool) -> dict[str, Any]:
+    """The variables an expression of this state sees: those in scope, and `$states` in JSONata."""
+    store = env.variable_store
+    bindings: dict[str, Any] = {**store._outer_scope, **store._inner_scope}
+    if with_states:
+        bindings["states"] = env.states._states_data
+    return bindings
+
+
+def _fail(env: Environment, field: str, cause: str) -> FailureEventException:
+    """A States.QueryEvaluationError, with its EvaluationFailed event in the history, as Step Functions records it."""
+    error = StatesErrorName(typ=StatesErrorNameType.StatesQueryEvaluationError)
+    details = EvaluationFailedEventDetails(error=error.error_name, cause=cause, location=field)
+    failure = FailureEventException(
+        failure_event=FailureEvent(
+            env=env,
+            error_name=error,
+            event_type=HistoryEventType.EvaluationFailed,
+            event_details=_event_details(details),
+        )
+    )
+    env.event_manager.add_event(
+        context=env.event_history_context,
+        event_type=HistoryEventType.EvaluationFailed,
+        event_details=_event_details(failure.get_evaluation_failed_event_details()),
+    )
+    return failure
+
+
+def _event_details(details: Any) -> Any:
+    # moto's EventDetails is a TypedDict of every kind of details, each of them required.
+    return {"evaluationFailedEventDetails": details}
+
+
+def _field_of(component: Any, env: Environment) -> str:
+    return getattr(component, FIELD_PATH, None) or env.next_field_name or ""
+
+
+def _evaluate_in_state(component: Any, env: Environment, source: str, *, with_states: bool) -> Any:
+    field = _field_of(component, env)
+    prefix = f"The JSONata expression '{source}' specified for the field '{field}'"
+    try:
+        result = evaluate(source, bindings_of(env, with_states=with_states))
+    except JsonataError as error:
+        raise _fail(env, field, f"{prefix} threw an error during evaluation. {error}") from None
+    except UnsupportedResultError:
+        raise _fail(env, field, f"{prefix} returned an unsupported result type.") from None
+    if result is UNDEFINED:
+        raise _fail(env, field, f"{prefix} returned nothing (undefined).")
+    return result
+
+
+# The attribute that holds where an expression stands in its state ("Output/result").
+FIELD_PATH: Final = "_pausable_sfn_field_path"
+
+
+def plug_in(patches: ExitStack) -> None:
+    """Gap 8: moto's JSONata fields and variable references evaluated with the engine above."""
+
+    def string_jsonata(component: StringJSONata, env: Environment) -> None:
+        env.stack.append(_evaluate_in_state(component, env, component.expression, with_states=True))
+
+    def variable_sample(component: StringVariableSample, env: Environment) -> None:
+        # "$name" or "$name.path" in a JSONPath field (e.g. "total.$": "$order.total"): the
+        # variables alone, and `$states` only in a JSONata state.
+        in_jsonata = component.query_language_mode == QueryLanguageMode.JSONata
+        env.stack.append(_evaluate_in_state(component, env, component.expression, with_states=in_jsonata))
+
+    original_visit = Preprocessor.visitString_jsonata
+
+    def visit_string_jsonata(preprocessor: Preprocessor, ctx: Any) -> Any:
+        component = original_visit(preprocessor, ctx)
+        setattr(component, FIELD_PATH, _field_path(ctx))
+        return component
+
+    def assigned_variables(store: VariableStore) -> dict[str, str]:
+        # Each value as JSON; moto writes a string between quotes without escaping it.
+        return {
+            name: json.dumps(store.get(name), separators=(",", ":"), ensure_ascii=False)
+            for name in store._declaration_tracing
+        }
+
+    patches.enter_context(mock.patch.object(StringJSONata, "_eval_body", string_jsonata))
+    patches.enter_context(mock.patch.object(StringVariableSample, "_eval_body", variable_sample))
+    patches.enter_context(mock.patch.object(Preprocessor, "visitString_jsonata", visit_string_jsonata))
+    patches.enter_context(mock.patch.object(VariableStore, "get_assigned_variables", assigned_variables))
+
+
+def _field_path(ctx: Any) -> str:
+    """Where a `{% %}` string stands in its state, as Step Functions names it in a cause: the keys
+    from the state's field down to the string ("Output/result"), read from the parse tree."""
+    keys: list[str] = []
+    node = ctx
+    while node is not None and type(node).__name__ != "State_declContext":
+        children = node.children or []
+        if len(children) >= 3 and isinstance(children[1], TerminalNode) and children[1].getText() == ":":
+            keys.append(json.loads(children[0].getText()) if children[0].getText().startswith('"') else "")
+        node = node.parentCtx
+    return "/".join(reversed(keys))
