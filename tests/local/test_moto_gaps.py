@@ -19,6 +19,7 @@ from unittest import mock
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 
@@ -195,9 +196,8 @@ def test_gap_8_a_variable_fails_even_in_a_jsonpath_state_machine(aws):
 
 
 def test_gap_22_the_context_objects_start_time_breaks_describe_execution(aws):
-    arn = create_state_machine(
-        {"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"t.$": "$$.Execution.StartTime"}, "End": True}}}
-    )
+    read_start = {"Type": "Pass", "Parameters": {"t.$": "$$.Execution.StartTime"}, "End": True}
+    arn = create_state_machine({"StartAt": "P", "States": {"P": read_start}})
 
     with pytest.raises(TypeError, match="datetime is not JSON serializable"):
         run_to_end(arn)
@@ -456,3 +456,16 @@ def test_gap_21_a_refused_jsonata_definition_leaves_its_scope_to_the_next_parse(
 
     with pytest.raises(Exception, match="Unsupported declaration"):
         create_state_machine(valid)
+
+
+def test_gap_24_a_refused_definition_is_an_error_without_a_code(aws):
+    downgrade = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Pass",
+        "States": {"Pass": {"Type": "Pass", "QueryLanguage": "JSONPath", "End": True}},
+    }
+
+    with pytest.raises(ClientError) as refused:
+        create_state_machine(downgrade)
+
+    assert refused.value.response["Error"]["Code"] == ""

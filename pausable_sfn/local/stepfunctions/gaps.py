@@ -71,12 +71,22 @@
     `2026-01-02T03:04:05.678901+00:00`. Step Functions writes both `2026-01-02T03:04:05.678Z`
     (the context object's example in "Accessing execution data from the Context object", Step
     Functions developer guide): `write_context_times_as_step_functions_does`.
+24. The interpreter's errors reach the client without their error code (InvalidDefinition,
+    TaskDoesNotExist, ...: `An error occurred ()`), and a definition it refuses is described
+    in moto's words (`Error=ValueError Args=[...] in definition '...'`). Step Functions answers
+    InvalidDefinition with "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: <what>
+    at <where>'", e.g. "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole
+    state machine at /States/Pass" (recorded on AWS): `answer_with_error_codes` gives every
+    such error its code, and `describe_refused_definitions` says what is refused, and where
+    when it can tell.
 """
 
 import datetime
 import functools
+import json
 import logging
 import os
+import re
 import threading
 import uuid
 import weakref
@@ -85,9 +95,11 @@ from contextlib import ExitStack
 from typing import Any
 from unittest import mock
 
+from moto.core.exceptions import AWSError
 from moto.core.exceptions import InvalidToken as InvalidPageToken
 from moto.core.responses import ActionResult, EmptyResult
-from moto.stepfunctions.parser.api import InvalidToken, TaskTimedOut
+from moto.stepfunctions.parser import api as parser_api
+from moto.stepfunctions.parser.api import InvalidDefinition, InvalidToken, TaskTimedOut
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
 from moto.stepfunctions.parser.asl.component.component import Component
@@ -102,7 +114,7 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import (
     CallbackPoolManager,
     HeartbeatTimeoutError,
 )
-from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser, ASLParserException
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
@@ -388,6 +400,79 @@ def write_context_times_as_step_functions_does(patches: ExitStack) -> None:
     patches.enter_context(mock.patch.object(state_module, "datetime", _DatetimeModule))
 
 
+def answer_with_error_codes(patches: ExitStack) -> None:
+    """Gap 24: each error class of the interpreter's API answers with the code it declares."""
+    for error in vars(parser_api).values():
+        if isinstance(error, type) and issubclass(error, AWSError) and error.TYPE is None and error is not AWSError:
+            code = getattr(error, "code", None)
+            if code:
+                patches.enter_context(mock.patch.object(error, "TYPE", code))
+
+
+def describe_refused_definitions(patches: ExitStack) -> None:
+    """Gap 24."""
+
+    def validate_definition(definition: str) -> None:
+        try:
+            AmazonStateLanguageParser.parse(definition)
+        except ASLParserException as refused:
+            raise _invalid(f"{refused!r}") from None
+        except Exception as refused:  # what the preprocessor raises for a definition it refuses
+            where = _downgraded_state(definition)
+            if where is not None:
+                raise _invalid(
+                    f"'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine at {where}"
+                ) from None
+            text = str(refused.args[0]) if refused.args else type(refused).__name__
+            unsupported = _UNSUPPORTED.match(text)
+            if unsupported:
+                text = (
+                    f"The field '{unsupported['field']}' is supported only where QueryLanguage is "
+                    f"{unsupported['language']}"
+                )
+            raise _invalid(text) from None
+
+    patches.enter_context(
+        mock.patch.object(StepFunctionsParserBackend, "_validate_definition", staticmethod(validate_definition))
+    )
+
+
+# What moto's preprocessor says of a field of the other query language.
+_UNSUPPORTED = re.compile(r'Unsupported declaration in QueryLanguage=(?P<language>\w+) block: "(?P<field>[^"]+)"')
+
+
+def _invalid(detail: str) -> InvalidDefinition:
+    return InvalidDefinition(message=f"Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: {detail}'")
+
+
+def _downgraded_state(definition: str) -> str | None:
+    """Where a JSONPath state stands in a JSONata state machine (/States/Name), if one does."""
+    try:
+        machine = json.loads(definition)
+    except ValueError:
+        return None
+
+    def search(states: Any, where: str, inherited: str) -> str | None:
+        for name, state in (states or {}).items() if isinstance(states, dict) else ():
+            if not isinstance(state, dict):
+                continue
+            language = state.get("QueryLanguage", inherited)
+            if inherited == "JSONata" and language == "JSONPath":
+                return f"{where}/{name}"
+            for nested, key in [(branch, f"Branches[{n}]") for n, branch in enumerate(state.get("Branches", []))] + [
+                (state.get(key), key) for key in ("ItemProcessor", "Iterator") if state.get(key)
+            ]:
+                if isinstance(nested, dict):
+                    found = search(nested.get("States"), f"{where}/{name}/{key}/States", language)
+                    if found:
+                        return found
+        return None
+
+    if not isinstance(machine, dict):
+        return None
+    return search(machine.get("States"), "/States", machine.get("QueryLanguage", "JSONPath"))
+
+
 def apply(patches: ExitStack) -> None:
     """Every Step Functions workaround but gap 6's, which only server mode needs."""
     for workaround in (
@@ -404,5 +489,7 @@ def apply(patches: ExitStack) -> None:
         parse_with_scopes_of_its_own,
         jsonata.plug_in,
         write_context_times_as_step_functions_does,
+        answer_with_error_codes,
+        describe_refused_definitions,
     ):
         workaround(patches)
