@@ -37,6 +37,16 @@ def aws() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def shared_scopes() -> Iterator[None]:
+    """moto's preprocessor keeps its scopes in a class attribute (gap 21): a refused definition's
+    leftovers are cleared after each test, so that no test here sees another's."""
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    yield
+    Preprocessor._query_language_per_scope.clear()
+
+
 @pytest.fixture
 def recorded_invocations() -> Iterator[list[dict[str, Any]]]:
     """Plain moto would run Lambda code in Docker; record what it would run instead."""
@@ -439,16 +449,7 @@ def test_gap_20_an_execution_name_step_functions_refuses_is_taken(aws):
     assert started["executionArn"].endswith(":order 42/b")
 
 
-@pytest.fixture
-def shared_scopes() -> Iterator[None]:
-    """moto's preprocessor keeps its scopes in a class attribute: this test's leftovers are cleared."""
-    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
-
-    yield
-    Preprocessor._query_language_per_scope.clear()
-
-
-def test_gap_21_a_refused_jsonata_definition_leaves_its_scope_to_the_next_parse(aws, shared_scopes):
+def test_gap_21_a_refused_jsonata_definition_leaves_its_scope_to_the_next_parse(aws):
     refused = {"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {}}}}
     valid = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {"x.$": "$.y"}, "End": True}}}
     with pytest.raises(Exception, match="Unsupported declaration"):
@@ -469,3 +470,29 @@ def test_gap_24_a_refused_definition_is_an_error_without_a_code(aws):
         create_state_machine(downgrade)
 
     assert refused.value.response["Error"]["Code"] == ""
+
+
+def test_gap_27_describe_execution_gives_a_string_output_as_a_bare_string(aws):
+    arn = create_state_machine({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "abc", "End": True}}})
+
+    assert run_to_end(arn)["output"] == "abc"
+
+
+def test_gap_26_an_output_path_reads_the_value_its_own_state_just_assigned(aws):
+    # Variables need gap 8's evaluator to be read at all: it is plugged in, and nothing else.
+    from pausable_sfn.local.stepfunctions import jsonata
+
+    arn = create_state_machine(
+        {
+            "StartAt": "Set",
+            "States": {
+                "Set": {"Type": "Pass", "Assign": {"answer": 42}, "Next": "Reassign"},
+                "Reassign": {"Type": "Pass", "Assign": {"answer": "new"}, "OutputPath": "$answer", "End": True},
+            },
+        }
+    )
+    with ExitStack() as patches:
+        jsonata.plug_in(patches)
+        result = run_to_end(arn)
+
+    assert result["output"] == "new"  # Step Functions outputs 42, the value on entry

@@ -79,6 +79,20 @@
     state machine at /States/Pass" (recorded on AWS): `answer_with_error_codes` gives every
     such error its code, and `describe_refused_definitions` says what is refused, and where
     when it can tell.
+25. String literals of a definition are read with Python's rules, not JSON's: a literal an
+    Assign holds, a Comment or a name goes through with its escapes as written (`María`, sent
+    as `Mar\u00eda` by any JSON writer, is assigned as the eight characters `Mar\u00eda`), and
+    elsewhere `\\/` keeps its backslash. `read_string_literals_as_json` decodes them as JSON.
+26. A state's Assign takes effect before the state's output is made: OutputPath (and a JSONata
+    Output) read the values just assigned. On Step Functions they read the values the state was
+    entered with, and the assignments take effect as the state exits (recorded on AWS: a state
+    assigning `answer` with `OutputPath: "$answer"` outputs the previous value):
+    `assign_as_the_state_exits` keeps what Assign evaluated until the state's exit event, and
+    drops it if the state fails (a Catch's own Assign then applies instead).
+27. DescribeExecution writes an output that is a JSON string as the bare string (`abc` for the
+    output `"abc"`), which is not JSON, and any other output with spaces after its separators,
+    unlike the execution's own history. Step Functions answers the output as the JSON text the
+    history holds: `describe_outputs_as_json`.
 """
 
 import datetime
@@ -91,7 +105,7 @@ import threading
 import uuid
 import weakref
 from collections.abc import Iterable
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from typing import Any
 from unittest import mock
 
@@ -100,13 +114,19 @@ from moto.core.exceptions import InvalidToken as InvalidPageToken
 from moto.core.responses import ActionResult, EmptyResult
 from moto.stepfunctions.parser import api as parser_api
 from moto.stepfunctions.parser.api import InvalidDefinition, InvalidToken, TaskTimedOut
+from moto.stepfunctions.parser.asl.antlr.runtime.ASLLexer import ASLLexer
+from moto.stepfunctions.parser.asl.antlt4utils import antlr4utils
+from moto.stepfunctions.parser.asl.antlt4utils.antlr4utils import is_terminal
+from moto.stepfunctions.parser.asl.component.common.assign.assign_decl import AssignDecl
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
 from moto.stepfunctions.parser.asl.component.component import Component
 from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
 from moto.stepfunctions.parser.asl.component.state import state as state_module
+from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
+from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
 from moto.stepfunctions.parser.asl.eval.callback.callback import (
     CallbackEndpoint,
     CallbackId,
@@ -114,9 +134,11 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import (
     CallbackPoolManager,
     HeartbeatTimeoutError,
 )
+from moto.stepfunctions.parser.asl.parse import preprocessor as preprocessor_module
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser, ASLParserException
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.asl.utils import json_path
+from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
@@ -473,6 +495,81 @@ def _downgraded_state(definition: str) -> str | None:
     return search(machine.get("States"), "/States", machine.get("QueryLanguage", "JSONPath"))
 
 
+def read_string_literals_as_json(patches: ExitStack) -> None:
+    """Gap 25."""
+
+    def decoded(text: str) -> str:
+        if len(text) >= 2 and text.startswith('"') and text.endswith('"'):
+            with suppress(ValueError):
+                value = json.loads(text)
+                if isinstance(value, str):
+                    return value
+            return text[1:-1]
+        return text
+
+    # Called with the keyword moto's callers use.
+    def inner_string_of(parser_rule_context: Any) -> str | None:
+        if is_terminal(parser_rule_context, ASLLexer.NULL):
+            return None
+        return decoded(parser_rule_context.getText())
+
+    def from_string_literal(parser_rule_context: Any) -> str | None:
+        return decoded(parser_rule_context.getText())
+
+    patches.enter_context(mock.patch.object(Preprocessor, "_inner_string_of", staticmethod(inner_string_of)))
+    for module in (preprocessor_module, antlr4utils):
+        patches.enter_context(mock.patch.object(module, "from_string_literal", from_string_literal))
+
+
+_PENDING = "_pausable_sfn_pending_assignments"
+
+
+def assign_as_the_state_exits(patches: ExitStack) -> None:
+    """Gap 26."""
+
+    def evaluate_assign(decl: AssignDecl, env: Any) -> None:
+        declarations: dict[str, Any] = {}
+        for binding in decl.declaration_bindings:
+            binding.eval(env=env)
+            declarations.update(env.stack.pop())
+        pending = getattr(env.variable_store, _PENDING, None) or {}
+        setattr(env.variable_store, _PENDING, {**pending, **declarations})
+
+    original_exited = CommonStateField._get_state_exited_event_details
+    original_catch = ExecutionState._handle_catch
+
+    def exited_event_details(state: CommonStateField, env: Any) -> Any:
+        store = env.variable_store
+        for name, value in (getattr(store, _PENDING, None) or {}).items():
+            store.set(variable_identifier=name, variable_value=value)
+        setattr(store, _PENDING, None)
+        return original_exited(state, env)
+
+    def handle_catch(state: ExecutionState, env: Any, failure_event: Any) -> Any:
+        setattr(env.variable_store, _PENDING, None)  # the failed state's own Assign never applies
+        return original_catch(state, env=env, failure_event=failure_event)
+
+    patches.enter_context(mock.patch.object(AssignDecl, "_eval_body", evaluate_assign))
+    patches.enter_context(mock.patch.object(CommonStateField, "_get_state_exited_event_details", exited_event_details))
+    patches.enter_context(mock.patch.object(ExecutionState, "_handle_catch", handle_catch))
+
+
+def describe_outputs_as_json(patches: ExitStack) -> None:
+    """Gap 27."""
+    original = StepFunctionResponse.describe_execution
+
+    def describe_execution(response: StepFunctionResponse) -> ActionResult:
+        described = original(response)
+        answer: Any = described.result
+        if "output" in answer:
+            execution = response.stepfunction_backend.describe_execution(answer["executionArn"])
+            if getattr(execution, "exec_worker", None) is not None:  # an execution the interpreter ran
+                answer["output"] = to_json_str(execution.output, separators=(",", ":"))
+        return described
+
+    patches.enter_context(mock.patch.object(StepFunctionResponse, "describe_execution", describe_execution))
+
+
 def apply(patches: ExitStack) -> None:
     """Every Step Functions workaround but gap 6's, which only server mode needs."""
     for workaround in (
@@ -491,5 +588,8 @@ def apply(patches: ExitStack) -> None:
         write_context_times_as_step_functions_does,
         answer_with_error_codes,
         describe_refused_definitions,
+        read_string_literals_as_json,
+        assign_as_the_state_exits,
+        describe_outputs_as_json,
     ):
         workaround(patches)
