@@ -1,9 +1,11 @@
 """One Lambda execution environment: a process that imports a function's handler once and then
 runs one invocation at a time, as Lambda's Python runtime does.
 
-Started by runtime.py as `python -u -P lambda_worker.py`, with the function's environment only,
-in the function's asset folder. It imports nothing but the standard library before the handler,
-so that a function sees only its own code and the libraries installed beside this Python.
+Started by runtime.py as `python -u -P lambda_worker.py [REASON]`, with the function's environment
+only, in the function's asset folder. It imports nothing but the standard library before the
+handler, so that a function sees only its own code and the libraries installed beside this
+Python. With a REASON (the function's code is not Python's) it imports no handler at all and
+answers each invocation with the error Runtime.Unsupported, saying REASON.
 
 Protocol, one JSON document per line: the environment's standard input brings invocations
 ({"requestId", "event", "remainingMs", "invokedFunctionArn"}) and its original standard output
@@ -57,9 +59,16 @@ def log_error(document: dict[str, Any]) -> None:
     print(f"[ERROR] {document['errorType']}: {document['errorMessage']}\nTraceback (most recent call last):\n{trace}")
 
 
-def load_handler() -> tuple[Any, dict[str, Any] | None]:
+def load_handler(unsupported: str | None = None) -> tuple[Any, dict[str, Any] | None]:
     """The handler named by _HANDLER, or the init error every invocation will answer with."""
-    module_name, _, attribute = os.environ["_HANDLER"].rpartition(".")
+    if unsupported:
+        return None, error_document("Runtime.Unsupported", unsupported, None, None)
+    name = os.environ["_HANDLER"]
+    if "." not in name:
+        # As Lambda's Python runtime words it (it splits the name in two).
+        message = f"Bad handler '{name}': not enough values to unpack (expected 2, got 1)"
+        return None, error_document("Runtime.MalformedHandlerName", message, None, None)
+    module_name, _, attribute = name.rpartition(".")
     try:
         module = importlib.import_module(module_name)
     except Exception as error:
@@ -107,7 +116,7 @@ def main() -> None:
         answers.write(json.dumps(document) + "\n")
         answers.flush()
 
-    handler, init_error = load_handler()
+    handler, init_error = load_handler(sys.argv[1] if len(sys.argv) > 1 else None)
     answer({"ready": True})
     for line in requests:
         answer(invoke(handler, init_error, json.loads(line)))

@@ -11,8 +11,15 @@ environment sees only its function's environment variables. An invocation that o
 function's timeout is ended, its environment discarded, and it is reported as Lambda reports it
 (Sandbox.Timedout). What the code writes to stdout and stderr goes, with Lambda's
 START/END/REPORT lines, to the environment's log stream in the function's log group.
+
+A function registered again (its code or configuration changed) or unregistered (deleted) no
+longer gets the environments it had: the idle ones end at once, the busy ones when their
+invocation does. Code that came as a zip (`unpack`) is extracted into the runtime's scratch
+folder, once per content, and removed with it by stop().
 """
 
+import hashlib
+import io
 import json
 import logging
 import os
@@ -24,6 +31,7 @@ import tempfile
 import threading
 import time
 import uuid
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -71,6 +79,9 @@ class FunctionConfig:
     on_failure_arn: str | None = None
     # ReservedConcurrentExecutions: invocations beyond it are throttled (None: the account's pool).
     reserved_concurrency: int | None = None
+    # Why this runtime cannot run the function's code (a runtime that is not Python, a container
+    # image): each invocation fails with it, as Lambda fails one whose init failed (None: it can).
+    unsupported: str | None = None
 
 
 @dataclass(frozen=True)
@@ -118,7 +129,7 @@ class ExecutionEnvironment:
         # -B: the deployed asset is read-only on Lambda (/var/task); here it is a folder of the cloud
         # assembly, shared by every deployment of it, which must stay as synthesized.
         self._process = subprocess.Popen(
-            [sys.executable, "-u", "-B", "-P", str(WORKER)],
+            [sys.executable, "-u", "-B", "-P", str(WORKER), *([config.unsupported] if config.unsupported else [])],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
@@ -224,10 +235,44 @@ class LambdaRuntime:
         self._stopped = False
 
     def register(self, config: FunctionConfig) -> None:
-        """Makes a function invokable; its first invocation starts its first environment (a cold start)."""
+        """Makes a function invokable; its first invocation starts its first environment (a cold start).
+        A function registered again runs in new environments from then on, as after an update on Lambda."""
         with self._lock:
+            replaced = self.functions.get(config.name)
             self.functions[config.name] = config
-            self._pools.setdefault(config.name, _Environments(self.max_environments))
+            pool = self._pools.setdefault(config.name, _Environments(self.max_environments))
+        if replaced is not None and replaced is not config:
+            self._end_idle(pool)
+
+    def unregister(self, name: str) -> None:
+        """The function is no longer invokable (FunctionNotFoundError); an invocation under way ends as it would."""
+        with self._lock:
+            self.functions.pop(name, None)
+            pool = self._pools.get(name)
+        if pool is not None:
+            self._end_idle(pool)
+
+    def unpack(self, code: bytes) -> Path:
+        """A function's code (a zip) extracted into this runtime's scratch folder, once per content
+        (functions with the same code share it): the folder to give as its `asset_dir`.
+        zipfile.BadZipFile if it is not a zip (zlib.error, EOFError, ... if it is a damaged one)."""
+        with zipfile.ZipFile(io.BytesIO(code)) as archive:
+            folder = self._scratch_folder() / "code" / hashlib.sha256(code).hexdigest()
+            if folder.is_dir():
+                return folder
+            folder.parent.mkdir(exist_ok=True)
+            # Extracted beside it, then renamed: an environment never sees a half-written folder.
+            partial = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".partial-"))
+            try:
+                archive.extractall(partial)  # names leading out of the folder are cut back into it
+                partial.rename(folder)
+            except OSError:
+                if not folder.is_dir():
+                    raise
+                # Extracted meanwhile by another thread: that copy stays.
+            finally:
+                shutil.rmtree(partial, ignore_errors=True)
+        return folder
 
     def find(self, name_or_arn: str) -> FunctionConfig:
         # Accepts a name, a full or partial ARN, with or without a qualifier.
@@ -333,9 +378,13 @@ class LambdaRuntime:
         with self._lock:
             pools = list(self._pools.values())
         for pool in pools:
-            idle, _ = pool.take(busy_too=False)
-            for environment in idle:
-                environment.stop()
+            self._end_idle(pool)
+
+    @staticmethod
+    def _end_idle(pool: _Environments) -> None:
+        idle, _ = pool.take(busy_too=False)
+        for environment in idle:
+            environment.stop()
 
     def stop(self) -> None:
         """Ends every environment and removes their files; an invocation still running ends as
@@ -356,6 +405,8 @@ class LambdaRuntime:
 
     def _scratch_folder(self) -> Path:
         with self._lock:
+            if self._stopped:
+                raise RuntimeStoppedError("the embedded Lambda runtime has stopped")
             if self.scratch is None:
                 self.scratch = Path(tempfile.mkdtemp(prefix="pausable-sfn-lambda-"))
             return self.scratch
@@ -377,7 +428,8 @@ class LambdaRuntime:
     def _release(self, config: FunctionConfig, environment: ExecutionEnvironment, *, healthy: bool) -> None:
         pool = self._pools[config.name]
         with pool.changed:
-            keep = healthy and not self._stopped
+            # An environment of a function since updated or deleted is not used again.
+            keep = healthy and not self._stopped and self.functions.get(config.name) is environment.config
             if keep:
                 pool.idle.append(environment)
             else:
