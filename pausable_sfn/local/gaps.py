@@ -4,7 +4,7 @@ docstring says what moto does, what AWS does, and how it is closed:
 
 - stepfunctions/gaps.py: 5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16, 20, 21, 22, 24, 25, 26, 27 (stepfunctions/jsonata.py
   and stepfunctions/functions.py evaluate JSONata for gap 8)
-- awslambda/gaps.py: 2, 7, 18
+- awslambda/gaps.py: 2, 7, 18, 23
 - sns/gaps.py: 3
 - sqs/gaps.py: 4
 - dynamodb/gaps.py: 17

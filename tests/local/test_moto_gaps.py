@@ -496,3 +496,33 @@ def test_gap_26_an_output_path_reads_the_value_its_own_state_just_assigned(aws):
         result = run_to_end(arn)
 
     assert result["output"] == "new"  # Step Functions outputs 42, the value on entry
+
+
+def test_gap_23_a_function_created_through_the_api_runs_only_in_docker(aws, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")  # no Docker, whatever this machine has
+    create_function()
+
+    answer = boto3.client("lambda").invoke(FunctionName="f", Payload=b"{}")
+
+    assert answer["FunctionError"] == "Handled"
+    assert answer["Payload"].read().decode().startswith("error running docker")
+
+
+def test_gap_23_code_lambda_refuses_is_taken(aws):
+    lambda_client = boto3.client("lambda")
+    boto3.client("s3").create_bucket(Bucket="code-bucket")
+    common = {"Runtime": "python3.13", "Role": ROLE}
+
+    not_a_zip = lambda_client.create_function(
+        FunctionName="f", Handler="handler.handler", Code={"ZipFile": b"not a zip"}, **common
+    )
+    missing_object = lambda_client.create_function(
+        FunctionName="g", Handler="handler.handler", Code={"S3Bucket": "code-bucket", "S3Key": "missing.zip"}, **common
+    )
+    without_handler = lambda_client.create_function(FunctionName="h", Code={"ZipFile": code()}, **common)
+
+    # Lambda refuses all three (InvalidParameterValueException): the bytes cannot be unzipped, the
+    # object does not exist (NoSuchKey), a zip function needs a handler.
+    assert not_a_zip["CodeSize"] == len(b"not a zip")
+    assert missing_object["CodeSize"] == 0
+    assert "Handler" not in without_handler

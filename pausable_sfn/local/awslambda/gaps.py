@@ -15,28 +15,45 @@
     http://127.0.0.1:<port>/lambda-url/<url-id>/ with a url-id of 32 lowercase letters and
     digits as AWS's, and `find_function_url` tells function_urls.py which function a url-id is
     of, its auth type, and whether the function's resource-based policy lets the public call it.
+23. A function created through the Lambda API is kept as bytes for a Docker container that moto
+    starts on each invocation (gap 2), and moto takes code Lambda refuses: bytes that are not a
+    zip, an S3 object that does not exist (as empty code), a zip function without a handler.
+    `run_functions_created_through_the_api` keeps the embedded runtime in step with the API:
+    CreateFunction registers the function (its zip, given inline or from the embedded S3,
+    extracted into the runtime's scratch folder), UpdateFunctionCode and
+    UpdateFunctionConfiguration (handler, environment, timeout, memory, runtime) register it
+    again (new execution environments from then on, as on Lambda), DeleteFunction unregisters
+    it. Code Lambda refuses is refused as Lambda does (InvalidParameterValueException, 400, the
+    function left as it was); a function whose runtime is not Python, or a container image,
+    fails each invocation with Runtime.Unsupported instead of running.
 """
 
 import base64
+import copy
+import dataclasses
 import json
-from contextlib import ExitStack, suppress
+import zipfile
+import zlib
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
-from moto.awslambda.exceptions import LambdaClientError
+from moto.awslambda.exceptions import InvalidParameterValueException, LambdaClientError
 from moto.awslambda.models import FunctionUrlConfig, LambdaBackend, LambdaFunction, lambda_backends
 
 from ..function_urls import PATH_PREFIX as URL_PATH_PREFIX
 from ..function_urls import FunctionUrlTarget, new_url_id
-from ..runtime import FunctionNotFoundError, ThrottledError, platform_lines
+from ..runtime import FunctionConfig, ThrottledError, platform_lines
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..events import AsyncInvoker
     from ..runtime import LambdaRuntime
 
 
 def route_lambda_invocations(patches: ExitStack, runtime: "LambdaRuntime", async_invoker: "AsyncInvoker") -> None:
-    """Gap 2."""
+    """Gap 2, and gap 23, which hands the runtime the functions it is to run."""
 
     def invoke(function: LambdaFunction, body: Any, request_headers: Any, response_headers: dict[str, str]) -> bytes:
         try:
@@ -76,13 +93,138 @@ def route_lambda_invocations(patches: ExitStack, runtime: "LambdaRuntime", async
         _reserve(function_name, None)
 
     def _reserve(function_name: str, reserved: int | None) -> None:
-        # A function created through the API alone is not one the runtime runs: nothing to tell it.
-        with suppress(FunctionNotFoundError):
-            runtime.find(function_name).reserved_concurrency = reserved
+        runtime.find(function_name).reserved_concurrency = reserved
 
     patches.enter_context(mock.patch.object(LambdaFunction, "invoke", invoke))
     patches.enter_context(mock.patch.object(LambdaBackend, "put_function_concurrency", put_function_concurrency))
     patches.enter_context(mock.patch.object(LambdaBackend, "delete_function_concurrency", delete_function_concurrency))
+    run_functions_created_through_the_api(patches, runtime)
+
+
+# Lambda's words when it refuses code at CreateFunction or UpdateFunctionCode.
+NOT_A_ZIP = "Could not unzip uploaded file. Please check your file, then try to upload again."
+NO_SUCH_KEY = (
+    "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: The specified key does not exist."
+)
+HANDLER_AND_RUNTIME_NEEDED = (
+    "Runtime and Handler are mandatory parameters for functions created with deployment packages."
+)
+# What a zip that cannot be read raises while it is extracted (a truncated or corrupt archive, an
+# unknown compression method).
+UNREADABLE_ZIP = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError)
+EMPTY_ZIP = b"PK\x05\x06" + bytes(18)  # the end-of-archive record alone: a zip of nothing
+
+
+def run_functions_created_through_the_api(patches: ExitStack, runtime: "LambdaRuntime") -> None:
+    """Gap 23. A deployed function is registered again by the deployer, with what its template
+    adds (its asset folder, log group, asynchronous settings); the API's changes apply to it too."""
+    original_set_code = LambdaFunction._set_function_code
+    original_create = LambdaBackend.create_function
+    original_update_code = LambdaBackend.update_function_code
+    original_update_configuration = LambdaBackend.update_function_configuration
+    original_delete = LambdaBackend.delete_function
+
+    def set_function_code(function: LambdaFunction, spec: dict[str, Any]) -> None:
+        """The code is checked, and extracted, where moto sets it (creation and update alike);
+        refused, the function keeps the code it had."""
+        kept = {key: copy.copy(value) for key, value in vars(function).items() if key.startswith("code")}
+        try:
+            original_set_code(function, spec)
+        except ValueError as error:  # moto's way of raising some of Lambda's errors, which made them a 500
+            if error.args[:1] != ("InvalidParameterValueException",):
+                raise
+            raise InvalidParameterValueException(str(error.args[1])) from None
+        dry_run = spec is not function.code and spec.get("DryRun")
+        if function.package_type != "Zip" or dry_run:
+            return
+        try:
+            if not function.code_bytes and "S3Bucket" in spec:
+                raise InvalidParameterValueException(NO_SUCH_KEY)  # moto took the missing object as empty code
+            try:
+                runtime.unpack(function.code_bytes)
+            except UNREADABLE_ZIP:
+                raise InvalidParameterValueException(NOT_A_ZIP) from None
+        except InvalidParameterValueException:
+            vars(function).update(kept)
+            raise
+
+    def create_function(backend: LambdaBackend, spec: dict[str, Any]) -> LambdaFunction:
+        if spec.get("PackageType", "Zip") == "Zip" and not (spec.get("Runtime") and spec.get("Handler")):
+            raise InvalidParameterValueException(HANDLER_AND_RUNTIME_NEEDED)
+        created = original_create(backend, spec)
+        runtime.register(_function_config(runtime, backend.get_function(created.function_name)))
+        return created
+
+    def update_function_code(
+        backend: LambdaBackend, function_name: str, qualifier: str, body: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        updated = original_update_code(backend, function_name, qualifier, body)
+        if not body.get("DryRun"):
+            function = backend.get_function(function_name, qualifier)
+            _reregister(runtime, function, asset_dir=_task_root(runtime, function))
+        return updated
+
+    def update_function_configuration(
+        backend: LambdaBackend, function_name: str, qualifier: str, body: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        updated = original_update_configuration(backend, function_name, qualifier, body)
+        function = backend.get_function(function_name, qualifier)
+        fresh = _function_config(runtime, function)
+        changed = ("handler", "environment", "timeout_seconds", "memory_mb", "unsupported")
+        _reregister(runtime, function, **{field: getattr(fresh, field) for field in changed})
+        return updated
+
+    def delete_function(backend: LambdaBackend, function_name: str, qualifier: str | None = None) -> None:
+        name = backend.get_function(function_name, qualifier).function_name
+        original_delete(backend, function_name, qualifier)
+        if all(function.function_name != name for function in backend.list_functions()):
+            runtime.unregister(name)  # its $LATEST is gone, not only a version of it
+
+    patches.enter_context(mock.patch.object(LambdaFunction, "_set_function_code", set_function_code))
+    patches.enter_context(mock.patch.object(LambdaBackend, "create_function", create_function))
+    patches.enter_context(mock.patch.object(LambdaBackend, "update_function_code", update_function_code))
+    patches.enter_context(
+        mock.patch.object(LambdaBackend, "update_function_configuration", update_function_configuration)
+    )
+    patches.enter_context(mock.patch.object(LambdaBackend, "delete_function", delete_function))
+
+
+def _function_config(runtime: "LambdaRuntime", function: LambdaFunction) -> FunctionConfig:
+    """Gap 23: the function as the API made it, in the runtime's terms; its log group is Lambda's default."""
+    return FunctionConfig(
+        name=function.function_name,
+        arn=function.function_arn,
+        handler=function.handler or "",
+        asset_dir=_task_root(runtime, function),
+        environment={key: str(value) for key, value in function.environment_vars.items()},
+        timeout_seconds=int(function.timeout),
+        memory_mb=int(function.memory_size),
+        log_group=f"/aws/lambda/{function.function_name}",
+        reserved_concurrency=None if function.reserved_concurrency is None else int(function.reserved_concurrency),
+        unsupported=_unsupported(function),
+    )
+
+
+def _task_root(runtime: "LambdaRuntime", function: LambdaFunction) -> "Path":
+    """The function's code extracted (an image has none here: an empty folder)."""
+    return runtime.unpack(function.code_bytes if function.package_type == "Zip" else EMPTY_ZIP)
+
+
+def _unsupported(function: LambdaFunction) -> str | None:
+    if function.package_type != "Zip":
+        return "the embedded AWS runs functions from .zip file archives only, not from container images"
+    if not str(function.run_time).startswith("python"):
+        return f"the embedded AWS runs Python functions only, not {function.run_time}"
+    return None
+
+
+def _reregister(runtime: "LambdaRuntime", function: LambdaFunction, **changes: Any) -> None:
+    """Gap 23: the registered function with these changes (what else the deployer gave it stays)."""
+    current = runtime.functions.get(function.function_name)
+    if current is None:  # a function moto held before the embedded AWS took it over
+        runtime.register(_function_config(runtime, function))
+    else:
+        runtime.register(dataclasses.replace(current, **changes))
 
 
 class InvalidRequestContentError(LambdaClientError):
