@@ -5,11 +5,13 @@ import re
 from pausable_sfn import PROJECT_ROOT
 
 EXAMPLE_HEADING = "## Use it in your own state machine"
+JSONATA_EXAMPLE_HEADING = "## In a JSONata state machine"
 
 
-def example_app() -> str:
-    """The one `python` block of the section "Use it in your own state machine": a whole app.py."""
+def example_app(heading: str = EXAMPLE_HEADING) -> str:
+    """The one `python` block of a section of the README ("Use it in your own state machine" by
+    default): a whole app.py."""
     readme = (PROJECT_ROOT / "README.md").read_text()
-    section = readme.split(EXAMPLE_HEADING, 1)[1].split("\n## ", 1)[0]
+    section = readme.split(heading, 1)[1].split("\n## ", 1)[0]
     [block] = re.findall(r"```python\n(.*?)```", section, re.S)
     return block

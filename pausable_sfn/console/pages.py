@@ -161,12 +161,20 @@ def _states_table(
         entered = visit.entered_at.strftime("%H:%M:%S.%f")[:-3]
         rows.append(
             f"<tr{anchor}><td>{escape(visit.name)}</td><td>{escape(visit.kind)}</td><td>{entered}</td>"
-            f"<td>{took}</td><td>{_data(visit.input, hidden)}</td><td>{_data(visit.output, hidden)}</td></tr>"
+            f"<td>{took}</td><td>{_data(visit.input, hidden)}</td><td>{_data(visit.output, hidden)}</td>"
+            f"<td>{_assigned(visit.assigned, hidden)}</td></tr>"
         )
     return (
         "<h2>States</h2><table><thead><tr><th>State</th><th>Type</th><th>Entered</th><th>Took</th><th>Input</th>"
-        f"<th>Output</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f"<th>Output</th><th>Assigned</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+def _assigned(variables: dict[str, str] | None, hidden: Callable[[str], str]) -> str:
+    """The variables a state assigned, `$name` and its value (masked, shortened as input and output are)."""
+    if not variables:
+        return ""
+    return "".join(f"<div>${escape(name)} = {_data(value, hidden)}</div>" for name, value in variables.items())
 
 
 def _waiting_facts(waiting: tuple[str, StateRun] | None, now: datetime) -> dict[str, str]:

@@ -78,10 +78,14 @@ class PausableTask(sfn.StateMachineFragment):
         error_prefix: str | None = None,
         on_timeout: sfn.IChainable | None = None,
         on_failure: sfn.IChainable | None = None,
-        failure_path: str = "$.failure",
+        failure_path: str | None = None,
         comment: str | None = None,
+        query_language: sfn.QueryLanguage | None = None,
+        output: Any = None,
+        assign: Mapping[str, Any] | None = None,
     ) -> None:
         fields = dict(payload or {})
+        self.jsonata = query_language == sfn.QueryLanguage.JSONATA
         # Checked before the construct joins the tree: a refused task leaves nothing behind.
         prefix = _validate(
             id,
@@ -92,27 +96,41 @@ class PausableTask(sfn.StateMachineFragment):
             error_prefix=error_prefix,
             failure_path=failure_path,
             reads_timeout_after_failure=on_timeout is None,
+            jsonata=self.jsonata,
+            jsonpath_only={"result_path": result_path, "failure_path": failure_path},
+            jsonata_only={"output": output, "assign": assign},
         )
         super().__init__(scope, id)
         self.approval = approval
+        context = _JSONATA_CONTEXT if self.jsonata else _JSONPATH_CONTEXT
         if approval is not None:
             function = approval.request_function
             # The approval function's request: the token, and when and where the task waits.
             fields = {
-                "stateName": sfn.JsonPath.string_at("$$.State.Name"),
-                "pausedAt": sfn.JsonPath.string_at("$$.State.EnteredTime"),
-                "timeoutSeconds": (sfn.JsonPath.number_at(timeout.path) if timeout.path else int(timeout.seconds or 0)),
+                "stateName": context["stateName"],
+                "pausedAt": context["pausedAt"],
+                "timeoutSeconds": _timeout_value(timeout),
                 "summary": fields,
             }
         self.function, self.queue, self.topic = function, queue, topic
         self.error_prefix = prefix
         self.timed_out_error = f"{prefix}TimedOut"
         self.failed_error = f"{prefix}{FAILED}"
-        self._failure_path = failure_path
+        self._failure_path = failure_path or DEFAULT_FAILURE_PATH
 
         message = sfn.TaskInput.from_object(
-            {"taskToken": sfn.JsonPath.task_token, "executionId": sfn.JsonPath.execution_id, **fields}
+            {"taskToken": context["taskToken"], "executionId": context["executionId"], **fields}
         )
+        options: dict[str, Any] = {
+            "comment": comment,
+            "integration_pattern": sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            "task_timeout": timeout,
+            "heartbeat_timeout": sfn.Timeout.duration(heartbeat) if heartbeat is not None else None,
+        }
+        if self.jsonata:
+            options.update(outputs=output, assign=assign)
+        else:
+            options["result_path"] = result_path
         self.task = _hand_off(
             self,
             id,
@@ -120,25 +138,28 @@ class PausableTask(sfn.StateMachineFragment):
             queue=queue,
             topic=topic,
             message=message,
-            options={
-                "comment": comment,
-                "integration_pattern": sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-                "result_path": result_path,
-                "task_timeout": timeout,
-                "heartbeat_timeout": sfn.Timeout.duration(heartbeat) if heartbeat is not None else None,
-            },
+            options=options,
+            jsonata=self.jsonata,
         )
         # The timeouts first: the catch-all below would take them otherwise. Which clock ran out is
         # told by which Catch took the error, not by its name: Step Functions records a heartbeat
         # timeout as States.Timeout, and only a Catch naming States.HeartbeatTimeout sets it apart.
+        # A JSONata Catch has no ResultPath: the next state's input is the error output itself.
+        caught: dict[str, Any] = {} if self.jsonata else {"result_path": self._failure_path}
         if on_timeout is not None:
-            self.task.add_catch(on_timeout, errors=TIMEOUTS, result_path=failure_path)
+            self.task.add_catch(on_timeout, errors=TIMEOUTS, **caught)
         else:
             if heartbeat is not None:
                 heartbeat_end = self._heartbeat_timed_out(heartbeat)
-                self.task.add_catch(heartbeat_end, errors=[sfn.Errors.HEARTBEAT_TIMEOUT], result_path=failure_path)
-            self.task.add_catch(self._timed_out(timeout), errors=[sfn.Errors.TIMEOUT], result_path=failure_path)
-        self.task.add_catch(on_failure or self._failed(), errors=[sfn.Errors.ALL], result_path=failure_path)
+                self.task.add_catch(heartbeat_end, errors=[sfn.Errors.HEARTBEAT_TIMEOUT], **caught)
+            if self.jsonata and timeout.jsonata_expression:
+                # The timed-out state reads the allowed seconds beside the error, evaluated here,
+                # where the task's own input is still at hand.
+                allowed = _expression_body(timeout.jsonata_expression)
+                caught = {"outputs": f"{{% $merge([$states.errorOutput, {{'allowedSeconds': {allowed}}}]) %}}"}
+            self.task.add_catch(self._timed_out(timeout), errors=[sfn.Errors.TIMEOUT], **caught)
+            caught = {} if self.jsonata else {"result_path": self._failure_path}
+        self.task.add_catch(on_failure or self._failed(), errors=[sfn.Errors.ALL], **caught)
 
     @property
     def start_state(self) -> sfn.State:
@@ -159,13 +180,20 @@ class PausableTask(sfn.StateMachineFragment):
                 error=self.timed_out_error,
                 cause_path=sfn.JsonPath.format(cause, sfn.JsonPath.string_at(timeout.path)),
             )
-        return sfn.Fail(
-            self, self.timed_out_error, error=self.timed_out_error, cause=cause.format(f"{timeout.seconds:.0f}")
+        if timeout.jsonata_expression:
+            before, after = cause.split("{}")
+            return sfn.Fail.jsonata(
+                self,
+                self.timed_out_error,
+                error=self.timed_out_error,
+                cause=f"{{% '{before}' & $string($states.input.allowedSeconds) & '{after}' %}}",
+            )
+        return self._fail(
+            self.timed_out_error, error=self.timed_out_error, cause=cause.format(f"{timeout.seconds:.0f}")
         )
 
     def _heartbeat_timed_out(self, heartbeat: Duration) -> sfn.Fail:
-        return sfn.Fail(
-            self,
+        return self._fail(
             f"{self.error_prefix}{HEARTBEAT_TIMED_OUT}",
             error=self.timed_out_error,
             cause=(
@@ -174,10 +202,18 @@ class PausableTask(sfn.StateMachineFragment):
             ),
         )
 
+    def _fail(self, state_name: str, *, error: str, cause: str) -> sfn.Fail:
+        """A Fail state with a fixed error and cause, in the task's query language."""
+        if self.jsonata:
+            return sfn.Fail.jsonata(self, state_name, error=error, cause=cause)
+        return sfn.Fail(self, state_name, error=error, cause=cause)
+
     def _failed(self) -> sfn.Choice:
         """A rejection keeps the error and cause its callback gave. Errors named States.* (a failed
         invocation or delivery, a runtime error) are Step Functions' own: a Fail state may not raise
         them, so the execution fails with `<prefix>Failed` and a cause that names the original."""
+        if self.jsonata:
+            return self._failed_in_jsonata()
         error, cause = f"{self._failure_path}.Error", f"{self._failure_path}.Cause"
         return (
             sfn.Choice(self, f"Read the {self.error_prefix} error")
@@ -195,6 +231,31 @@ class PausableTask(sfn.StateMachineFragment):
             .otherwise(sfn.Fail(self, self.failed_error, error_path=error, cause_path=cause))
         )
 
+    def _failed_in_jsonata(self) -> sfn.Choice:
+        # The caught error output is the input here. A callback may give no cause (null), and a
+        # Fail state's Cause must be a string.
+        cause = "($states.input.Cause ? $states.input.Cause : '')"
+        return (
+            sfn.Choice.jsonata(self, f"Read the {self.error_prefix} error")
+            .when(
+                sfn.Condition.jsonata("{% $substring($states.input.Error, 0, 7) = 'States.' %}"),
+                sfn.Fail.jsonata(
+                    self,
+                    f"{self.failed_error}{IN_STEP_FUNCTIONS}",
+                    error=self.failed_error,
+                    cause=f"{{% $states.input.Error & ': ' & {cause} %}}",
+                ),
+            )
+            .otherwise(
+                sfn.Fail.jsonata(
+                    self,
+                    self.failed_error,
+                    error=f"{{% $states.input.Error ? $states.input.Error : '{self.failed_error}' %}}",
+                    cause=f"{{% {cause} %}}",
+                )
+            )
+        )
+
 
 def _hand_off(
     scope: Construct,
@@ -205,14 +266,48 @@ def _hand_off(
     topic: sns.ITopic | None,
     message: sfn.TaskInput,
     options: dict[str, Any],
+    jsonata: bool,
 ) -> sfn.TaskStateBase:
     """The task state that gives `message` to the one receiver there is."""
     if function is not None:
-        return tasks.LambdaInvoke(scope, state_name, lambda_function=function, payload=message, **options)
+        invoke = tasks.LambdaInvoke.jsonata if jsonata else tasks.LambdaInvoke
+        return invoke(scope, state_name, lambda_function=function, payload=message, **options)
     if queue is not None:
-        return tasks.SqsSendMessage(scope, state_name, queue=queue, message_body=message, **options)
+        send = tasks.SqsSendMessage.jsonata if jsonata else tasks.SqsSendMessage
+        return send(scope, state_name, queue=queue, message_body=message, **options)
     assert topic is not None  # _validate made sure there is exactly one receiver
-    return tasks.SnsPublish(scope, state_name, topic=topic, message=message, **options)
+    publish = tasks.SnsPublish.jsonata if jsonata else tasks.SnsPublish
+    return publish(scope, state_name, topic=topic, message=message, **options)
+
+
+# What the task puts into its message, and an approval's request, in each query language.
+_JSONPATH_CONTEXT: dict[str, Any] = {
+    "taskToken": sfn.JsonPath.task_token,
+    "executionId": sfn.JsonPath.execution_id,
+    "stateName": sfn.JsonPath.string_at("$$.State.Name"),
+    "pausedAt": sfn.JsonPath.string_at("$$.State.EnteredTime"),
+}
+_JSONATA_CONTEXT: dict[str, Any] = {
+    "taskToken": "{% $states.context.Task.Token %}",
+    "executionId": "{% $states.context.Execution.Id %}",
+    "stateName": "{% $states.context.State.Name %}",
+    "pausedAt": "{% $states.context.State.EnteredTime %}",
+}
+DEFAULT_FAILURE_PATH = "$.failure"
+
+
+def _timeout_value(timeout: sfn.Timeout) -> Any:
+    """The task's timeout in seconds, as a field of its message: a number, a path or an expression."""
+    if timeout.path:
+        return sfn.JsonPath.number_at(timeout.path)
+    if timeout.jsonata_expression:
+        return timeout.jsonata_expression
+    return int(timeout.seconds or 0)
+
+
+def _expression_body(expression: str) -> str:
+    """`{% $x + 1 %}` → `($x + 1)`: an expression's body, to be written inside another."""
+    return f"({expression.strip().removeprefix('{%').removesuffix('%}').strip()})"
 
 
 def pascal_case(text: str) -> str:
@@ -228,8 +323,11 @@ def _validate(
     heartbeat: Duration | None,
     payload: Mapping[str, Any],
     error_prefix: str | None,
-    failure_path: str,
+    failure_path: str | None,
     reads_timeout_after_failure: bool,
+    jsonata: bool,
+    jsonpath_only: Mapping[str, Any],
+    jsonata_only: Mapping[str, Any],
 ) -> str:
     """Refuses props that would synthesize a task that cannot work; returns the error prefix."""
 
@@ -273,10 +371,12 @@ def _validate(
                 f"heartbeat ({heartbeat.to_iso_string()}) must be shorter than timeout ({_iso(timeout.seconds)})"
             )
 
+    _validate_query_language(invalid, jsonata, timeout, payload, jsonpath_only, jsonata_only)
     reserved = [key for key in payload if key.removesuffix(".$") in RESERVED_FIELDS]
     if reserved:
         raise invalid(f"payload may not set {', '.join(reserved)}: the task sets taskToken and executionId itself")
 
+    failure_path = failure_path or DEFAULT_FAILURE_PATH
     if not failure_path.startswith("$."):
         raise invalid(
             f"failure_path ({failure_path}) must be a field of the state, like $.failure: the caught "
@@ -297,6 +397,37 @@ def _validate(
             f"and have at most {MAX_PREFIX} characters: error and state names are made from it"
         )
     return prefix
+
+
+def _validate_query_language(
+    invalid: Any,
+    jsonata: bool,
+    timeout: sfn.Timeout,
+    payload: Mapping[str, Any],
+    jsonpath_only: Mapping[str, Any],
+    jsonata_only: Mapping[str, Any],
+) -> None:
+    """Each prop in the query language it belongs to: a JSONata state has no paths, a JSONPath
+    state no expressions."""
+    language, other = ("JSONata", "JSONPath") if jsonata else ("JSONPath", "JSONata")
+    wrong = [name for name, value in (jsonpath_only if jsonata else jsonata_only).items() if value is not None]
+    if wrong:
+        instead = "give output= or assign= instead" if jsonata else "give result_path= instead"
+        raise invalid(f"{' and '.join(wrong)} belong to {other} tasks, and this one is {language}: {instead}")
+    if jsonata and timeout.path:
+        raise invalid(
+            f"timeout reads a JSONPath ({timeout.path}) and the task is JSONata: give "
+            "sfn.Timeout.jsonata('{% ... %}') or a duration"
+        )
+    if not jsonata and timeout.jsonata_expression:
+        raise invalid("timeout is a JSONata expression and the task is JSONPath: give query_language=JSONATA")
+    if jsonata:
+        paths = [key for key in payload if key.endswith(".$")]
+        if paths:
+            raise invalid(
+                f"payload keys {', '.join(paths)} are JSONPath; in a JSONata task a value is an expression: "
+                '{"key": "{% $states.input.x %}"}'
+            )
 
 
 def _iso(seconds: float) -> str:

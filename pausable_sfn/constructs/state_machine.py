@@ -27,6 +27,8 @@ class PausableStateMachine(Construct):
     - Logging: every event (level ALL), but without execution data. A paused task's parameters,
       and so its TaskScheduled event, carry the task token, and a token is a credential: anyone
       who reads it can end the task. The log group keeps events for `log_retention`.
+    - `query_language`: JSONPath (the default) or JSONata for the whole state machine; in a
+      JSONata one, every PausableTask must be JSONata too (`query_language=` on the task).
     - X-Ray tracing, so a callback's path through SNS, Lambda and Step Functions is one trace.
     - Each of `channels` (CallbackChannels, HumanApprovals) may resume the tasks of this state
       machine (`allow_resuming`), and so may the HumanApproval of each PausableTask it finds.
@@ -58,7 +60,17 @@ class PausableStateMachine(Construct):
         state_machine_name: str | None = None,
         comment: str | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        query_language: sfn.QueryLanguage | None = None,
     ) -> None:
+        tasks = _reachable_pausable_tasks(definition)
+        if query_language == sfn.QueryLanguage.JSONATA:
+            # Step Functions refuses a JSONPath state in a JSONata state machine.
+            jsonpath = [task.node.id for task in tasks if not task.jsonata]
+            if jsonpath:
+                raise ValueError(
+                    f"PausableStateMachine '{id}': the state machine is JSONata and the tasks {', '.join(jsonpath)} "
+                    "are JSONPath: give them query_language=sfn.QueryLanguage.JSONATA"
+                )
         super().__init__(scope, id)
         self.log_group = logs.LogGroup(
             self, "ExecutionLogs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY
@@ -72,9 +84,9 @@ class PausableStateMachine(Construct):
             comment=comment,
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
             tracing_enabled=True,
+            query_language=query_language,
         )
         depend_on_role_policy_only(self.state_machine, self.state_machine.role)
-        tasks = _reachable_pausable_tasks(definition)
         resumers: list[Resumer] = list(channels)
         for task in tasks:
             if task.approval is not None and not any(task.approval is resumer for resumer in resumers):

@@ -117,7 +117,11 @@ def _left(path: ExecutionPath, name: str) -> bool:
 
 
 def _condition(rule: dict[str, Any]) -> str:
-    """A Choice rule, shortly: `$.x == "a"`, `$.y present`, `not …`, `… and …`."""
+    """A Choice rule, shortly: `$.x == "a"`, `$.y present`, `not …`, `… and …`; a JSONata rule
+    by its Condition's expression (`$states.input.n > 1`)."""
+    condition = rule.get("Condition")
+    if isinstance(condition, str):
+        return condition.strip().removeprefix("{%").removesuffix("%}").strip()
     if "Not" in rule:
         return f"not ({_condition(rule['Not'])})"
     for joiner in ("And", "Or"):
@@ -125,7 +129,7 @@ def _condition(rule: dict[str, Any]) -> str:
             return f" {joiner.lower()} ".join(_condition(part) for part in rule[joiner])
     variable = rule.get("Variable", "")
     for key, value in rule.items():
-        if key in ("Variable", "Next", "Comment"):
+        if key in ("Variable", "Next", "Comment", "Output", "Assign"):
             continue
         operator = key.removesuffix("Path")
         shown = json.dumps(value) if not key.endswith("Path") else value
@@ -151,7 +155,7 @@ def _condition(rule: dict[str, Any]) -> str:
             if operator.endswith(suffix):
                 return f"{variable} {sign} {shown}"
         return f"{variable} {key} {shown}"
-    return rule.get("Condition", "") or "rule"
+    return "rule"
 
 
 def _short(text: str, limit: int = 48) -> str:

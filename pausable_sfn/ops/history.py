@@ -64,6 +64,8 @@ class StateVisit:
     input: str
     exited_at: datetime | None = None
     output: str | None = None
+    # The variables the state assigned as it exited, each value as JSON text: {"total": "5"}.
+    assigned: dict[str, str] | None = None
 
 
 def state_visits(events: list[dict[str, Any]]) -> list[StateVisit]:
@@ -93,6 +95,8 @@ def state_visits(events: list[dict[str, Any]]) -> list[StateVisit]:
             )
             if closed is not None:
                 closed.exited_at, closed.output = event["timestamp"], str(details.get("output", ""))
+                assigned = details.get("assignedVariables")
+                closed.assigned = dict(assigned) if isinstance(assigned, dict) and assigned else None
     return visits
 
 

@@ -11,7 +11,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 
-from pausable_sfn.constructs import PausableTask
+from pausable_sfn.constructs import PausableStateMachine, PausableTask
 from pausable_sfn.constructs.pausable_task import pascal_case
 
 from .conftest import synthesize
@@ -252,7 +252,39 @@ def test_two_tasks_in_one_state_machine_have_state_names_of_their_own(states_of)
 
 
 # Each refused prop: (id, props given the receivers, what the message says after "PausableTask '<id>': ").
+JSONATA = sfn.QueryLanguage.JSONATA
 REFUSED: dict[str, tuple[str, Callable[[Receivers], dict[str, Any]], str]] = {
+    "result_path in a JSONata task": (
+        "Approve",
+        lambda to: {"function": to.function, "timeout": HALF_AN_HOUR, "query_language": JSONATA, "result_path": "$.r"},
+        "result_path belong to JSONPath tasks, and this one is JSONata: give output= or assign= instead",
+    ),
+    "output in a JSONPath task": (
+        "Approve",
+        lambda to: {"function": to.function, "timeout": HALF_AN_HOUR, "output": "{% $states.result %}"},
+        "output belong to JSONata tasks, and this one is JSONPath: give result_path= instead",
+    ),
+    "a timeout path in a JSONata task": (
+        "Approve",
+        lambda to: {"function": to.function, "timeout": sfn.Timeout.at("$.s"), "query_language": JSONATA},
+        "timeout reads a JSONPath ($.s) and the task is JSONata: give sfn.Timeout.jsonata('{% ... %}') or a duration",
+    ),
+    "a JSONata timeout in a JSONPath task": (
+        "Approve",
+        lambda to: {"function": to.function, "timeout": sfn.Timeout.jsonata("{% 60 %}")},
+        "timeout is a JSONata expression and the task is JSONPath: give query_language=JSONATA",
+    ),
+    "a JSONPath payload key in a JSONata task": (
+        "Approve",
+        lambda to: {
+            "function": to.function,
+            "timeout": HALF_AN_HOUR,
+            "query_language": JSONATA,
+            "payload": {"order.$": "$.order"},
+        },
+        "payload keys order.$ are JSONPath; in a JSONata task a value is an expression: "
+        '{"key": "{% $states.input.x %}"}',
+    ),
     "no receiver": (
         "Approve",
         lambda to: {"timeout": HALF_AN_HOUR},
@@ -363,3 +395,52 @@ def test_a_heartbeat_with_a_timeout_read_from_the_state_is_accepted():
     )
 
     assert task.error_prefix == "Approve"
+
+
+def test_a_jsonata_task_hands_the_token_in_its_arguments_and_ends_in_jsonata_states():
+    app = cdk.App()
+    stack = cdk.Stack(app, "JsonataTasks")
+    to = Receivers(stack)
+    task = PausableTask(
+        stack,
+        "Approve order",
+        query_language=JSONATA,
+        function=to.function,
+        timeout=sfn.Timeout.jsonata("{% $states.input.seconds %}"),
+        heartbeat=Duration.minutes(5),
+        payload={"orderId": "{% $states.input.orderId %}"},
+        assign={"approval": "{% $states.result %}"},
+    )
+    PausableStateMachine(stack, "Machine", definition=task, query_language=JSONATA)
+
+    definition = synthesize(app, stack).definition("Machine")
+    states = definition["States"]
+
+    assert definition["QueryLanguage"] == "JSONata"
+    approve = states["Approve order"]
+    assert approve["Arguments"]["Payload"] == {
+        "taskToken": "{% $states.context.Task.Token %}",
+        "executionId": "{% $states.context.Execution.Id %}",
+        "orderId": "{% $states.input.orderId %}",
+    }
+    assert approve["TimeoutSeconds"] == "{% $states.input.seconds %}"
+    assert approve["Assign"] == {"approval": "{% $states.result %}"}
+    [heartbeat, timeout, failure] = approve["Catch"]
+    assert heartbeat == {"ErrorEquals": ["States.HeartbeatTimeout"], "Next": "ApproveOrderHeartbeatTimedOut"}
+    assert timeout["Output"] == ("{% $merge([$states.errorOutput, {'allowedSeconds': ($states.input.seconds)}]) %}")
+    assert states["ApproveOrderTimedOut"]["Cause"] == (
+        "{% 'No callback arrived in time (States.Timeout; the task allows ' & $string($states.input.allowedSeconds)"
+        " & ' seconds).' %}"
+    )
+    assert failure == {"ErrorEquals": ["States.ALL"], "Next": "Read the ApproveOrder error"}
+    [rule] = states["Read the ApproveOrder error"]["Choices"]
+    assert rule["Condition"] == "{% $substring($states.input.Error, 0, 7) = 'States.' %}"
+    assert not [name for name, state in states.items() if {"Parameters", "ResultPath", "CausePath"} & set(state)]
+
+
+def test_a_jsonata_state_machine_refuses_a_jsonpath_task():
+    stack = cdk.Stack(cdk.App(), "Mixed")
+    task = PausableTask(stack, "Approve", function=Receivers(stack).function, timeout=HALF_AN_HOUR)
+
+    with pytest.raises(ValueError, match="the state machine is JSONata and the tasks Approve are JSONPath"):
+        PausableStateMachine(stack, "Machine", definition=task, query_language=JSONATA)

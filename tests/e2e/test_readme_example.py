@@ -21,10 +21,13 @@ pytestmark = pytest.mark.emulator_only(reason="deploys the README's own app, whi
 
 @pytest.fixture(scope="module")
 def example_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The README's app.py run as `cdk synth` runs it: its own process, CDK_OUTDIR naming the folder
+    return synthesized_app(tmp_path_factory.mktemp("readme-example"), example_app())
+
+
+def synthesized_app(folder: Path, app: str) -> Path:
+    """A README app.py run as `cdk synth` runs it: its own process, CDK_OUTDIR naming the folder
     (the CDK reads it in its Node.js process, which a process of its own starts with it)."""
-    folder = tmp_path_factory.mktemp("readme-example")
-    (folder / "app.py").write_text(example_app())
+    (folder / "app.py").write_text(app)
     environment = {**os.environ, "CDK_OUTDIR": str(folder / "cdk.out")}
 
     synth = subprocess.run(

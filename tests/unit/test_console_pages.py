@@ -86,6 +86,22 @@ def test_a_state_s_input_and_output_are_shown_with_the_token_masked_even_in_thei
     assert "250 ms" in html
 
 
+def test_the_variables_a_state_assigned_are_shown_beside_its_output_with_a_token_masked():
+    assigned = {"total": "5", "approver": '"ana"', "receipt": json.dumps({"token": TOKEN})}
+    events = [
+        event(0, "PassStateEntered", name="Sum", input="{}"),
+        event(1, "PassStateExited", name="Sum", output="{}", assignedVariables=assigned),
+    ]
+
+    html = page(events)
+
+    assert state_visits(events)[0].assigned == assigned
+    assert "<th>Assigned</th>" in html
+    assert "$total = <details><summary>5</summary>" in html
+    assert "$approver = <details><summary>&quot;ana&quot;</summary>" in html
+    assert TOKEN[:12] not in html
+
+
 def test_a_state_s_row_carries_the_anchor_its_graph_node_links_to_once_however_often_it_ran():
     events = [
         event(0, "TaskStateEntered", name='Ask "the boss"', input="{}"),

@@ -198,6 +198,8 @@ def test_the_page_loads_nothing_runs_nothing_and_escapes_names():
         ),
         ({"Variable": "$.a", "StringMatches": "States.*"}, '$.a matches "States.*"'),
         ({"Variable": "$.a", "NumericLessThanEqualsPath": "$.b"}, "$.a <= $.b"),
+        ({"Condition": "{% $states.input.n > 1 %}", "Next": "Big", "Output": {"a": 1}}, "$states.input.n > 1"),
+        ({"Variable": "$.a", "BooleanEquals": True, "Assign": {"x": 1}, "Next": "B"}, "$.a == true"),
     ],
 )
 def test_choice_rules_read_shortly(rule, shown):

@@ -2,8 +2,7 @@
 
 moto's interpreter writes every JSONata expression into a text (the variables and `$states`
 serialised as `$name:=value;` declarations in front of it) and hands that text to an evaluator it
-ships unplugged. Here each `{% %}` expression is compiled once (per thread: a jsonatapy
-expression may only be used on the thread that compiled it) and evaluated with `$states`, the
+ships unplugged. Here each `{% %}` expression is compiled and evaluated with `$states`, the
 variables in scope and Step Functions' own functions as bindings, so no value is ever written
 into an expression. Its result is checked as Step Functions checks it, and a failure is
 `States.QueryEvaluationError` with the cause Step Functions records, naming the field by its
@@ -12,7 +11,6 @@ path in the state ("Output/result", "Arguments/FunctionName").
 
 import json
 import re
-import threading
 from contextlib import ExitStack
 from typing import Any, Final
 from unittest import mock
@@ -69,24 +67,20 @@ class JsonataError(Exception):
         super().__init__(text)
 
 
-_compiled = threading.local()
-
-
 def _expression(source: str) -> Any:
-    cache: dict[str, Any] | None = getattr(_compiled, "cache", None)
-    if cache is None:
-        cache = _compiled.cache = {}
-    if source not in cache:
-        try:
-            expression = jsonatapy.compile(source)
-        except ValueError as error:
-            raise JsonataError(str(error)) from None
-        for name, function in functions.ADDED.items():
-            expression.register(name, function)
-        for name, function in functions.OVERRIDDEN.items():
-            expression.register_override(name, function)
-        cache[source] = expression
-    return cache[source]
+    """`source` compiled, with Step Functions' functions. Compiled anew at each evaluation (tens of
+    microseconds): a jsonatapy expression may be used, and even dropped, only on the thread that
+    compiled it, and moto's executions, Map iterations and Parallel branches each run on threads
+    that come and go, so a cache would drop expressions from the wrong thread."""
+    try:
+        expression = jsonatapy.compile(source)
+    except ValueError as error:
+        raise JsonataError(str(error)) from None
+    for name, function in functions.ADDED.items():
+        expression.register(name, function)
+    for name, function in functions.OVERRIDDEN.items():
+        expression.register_override(name, function)
+    return expression
 
 
 def evaluate(source: str, bindings: dict[str, Any]) -> Any:
