@@ -107,12 +107,19 @@ def test_a_rejected_approval_fails_the_execution_with_the_rejection(cli, embedde
 
 def test_graph_draws_the_example_with_every_state_and_the_step_that_waits_in_violet(cli, embedded, orders, tmp_path):
     name, _ = start_order(embedded, orders)
+
+    assert_drawn_waiting_at_pack_order(cli, embedded, orders, name, tmp_path / "order.svg")
+
+
+def assert_drawn_waiting_at_pack_order(cli, embedded, orders: str, name: str, svg: Path) -> None:
+    """`graph` of the execution `name`, once it waits at "Pack order": every state of the
+    definition drawn, the waiting one in violet; then the execution is failed, to end it."""
     assert wait_until(lambda: paused_at(cli, name) == "Pack order", what="paused at Pack order")
 
-    code, _, err = cli("graph", name, "-o", str(tmp_path / "order.svg"))
+    code, _, err = cli("graph", name, "-o", str(svg))
 
     assert code == 0, err
-    colours = fills((tmp_path / "order.svg").read_text())
+    colours = fills(svg.read_text())
     definition = embedded.client("stepfunctions").describe_state_machine(stateMachineArn=orders)["definition"]
     assert set(colours) >= set(json.loads(definition)["States"])
     assert colours["Pack order"] == COLOURS[WAITING][0]

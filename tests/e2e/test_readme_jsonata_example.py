@@ -7,12 +7,9 @@ import uuid
 
 import pytest
 
-from pausable_sfn.ops.graph import COLOURS, WAITING
-
 from ..readme import JSONATA_EXAMPLE_HEADING, example_app
 from ..waiting import wait_until
-from .test_graph import fills
-from .test_readme_example import ending_of, paused_at, synthesized_app
+from .test_readme_example import assert_drawn_waiting_at_pack_order, ending_of, paused_at, synthesized_app
 
 pytestmark = pytest.mark.emulator_only(reason="deploys the README's own app, which make test-live does not")
 
@@ -87,13 +84,5 @@ def test_a_rejection_fails_the_execution_with_the_callbacks_error_and_cause(cli,
 
 def test_graph_draws_the_jsonata_example_with_the_step_that_waits_in_violet(cli, embedded, orders, tmp_path):
     name, _ = start_order(embedded, orders)
-    assert wait_until(lambda: paused_at(cli, name) == "Pack order", what="paused at Pack order")
 
-    code, _, err = cli("graph", name, "-o", str(tmp_path / "order.svg"))
-
-    assert code == 0, err
-    colours = fills((tmp_path / "order.svg").read_text())
-    definition = embedded.client("stepfunctions").describe_state_machine(stateMachineArn=orders)["definition"]
-    assert set(colours) >= set(json.loads(definition)["States"])
-    assert colours["Pack order"] == COLOURS[WAITING][0]
-    cli("fail", name, "--error", "Cancelled", "--cause", "a test of the graph")
+    assert_drawn_waiting_at_pack_order(cli, embedded, orders, name, tmp_path / "order.svg")
