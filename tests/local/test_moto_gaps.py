@@ -526,3 +526,13 @@ def test_gap_23_code_lambda_refuses_is_taken(aws):
     assert not_a_zip["CodeSize"] == len(b"not a zip")
     assert missing_object["CodeSize"] == 0
     assert "Handler" not in without_handler
+
+
+def test_gap_28_the_sqs_integration_returns_no_sdk_metadata(aws):
+    queue = boto3.client("sqs").create_queue(QueueName="sent")["QueueUrl"]
+    send = {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": True}
+    arn = create_state_machine(
+        {"StartAt": "S", "States": {"S": {**send, "Parameters": {"QueueUrl": queue, "MessageBody": "hi"}}}}
+    )
+
+    assert set(json.loads(run_to_end(arn)["output"])) == {"MD5OfMessageBody", "MessageId"}

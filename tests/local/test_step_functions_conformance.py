@@ -432,3 +432,44 @@ def test_a_catch_naming_the_heartbeat_timeout_takes_it_while_the_history_says_st
     events = aws.client("stepfunctions").get_execution_history(executionArn=ended["executionArn"])["events"]
     [timed_out] = [event for event in events if event["type"] == "TaskTimedOut"]
     assert timed_out["taskTimedOutEventDetails"]["error"] == "States.Timeout"
+
+
+def sqs_task(queue_url: str, body: Any) -> dict[str, Any]:
+    return {
+        "StartAt": "Send",
+        "States": {
+            "Send": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage",
+                "Parameters": {"QueueUrl": queue_url, **body},
+                "End": True,
+            }
+        },
+    }
+
+
+def test_the_sqs_integration_returns_the_sdks_metadata_beside_the_message_id(aws):
+    # Recorded on AWS: MD5OfMessageBody, MessageId, SdkHttpMetadata, SdkResponseMetadata.
+    queue = aws.client("sqs").create_queue(QueueName=f"sent-{time.monotonic_ns()}")["QueueUrl"]
+
+    ended = run(aws, sqs_task(queue, {"MessageBody": "hello"}), {})
+
+    result = json.loads(ended["output"])
+    assert set(result) == {"MD5OfMessageBody", "MessageId", "SdkHttpMetadata", "SdkResponseMetadata"}
+    assert result["MD5OfMessageBody"] == hashlib.md5(b"hello").hexdigest()
+    assert result["SdkHttpMetadata"]["HttpStatusCode"] == 200
+    assert result["SdkResponseMetadata"]["RequestId"]
+
+
+def test_an_sqs_message_without_a_body_fails_with_the_sqs_exception_as_aws_words_it(aws):
+    # Recorded on AWS: SQS.AmazonSQSException, the Java SDK's cause.
+    queue = aws.client("sqs").create_queue(QueueName=f"unsent-{time.monotonic_ns()}")["QueueUrl"]
+
+    ended = run(aws, sqs_task(queue, {"MessageBody.$": "$.body"}), {"body": None})
+
+    assert (ended["status"], ended["error"]) == ("FAILED", "SQS.AmazonSQSException")
+    assert re.fullmatch(
+        r"The request must contain the parameter MessageBody\. \(Service: AmazonSQS; Status Code: 400; "
+        r"Error Code: MissingParameter; Request ID: [^;]+; Proxy: null\)",
+        ended["cause"],
+    )

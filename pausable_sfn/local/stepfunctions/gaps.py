@@ -93,6 +93,11 @@
     output `"abc"`), which is not JSON, and any other output with spaces after its separators,
     unlike the execution's own history. Step Functions answers the output as the JSON text the
     history holds: `describe_outputs_as_json`.
+28. The SQS integration returns SQS's answer without the SDK's metadata, crashes on a null
+    MessageBody, and names each error SQS answers SQS.SdkClientException with SQS's bare
+    message; Step Functions answers with SdkHttpMetadata and SdkResponseMetadata, and names
+    them SQS.AmazonSQSException with the Java SDK's cause (recorded on AWS):
+    `sqs_integration.run_as_step_functions_does`.
 """
 
 import datetime
@@ -143,7 +148,7 @@ from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
-from . import jsonata
+from . import jsonata, sqs_integration
 
 # What Step Functions answers for a callback to a task that no longer waits (gaps 11 and 16).
 CLOSED_TASK = "Task Timed Out: 'Provided task does not exist anymore'"
@@ -591,5 +596,6 @@ def apply(patches: ExitStack) -> None:
         read_string_literals_as_json,
         assign_as_the_state_exits,
         describe_outputs_as_json,
+        sqs_integration.run_as_step_functions_does,
     ):
         workaround(patches)
