@@ -536,3 +536,19 @@ def test_gap_28_the_sqs_integration_returns_no_sdk_metadata(aws):
     )
 
     assert set(json.loads(run_to_end(arn)["output"])) == {"MD5OfMessageBody", "MessageId"}
+
+
+def test_gap_29_a_wait_of_2_to_the_31_seconds_is_taken(aws):
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+    waits: list[int] = []
+    arn = create_state_machine(
+        {"StartAt": "W", "States": {"W": {"Type": "Wait", "TimestampPath": "$.at", "End": True}}}
+    )
+    at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 2**31 + 3600))
+
+    with mock.patch.object(WaitFunction, "_wait_interval", lambda _, env, wait_seconds: waits.append(wait_seconds)):
+        run_to_end(arn, json.dumps({"at": at}))
+
+    [wait] = waits
+    assert wait >= 2**31

@@ -10,12 +10,14 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from pausable_sfn.local.embedded import EmbeddedAws
+from pausable_sfn.local.stepfunctions.gaps import MAX_WAIT_SECONDS
 
 from ..waiting import wait_until
 
@@ -473,3 +475,24 @@ def test_an_sqs_message_without_a_body_fails_with_the_sqs_exception_as_aws_words
         r"Error Code: MissingParameter; Request ID: [^;]+; Proxy: null\)",
         ended["cause"],
     )
+
+
+def test_a_wait_of_2_to_the_31_seconds_or_more_fails_at_once(aws):
+    # Recorded on AWS: a Timestamp 24,856 days ahead fails with States.Runtime at once.
+    sfn = aws.client("stepfunctions")
+    definition = {"StartAt": "Until", "States": {"Until": {"Type": "Wait", "TimestampPath": "$.at", "End": True}}}
+    at = datetime.now(UTC) + timedelta(days=24856)
+
+    ended = run(aws, definition, {"at": at.strftime("%Y-%m-%dT%H:%M:%S.000Z")})
+
+    assert (ended["status"], ended["error"]) == ("FAILED", "States.Runtime")
+    assert ended["cause"] == (
+        "An error occurred while executing the state 'Until' (entered at the event id #2). "
+        "Wait state delay is too long."
+    )
+    events = sfn.get_execution_history(executionArn=ended["executionArn"])["events"]
+    assert [event["type"] for event in events] == ["ExecutionStarted", "WaitStateEntered", "ExecutionFailed"]
+
+
+def test_the_longest_wait_taken_is_24855_days_as_recorded_on_aws():
+    assert timedelta(days=24855).total_seconds() <= MAX_WAIT_SECONDS < timedelta(days=24856).total_seconds()

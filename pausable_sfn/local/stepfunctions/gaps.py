@@ -98,6 +98,9 @@
     message; Step Functions answers with SdkHttpMetadata and SdkResponseMetadata, and names
     them SQS.AmazonSQSException with the Java SDK's cause (recorded on AWS):
     `sqs_integration.run_as_step_functions_does`.
+29. A Wait whose delay is 2^31 seconds or more (a Timestamp 24,856 days ahead) waits; Step
+    Functions fails the execution at once with States.Runtime, "Wait state delay is too long."
+    (recorded on AWS, where 24,855 days are still taken): `refuse_waits_too_long`.
 """
 
 import datetime
@@ -118,11 +121,12 @@ from moto.core.exceptions import AWSError
 from moto.core.exceptions import InvalidToken as InvalidPageToken
 from moto.core.responses import ActionResult, EmptyResult
 from moto.stepfunctions.parser import api as parser_api
-from moto.stepfunctions.parser.api import InvalidDefinition, InvalidToken, TaskTimedOut
+from moto.stepfunctions.parser.api import HistoryEventType, InvalidDefinition, InvalidToken, TaskTimedOut
 from moto.stepfunctions.parser.asl.antlr.runtime.ASLLexer import ASLLexer
 from moto.stepfunctions.parser.asl.antlt4utils import antlr4utils
 from moto.stepfunctions.parser.asl.antlt4utils.antlr4utils import is_terminal
 from moto.stepfunctions.parser.asl.component.common.assign.assign_decl import AssignDecl
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent, FailureEventException
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
 from moto.stepfunctions.parser.asl.component.component import Component
@@ -132,6 +136,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.execute_state import Exe
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
 from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.callback.callback import (
     CallbackEndpoint,
     CallbackId,
@@ -575,6 +580,33 @@ def describe_outputs_as_json(patches: ExitStack) -> None:
     patches.enter_context(mock.patch.object(StepFunctionResponse, "describe_execution", describe_execution))
 
 
+# The longest delay a Wait takes, in seconds: Step Functions counts it in a signed 32-bit integer.
+MAX_WAIT_SECONDS = 2**31 - 1
+
+
+def refuse_waits_too_long(patches: ExitStack) -> None:
+    """Gap 29."""
+    original = WaitFunction._wait_interval
+
+    def wait_interval(function: WaitFunction, env: Any, wait_seconds: int) -> None:
+        if wait_seconds > MAX_WAIT_SECONDS:
+            runtime = StatesErrorNameType.StatesRuntime
+            details: Any = {
+                "executionFailedEventDetails": {"error": runtime.to_name(), "cause": "Wait state delay is too long."}
+            }
+            raise FailureEventException(
+                failure_event=FailureEvent(
+                    env=env,
+                    error_name=StatesErrorName(typ=runtime),
+                    event_type=HistoryEventType.ExecutionFailed,
+                    event_details=details,
+                )
+            )
+        original(function, env=env, wait_seconds=wait_seconds)
+
+    patches.enter_context(mock.patch.object(WaitFunction, "_wait_interval", wait_interval))
+
+
 def apply(patches: ExitStack) -> None:
     """Every Step Functions workaround but gap 6's, which only server mode needs."""
     for workaround in (
@@ -597,5 +629,6 @@ def apply(patches: ExitStack) -> None:
         assign_as_the_state_exits,
         describe_outputs_as_json,
         sqs_integration.run_as_step_functions_does,
+        refuse_waits_too_long,
     ):
         workaround(patches)
