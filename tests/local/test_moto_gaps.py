@@ -552,3 +552,10 @@ def test_gap_29_a_wait_of_2_to_the_31_seconds_is_taken(aws):
 
     [wait] = waits
     assert wait >= 2**31
+
+
+def test_gap_30_a_map_whose_input_is_not_an_array_names_its_python_type(aws):
+    each = {"Type": "Map", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}}
+    arn = create_state_machine({"StartAt": "Each", "States": {"Each": {**each, "End": True}}})
+
+    assert run_to_end(arn, "true")["cause"].endswith("Map state input must be an array but was: <class 'bool'>")

@@ -496,3 +496,39 @@ def test_a_wait_of_2_to_the_31_seconds_or_more_fails_at_once(aws):
 
 def test_the_longest_wait_taken_is_24855_days_as_recorded_on_aws():
     assert timedelta(days=24855).total_seconds() <= MAX_WAIT_SECONDS < timedelta(days=24856).total_seconds()
+
+
+@pytest.mark.parametrize(
+    ("items", "shown"), [(True, "true"), (None, "null"), (1, "1"), ({"foo": "bar"}, '{"foo":"bar"}'), ("s", '"s"')]
+)
+def test_a_map_whose_input_is_not_an_array_fails_naming_the_value(aws, items, shown):
+    # Recorded on AWS, for each kind of value.
+    each = {
+        "Type": "Map",
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        "End": True,
+    }
+    definition = {
+        "StartAt": "Start",
+        "States": {"Start": {"Type": "Pass", "InputPath": "$.items", "Next": "Each"}, "Each": each},
+    }
+
+    ended = run(aws, definition, {"items": items})
+
+    assert (ended["status"], ended["error"]) == ("FAILED", "States.QueryEvaluationError")
+    assert ended["cause"].endswith(f"Map state input must be an array but was: {shown}")
+
+
+def test_a_jsonata_wait_timestamp_that_is_not_iso_8601_fails_the_state_as_aws_records_it(aws):
+    definition = jsonata(("Until", {"Type": "Wait", "Timestamp": "{% $states.input.at %}"}))
+
+    ended = run(aws, definition, {"at": "2016-12-05T21:29:29"})
+
+    assert (ended["status"], ended["error"]) == ("FAILED", "States.QueryEvaluationError")
+    assert ended["cause"] == (
+        "An error occurred while executing the state 'Until' (entered at the event id #2). The Timestamp field "
+        "cannot be parsed as an ISO-8601 extended offset date-time format string: 2016-12-05T21:29:29"
+    )
+    events = aws.client("stepfunctions").get_execution_history(executionArn=ended["executionArn"])["events"]
+    [failed] = [event for event in events if event["type"] == "EvaluationFailed"]
+    assert failed["evaluationFailedEventDetails"]["location"] == "Timestamp"

@@ -101,6 +101,13 @@
 29. A Wait whose delay is 2^31 seconds or more (a Timestamp 24,856 days ahead) waits; Step
     Functions fails the execution at once with States.Runtime, "Wait state delay is too long."
     (recorded on AWS, where 24,855 days are still taken): `refuse_waits_too_long`.
+30. A Map whose input is not an array fails with the cause "Map state input must be an array
+    but was: <class 'bool'>"; Step Functions writes the value as JSON ("... but was: true",
+    recorded on AWS): `name_map_inputs_by_their_value`. A JSONata Wait's Timestamp that is not
+    an ISO-8601 time fails with States.Runtime; Step Functions fails it with
+    States.QueryEvaluationError, "The Timestamp field cannot be parsed as an ISO-8601 extended
+    offset date-time format string: <value>", and an EvaluationFailed event at `Timestamp`
+    (recorded on AWS): `refuse_jsonata_timestamps_as_step_functions_does`.
 """
 
 import datetime
@@ -129,13 +136,16 @@ from moto.stepfunctions.parser.asl.component.common.assign.assign_decl import As
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent, FailureEventException
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+from moto.stepfunctions.parser.asl.component.common.string.string_expression import StringJSONata
 from moto.stepfunctions.parser.asl.component.component import Component
 from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
 from moto.stepfunctions.parser.asl.component.state import state as state_module
 from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+from moto.stepfunctions.parser.asl.component.state.exec.state_map import state_map as state_map_module
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
 from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.callback.callback import (
     CallbackEndpoint,
@@ -607,6 +617,39 @@ def refuse_waits_too_long(patches: ExitStack) -> None:
     patches.enter_context(mock.patch.object(WaitFunction, "_wait_interval", wait_interval))
 
 
+def name_map_inputs_by_their_value(patches: ExitStack) -> None:
+    """Gap 30. The cause is an f-string of `type(input_items)` in moto's state_map module, whose
+    only other use of `type` words an internal error: a module-level `type` that writes its
+    argument as compact JSON mends the cause without copying the Map state's evaluation."""
+
+    def as_json(value: Any) -> str:
+        return to_json_str(value, separators=(",", ":"))
+
+    patches.enter_context(mock.patch.object(state_map_module, "type", as_json, create=True))
+
+
+def refuse_jsonata_timestamps_as_step_functions_does(patches: ExitStack) -> None:
+    """Gap 30."""
+    original = Timestamp._get_wait_seconds
+
+    def get_wait_seconds(wait: Timestamp, env: Any) -> int:
+        if not isinstance(wait.string, StringJSONata):
+            return original(wait, env)
+        wait.string.eval(env=env)
+        value = env.stack.pop()
+        moment = Timestamp._from_timestamp_string(value) if isinstance(value, str) else None
+        if moment is None:
+            raise jsonata.evaluation_failure(
+                env,
+                "Timestamp",
+                "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: "
+                + (value if isinstance(value, str) else to_json_str(value)),
+            )
+        return int((moment - datetime.datetime.now(datetime.UTC).replace(tzinfo=None)).total_seconds())
+
+    patches.enter_context(mock.patch.object(Timestamp, "_get_wait_seconds", get_wait_seconds))
+
+
 def apply(patches: ExitStack) -> None:
     """Every Step Functions workaround but gap 6's, which only server mode needs."""
     for workaround in (
@@ -630,5 +673,7 @@ def apply(patches: ExitStack) -> None:
         describe_outputs_as_json,
         sqs_integration.run_as_step_functions_does,
         refuse_waits_too_long,
+        name_map_inputs_by_their_value,
+        refuse_jsonata_timestamps_as_step_functions_does,
     ):
         workaround(patches)

@@ -118,7 +118,7 @@ def bindings_of(env: Environment, *, with_states: bool) -> dict[str, Any]:
     return bindings
 
 
-def _fail(env: Environment, field: str, cause: str) -> FailureEventException:
+def evaluation_failure(env: Environment, field: str, cause: str) -> FailureEventException:
     """A States.QueryEvaluationError, with its EvaluationFailed event in the history, as Step Functions records it."""
     error = StatesErrorName(typ=StatesErrorNameType.StatesQueryEvaluationError)
     details = EvaluationFailedEventDetails(error=error.error_name, cause=cause, location=field)
@@ -153,11 +153,11 @@ def _evaluate_in_state(component: Any, env: Environment, source: str, *, with_st
     try:
         result = evaluate(source, bindings_of(env, with_states=with_states))
     except JsonataError as error:
-        raise _fail(env, field, f"{prefix} threw an error during evaluation. {error}") from None
+        raise evaluation_failure(env, field, f"{prefix} threw an error during evaluation. {error}") from None
     except UnsupportedResultError:
-        raise _fail(env, field, f"{prefix} returned an unsupported result type.") from None
+        raise evaluation_failure(env, field, f"{prefix} returned an unsupported result type.") from None
     if result is UNDEFINED:
-        raise _fail(env, field, f"{prefix} returned nothing (undefined).")
+        raise evaluation_failure(env, field, f"{prefix} returned nothing (undefined).")
     return result
 
 
