@@ -85,28 +85,30 @@ def _expression(source: str) -> Any:
 
 def evaluate(source: str, bindings: dict[str, Any]) -> Any:
     """The value of `source` with `bindings` as its variables (names without the `$`), or UNDEFINED."""
-    expression = _expression(source)
-    try:
-        result = expression.evaluate_json_or_none(None, bindings, timeout=TIMEOUT_MS, max_stack_depth=MAX_DEPTH)
-    except ValueError as error:  # also what a registered function raises
-        raise JsonataError(str(error)) from None
+    result, failure = _run(source, bindings)
+    if failure is not None:
+        raise JsonataError(failure)
     if result is None:
         return UNDEFINED
-    if result == '""' and _is_function(source, bindings):
+    if result == '""' and _run(f"$type(({source}))", bindings)[0] == '"function"':
+        # jsonatapy writes a function as "": JSONata itself says what the value was.
         raise UnsupportedResultError
     return json.loads(result)
 
 
+def _run(source: str, bindings: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The JSON text of the result (None: undefined), or the failure's words. Nothing is raised
+    while the compiled expression lives: a traceback would keep it, and could drop it on another
+    thread (moto hands a Map iteration's failure to the thread that runs the Map)."""
+    expression = _expression(source)
+    try:
+        return expression.evaluate_json_or_none(None, bindings, timeout=TIMEOUT_MS, max_stack_depth=MAX_DEPTH), None
+    except ValueError as error:  # also what a registered function raises
+        return None, str(error)
+
+
 class UnsupportedResultError(Exception):
     """The expression gave a function, which no JSON field can hold."""
-
-
-def _is_function(source: str, bindings: dict[str, Any]) -> bool:
-    # jsonatapy writes a function as "": ask JSONata itself what the value was.
-    kind = _expression(f"$type(({source}))").evaluate_json_or_none(
-        None, bindings, timeout=TIMEOUT_MS, max_stack_depth=MAX_DEPTH
-    )
-    return bool(kind == '"function"')
 
 
 def bindings_of(env: Environment, *, with_states: bool) -> dict[str, Any]:
