@@ -49,8 +49,25 @@ def error_document(
         document["requestId"] = request_id
     # The handler's frames only, not this worker's call into it (Lambda's runtime shows none of its own).
     frames = traceback.extract_tb(error.__traceback__)[1:] if error else []
-    document["stackTrace"] = traceback.format_list(frames)
+    document["stackTrace"] = traceback.format_list([_as_on_lambda(frame) for frame in frames])
     return document
+
+
+# Where Lambda puts a function's code, and so where its stack traces say the handler's files are.
+LAMBDA_CODE_ROOT = "/var/task"
+
+
+def _as_on_lambda(frame: traceback.FrameSummary) -> traceback.FrameSummary:
+    """A frame of the function's own code named as on Lambda (/var/task/handler.py), not by the
+    folder it was unpacked into here: a stack trace is part of what a caller (a Catch's Cause)
+    sees."""
+    root = os.environ.get("LAMBDA_TASK_ROOT", "")
+    if not root or not frame.filename.startswith(root.rstrip(os.sep) + os.sep):
+        return frame
+    relative = frame.filename[len(root.rstrip(os.sep)) + 1 :]
+    return traceback.FrameSummary(
+        f"{LAMBDA_CODE_ROOT}/{relative}", frame.lineno, frame.name, line=frame.line, lookup_line=False
+    )
 
 
 def log_error(document: dict[str, Any]) -> None:

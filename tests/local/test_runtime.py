@@ -202,7 +202,8 @@ def test_an_exception_becomes_lambdas_error_payload_and_its_log_entry(runtime):
     payload = json.loads(invocation.payload)
     assert (payload["errorType"], payload["errorMessage"]) == ("ValueError", "told to fail")
     assert payload["requestId"] == invocation.request_id
-    assert payload["stackTrace"]
+    [frame] = payload["stackTrace"]
+    assert frame.startswith('  File "/var/task/')  # where Lambda keeps the code, not the folder it is unpacked into
     assert "[ERROR] ValueError: told to fail" in invocation.log_lines
 
 

@@ -123,6 +123,9 @@ CASES: dict[str, Case] = {
         input={"items": [{"price": 2}, {"price": 3}]},
         output="5 OK",
     ),
+    "$states.context.Execution holds RedriveCount, 0 for an execution not redriven": Case(
+        RECORDED, output("{% $states.context.Execution.RedriveCount %}"), output=0
+    ),
     "$states.context holds the execution's data": Case(
         CONTEXT_PAGE,
         output("{% [$states.context.State.Name, $states.context.Execution.Input.n] %}"),

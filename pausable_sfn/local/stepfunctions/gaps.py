@@ -70,7 +70,8 @@
     execution's output holds the context object), and `$$.State.EnteredTime` is written
     `2026-01-02T03:04:05.678901+00:00`. Step Functions writes both `2026-01-02T03:04:05.678Z`
     (the context object's example in "Accessing execution data from the Context object", Step
-    Functions developer guide): `write_context_times_as_step_functions_does`.
+    Functions developer guide). And `$$.Execution` lacks `RedriveCount` (0 until an execution
+    is redriven, recorded on AWS): `write_context_times_as_step_functions_does` writes both.
 24. The interpreter's errors reach the client without their error code (InvalidDefinition,
     TaskDoesNotExist, ...: `An error occurred ()`), and a definition it refuses is described
     in moto's words (`Error=ValueError Args=[...] in definition '...'`). Step Functions answers
@@ -432,10 +433,11 @@ def write_context_times_as_step_functions_does(patches: ExitStack) -> None:
 
     def environment(worker: ExecutionWorker) -> Any:
         env = original(worker)
-        execution = env.states.context_object.context_object_data["Execution"]
-        start: Any = execution.get("StartTime")  # typed as a string, given a datetime
+        execution: Any = env.states.context_object.context_object_data["Execution"]
+        start = execution.get("StartTime")  # typed as a string, given a datetime
         if isinstance(start, datetime.datetime):
             execution["StartTime"] = step_functions_time(start)
+        execution.setdefault("RedriveCount", 0)  # this emulator redrives no execution
         return env
 
     patches.enter_context(mock.patch.object(ExecutionWorker, "_get_evaluation_environment", environment))
