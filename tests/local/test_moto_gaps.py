@@ -559,3 +559,17 @@ def test_gap_30_a_map_whose_input_is_not_an_array_names_its_python_type(aws):
     arn = create_state_machine({"StartAt": "Each", "States": {"Each": {**each, "End": True}}})
 
     assert run_to_end(arn, "true")["cause"].endswith("Map state input must be an array but was: <class 'bool'>")
+
+
+def test_gap_31_the_dynamodb_integration_returns_no_sdk_metadata(aws):
+    boto3.client("dynamodb").create_table(
+        TableName="kept",
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    put = {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem", "End": True}
+    parameters = {"TableName": "kept", "Item": {"k": {"S": "1"}}}
+    arn = create_state_machine({"StartAt": "P", "States": {"P": {**put, "Parameters": parameters}}})
+
+    assert json.loads(run_to_end(arn)["output"]) == {}

@@ -439,38 +439,54 @@ def test_a_catch_naming_the_heartbeat_timeout_takes_it_while_the_history_says_st
     assert timed_out["taskTimedOutEventDetails"]["error"] == "States.Timeout"
 
 
-def sqs_task(queue_url: str, body: Any) -> dict[str, Any]:
+def task(resource: str, parameters: dict[str, Any]) -> dict[str, Any]:
     return {
-        "StartAt": "Send",
-        "States": {
-            "Send": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::sqs:sendMessage",
-                "Parameters": {"QueueUrl": queue_url, **body},
-                "End": True,
-            }
-        },
+        "StartAt": "Call",
+        "States": {"Call": {"Type": "Task", "Resource": resource, "Parameters": parameters, "End": True}},
     }
 
 
-def test_the_sqs_integration_returns_the_sdks_metadata_beside_the_message_id(aws):
-    # Recorded on AWS: MD5OfMessageBody, MessageId, SdkHttpMetadata, SdkResponseMetadata.
+def test_optimized_integrations_return_the_sdks_metadata_beside_the_services_answer(aws):
+    # Recorded on AWS for sqs:sendMessage, sns:publish, dynamodb:putItem: the answer, SdkHttpMetadata
+    # (each header also as a list) and SdkResponseMetadata; an aws-sdk integration returns the answer alone.
     queue = aws.client("sqs").create_queue(QueueName=f"sent-{time.monotonic_ns()}")["QueueUrl"]
+    topic = aws.client("sns").create_topic(Name=f"told-{time.monotonic_ns()}")["TopicArn"]
+    table = f"kept-{time.monotonic_ns()}"
+    aws.client("dynamodb").create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    item = {"TableName": table, "Item": {"k": {"S": "1"}}}
+    calls = {
+        "sqs": task("arn:aws:states:::sqs:sendMessage", {"QueueUrl": queue, "MessageBody": "hello"}),
+        "sns": task("arn:aws:states:::sns:publish", {"TopicArn": topic, "Message": "hello"}),
+        "dynamodb": task("arn:aws:states:::dynamodb:putItem", item),
+        "aws-sdk": task("arn:aws:states:::aws-sdk:dynamodb:putItem", item),
+    }
 
-    ended = run(aws, sqs_task(queue, {"MessageBody": "hello"}), {})
+    results = {name: json.loads(run(aws, definition, {})["output"]) for name, definition in calls.items()}
 
-    result = json.loads(ended["output"])
-    assert set(result) == {"MD5OfMessageBody", "MessageId", "SdkHttpMetadata", "SdkResponseMetadata"}
-    assert result["MD5OfMessageBody"] == hashlib.md5(b"hello").hexdigest()
-    assert result["SdkHttpMetadata"]["HttpStatusCode"] == 200
-    assert result["SdkResponseMetadata"]["RequestId"]
+    assert set(results["sqs"]) == {"MD5OfMessageBody", "MessageId", "SdkHttpMetadata", "SdkResponseMetadata"}
+    assert results["sqs"]["MD5OfMessageBody"] == hashlib.md5(b"hello").hexdigest()
+    assert set(results["sns"]) == {"MessageId", "SdkHttpMetadata", "SdkResponseMetadata"}
+    assert set(results["dynamodb"]) == {"SdkHttpMetadata", "SdkResponseMetadata"}
+    assert results["aws-sdk"] == {}
+    for name in ("sqs", "sns", "dynamodb"):
+        http = results[name]["SdkHttpMetadata"]
+        assert http["HttpStatusCode"] == 200
+        assert http["AllHttpHeaders"] == {header: [value] for header, value in http["HttpHeaders"].items()}
+        assert http["HttpHeaders"]["x-amzn-RequestId"] == results[name]["SdkResponseMetadata"]["RequestId"]
 
 
 def test_an_sqs_message_without_a_body_fails_with_the_sqs_exception_as_aws_words_it(aws):
     # Recorded on AWS: SQS.AmazonSQSException, the Java SDK's cause.
     queue = aws.client("sqs").create_queue(QueueName=f"unsent-{time.monotonic_ns()}")["QueueUrl"]
 
-    ended = run(aws, sqs_task(queue, {"MessageBody.$": "$.body"}), {"body": None})
+    ended = run(
+        aws, task("arn:aws:states:::sqs:sendMessage", {"QueueUrl": queue, "MessageBody.$": "$.body"}), {"body": None}
+    )
 
     assert (ended["status"], ended["error"]) == ("FAILED", "SQS.AmazonSQSException")
     assert re.fullmatch(

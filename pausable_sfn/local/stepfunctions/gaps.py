@@ -109,6 +109,9 @@
     States.QueryEvaluationError, "The Timestamp field cannot be parsed as an ISO-8601 extended
     offset date-time format string: <value>", and an EvaluationFailed event at `Timestamp`
     (recorded on AWS): `refuse_jsonata_timestamps_as_step_functions_does`.
+31. The optimized integrations (lambda:invoke, sqs, sns, dynamodb) return the service's answer
+    without the Java SDK's `SdkHttpMetadata` and `SdkResponseMetadata`, which Step Functions
+    returns beside it (recorded on AWS): `sdk_metadata.add_sdk_metadata`.
 """
 
 import datetime
@@ -164,7 +167,7 @@ from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
-from . import jsonata, sqs_integration
+from . import jsonata, sdk_metadata, sqs_integration
 
 # What Step Functions answers for a callback to a task that no longer waits (gaps 11 and 16).
 CLOSED_TASK = "Task Timed Out: 'Provided task does not exist anymore'"
@@ -677,5 +680,6 @@ def apply(patches: ExitStack) -> None:
         refuse_waits_too_long,
         name_map_inputs_by_their_value,
         refuse_jsonata_timestamps_as_step_functions_does,
+        sdk_metadata.add_sdk_metadata,
     ):
         workaround(patches)

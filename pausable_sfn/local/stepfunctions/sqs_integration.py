@@ -1,11 +1,11 @@
 """Gap 28: the SQS integration (`arn:aws:states:::sqs:sendMessage`, `.waitForTaskToken`) as Step
 Functions runs it.
 
-moto's task returns SQS's answer without the SDK's metadata, crashes on a null MessageBody
-(States.Runtime, or a 500 over HTTP that the task reports as SQS.SdkClientException), and names
-every error SQS answers `SQS.SdkClientException` with SQS's bare message. Step Functions
-(recorded on AWS) returns `SdkHttpMetadata` and `SdkResponseMetadata` beside `MD5OfMessageBody`
-and `MessageId`, and reports an error SQS answers as `SQS.AmazonSQSException` with the Java SDK's
+moto's task returns SQS's answer without the SDK's metadata (gap 31), crashes on a null
+MessageBody (States.Runtime, or a 500 over HTTP that the task reports as SQS.SdkClientException),
+and names every error SQS answers `SQS.SdkClientException` with SQS's bare message. Step
+Functions (recorded on AWS) returns `SdkHttpMetadata` and `SdkResponseMetadata` beside
+`MD5OfMessageBody` and `MessageId`, and reports an error SQS answers as `SQS.AmazonSQSException` with the Java SDK's
 cause, e.g. "The request must contain the parameter MessageBody. (Service: AmazonSQS; Status
 Code: 400; Error Code: MissingParameter; Request ID: ...; Proxy: null)".
 """
@@ -25,21 +25,9 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 )
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 
+from .sdk_metadata import sdk_metadata
+
 SQS_ERROR: Final = "SQS.AmazonSQSException"
-
-
-def sdk_metadata(response_metadata: dict[str, Any]) -> dict[str, Any]:
-    """What the Java SDK adds to an answer: its HTTP headers (each also as a list) and request id."""
-    headers = {str(name): str(value) for name, value in (response_metadata.get("HTTPHeaders") or {}).items()}
-    request_id = str(response_metadata.get("RequestId") or headers.get("x-amzn-requestid") or uuid.uuid4())
-    return {
-        "SdkHttpMetadata": {
-            "AllHttpHeaders": {name: [value] for name, value in headers.items()},
-            "HttpHeaders": headers,
-            "HttpStatusCode": int(response_metadata.get("HTTPStatusCode", 200)),
-        },
-        "SdkResponseMetadata": {"RequestId": request_id},
-    }
 
 
 def java_sdk_cause(error: ClientError) -> str:
@@ -87,7 +75,7 @@ def run_as_step_functions_does(patches: ExitStack) -> None:
         )
         response = getattr(client, task._get_boto_service_action())(**normalised_parameters)
         metadata = response.pop("ResponseMetadata", None) or {}
-        env.stack.append({**response, **sdk_metadata(metadata)})
+        env.stack.append({**response, **sdk_metadata("sqs", metadata, response)})
 
     original_from_error = StateTaskServiceSqs._from_error
 
