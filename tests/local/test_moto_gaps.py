@@ -573,3 +573,16 @@ def test_gap_31_the_dynamodb_integration_returns_no_sdk_metadata(aws):
     arn = create_state_machine({"StartAt": "P", "States": {"P": {**put, "Parameters": parameters}}})
 
     assert json.loads(run_to_end(arn)["output"]) == {}
+
+
+def test_gap_32_a_second_state_machine_of_one_name_is_taken_whatever_its_definition(aws):
+    sfn = boto3.client("stepfunctions")
+    first = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
+    other = {"StartAt": "B", "States": {"B": {"Type": "Succeed"}}}
+
+    arns = {
+        sfn.create_state_machine(name="one", definition=json.dumps(d), roleArn=ROLE)["stateMachineArn"]
+        for d in (first, other)
+    }
+
+    assert len(arns) == 1

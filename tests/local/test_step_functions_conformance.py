@@ -551,3 +551,54 @@ def test_a_jsonata_wait_timestamp_that_is_not_iso_8601_fails_the_state_as_aws_re
     events = aws.client("stepfunctions").get_execution_history(executionArn=ended["executionArn"])["events"]
     [failed] = [event for event in events if event["type"] == "EvaluationFailed"]
     assert failed["evaluationFailedEventDetails"]["location"] == "Timestamp"
+
+
+def refusal(aws: EmbeddedAws, definition: Any, name: str = "refused") -> dict[str, str]:
+    with pytest.raises(ClientError) as refused:
+        aws.client("stepfunctions").create_state_machine(
+            name=f"{name}-{time.monotonic_ns()}", definition=json.dumps(definition), roleArn=ROLE
+        )
+    return refused.value.response["Error"]
+
+
+@pytest.mark.parametrize("timestamp", ["2016-13-05T21:29:29Z", "05-12-2016T21:29:29Z", "2016-12-05 21:29:29Z"])
+def test_a_wait_timestamp_that_is_not_rfc_3339_is_refused_with_its_location(aws, timestamp):
+    # Recorded on AWS.
+    until = {"Type": "Wait", "Timestamp": timestamp, "End": True}
+
+    error = refusal(aws, {"StartAt": "WaitUntil", "States": {"WaitUntil": until}})
+
+    assert error == {
+        "Code": "InvalidDefinition",
+        "Message": "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: String does not match RFC3339 "
+        "timestamp at /States/WaitUntil/Timestamp'",
+    }
+
+
+def test_a_definition_without_states_is_refused_naming_the_field(aws):
+    # Recorded on AWS.
+    error = refusal(aws, {"StartAt": "A"})
+
+    assert (
+        error["Message"]
+        == "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: These fields are required: [States] at /'"
+    )
+
+
+def test_a_second_state_machine_of_one_name_is_refused_unless_it_is_the_same(aws):
+    # CreateStateMachine is idempotent for the same definition and role; anything else, even the
+    # same definition written with other spacing, is StateMachineAlreadyExists (recorded on AWS).
+    sfn = aws.client("stepfunctions")
+    definition = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
+    name = f"once-{time.monotonic_ns()}"
+    first = sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)["stateMachineArn"]
+
+    again = sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)["stateMachineArn"]
+    with pytest.raises(ClientError) as respaced:
+        sfn.create_state_machine(name=name, definition=json.dumps(definition, indent=4), roleArn=ROLE)
+
+    assert again == first
+    assert respaced.value.response["Error"] == {
+        "Code": "StateMachineAlreadyExists",
+        "Message": f"State Machine Already Exists: '{first}'",
+    }

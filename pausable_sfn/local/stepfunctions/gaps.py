@@ -79,7 +79,9 @@
     at <where>'", e.g. "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole
     state machine at /States/Pass" (recorded on AWS): `answer_with_error_codes` gives every
     such error its code, and `describe_refused_definitions` says what is refused, and where
-    when it can tell.
+    when it can tell: also, in AWS's recorded words, a definition without StartAt or States
+    ("These fields are required: [States] at /") and a Wait Timestamp that is not RFC 3339
+    ("String does not match RFC3339 timestamp at /States/Until/Timestamp").
 25. String literals of a definition are read with Python's rules, not JSON's: a literal an
     Assign holds, a Comment or a name goes through with its escapes as written (`María`, sent
     as `Mar\u00eda` by any JSON writer, is assigned as the eight characters `Mar\u00eda`), and
@@ -112,6 +114,11 @@
 31. The optimized integrations (lambda:invoke, sqs, sns, dynamodb) return the service's answer
     without the Java SDK's `SdkHttpMetadata` and `SdkResponseMetadata`, which Step Functions
     returns beside it (recorded on AWS): `sdk_metadata.add_sdk_metadata`.
+32. CreateStateMachine with the name of an existing state machine returns that one, whatever its
+    definition and role; Step Functions does so only when both are the same, and answers
+    StateMachineAlreadyExists ("State Machine Already Exists: '<arn>'", recorded on AWS)
+    otherwise, even for the same definition written with other spacing:
+    `refuse_a_second_state_machine_of_one_name`.
 """
 
 import datetime
@@ -123,7 +130,7 @@ import re
 import threading
 import uuid
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, suppress
 from typing import Any
 from unittest import mock
@@ -132,7 +139,13 @@ from moto.core.exceptions import AWSError
 from moto.core.exceptions import InvalidToken as InvalidPageToken
 from moto.core.responses import ActionResult, EmptyResult
 from moto.stepfunctions.parser import api as parser_api
-from moto.stepfunctions.parser.api import HistoryEventType, InvalidDefinition, InvalidToken, TaskTimedOut
+from moto.stepfunctions.parser.api import (
+    HistoryEventType,
+    InvalidDefinition,
+    InvalidToken,
+    StateMachineAlreadyExists,
+    TaskTimedOut,
+)
 from moto.stepfunctions.parser.asl.antlr.runtime.ASLLexer import ASLLexer
 from moto.stepfunctions.parser.asl.antlt4utils import antlr4utils
 from moto.stepfunctions.parser.asl.antlt4utils.antlr4utils import is_terminal
@@ -460,6 +473,9 @@ def describe_refused_definitions(patches: ExitStack) -> None:
     """Gap 24."""
 
     def validate_definition(definition: str) -> None:
+        before_parsing = _refused_before_parsing(definition)
+        if before_parsing is not None:
+            raise _invalid(before_parsing)
         try:
             AmazonStateLanguageParser.parse(definition)
         except ASLParserException as refused:
@@ -492,32 +508,71 @@ def _invalid(detail: str) -> InvalidDefinition:
     return InvalidDefinition(message=f"Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: {detail}'")
 
 
+def _refused_before_parsing(definition: str) -> str | None:
+    """What Step Functions' schema validation refuses (in its recorded words) that moto's parser
+    would word otherwise: missing top-level fields, a Wait Timestamp that is not RFC 3339."""
+    try:
+        machine = json.loads(definition)
+    except ValueError:
+        return None
+    if not isinstance(machine, dict):
+        return None
+    missing = [field for field in ("StartAt", "States") if field not in machine]
+    if missing:
+        return f"These fields are required: [{', '.join(missing)}] at /"
+    for where, state, language, _ in _states_with_language(
+        machine.get("States"), "/States", machine.get("QueryLanguage")
+    ):
+        timestamp = state.get("Timestamp")
+        literal = state.get("Type") == "Wait" and language != "JSONata" and isinstance(timestamp, str)
+        if literal and Timestamp._from_timestamp_string(str(timestamp)) is None:
+            return f"String does not match RFC3339 timestamp at {where}/Timestamp"
+    return None
+
+
+def _states_with_language(states: Any, where: str, inherited: Any) -> Iterator[tuple[str, dict[str, Any], Any, Any]]:
+    """Each state (in branches and item processors too) with its path, its query language and
+    the one it inherits."""
+    for name, state in states.items() if isinstance(states, dict) else ():
+        if not isinstance(state, dict):
+            continue
+        language = state.get("QueryLanguage", inherited)
+        yield f"{where}/{name}", state, language, inherited
+        nested = [(branch, f"Branches[{n}]") for n, branch in enumerate(state.get("Branches") or [])]
+        nested += [(state[key], key) for key in ("ItemProcessor", "Iterator") if isinstance(state.get(key), dict)]
+        for processor, key in nested:
+            if isinstance(processor, dict):
+                yield from _states_with_language(processor.get("States"), f"{where}/{name}/{key}/States", language)
+
+
+def refuse_a_second_state_machine_of_one_name(patches: ExitStack) -> None:
+    """Gap 32."""
+    original = StepFunctionsParserBackend.create_state_machine
+
+    def create_state_machine(backend: StepFunctionsParserBackend, name: str, definition: str, **kwargs: Any) -> Any:
+        role = kwargs.get("roleArn")
+        for machine in backend.state_machines:
+            if machine.name == name and (machine.definition != definition or machine.roleArn != role):
+                raise StateMachineAlreadyExists(f"State Machine Already Exists: '{machine.arn}'")
+        return original(backend, name=name, definition=definition, **kwargs)
+
+    patches.enter_context(mock.patch.object(StepFunctionsParserBackend, "create_state_machine", create_state_machine))
+
+
 def _downgraded_state(definition: str) -> str | None:
     """Where a JSONPath state stands in a JSONata state machine (/States/Name), if one does."""
     try:
         machine = json.loads(definition)
     except ValueError:
         return None
-
-    def search(states: Any, where: str, inherited: str) -> str | None:
-        for name, state in (states or {}).items() if isinstance(states, dict) else ():
-            if not isinstance(state, dict):
-                continue
-            language = state.get("QueryLanguage", inherited)
-            if inherited == "JSONata" and language == "JSONPath":
-                return f"{where}/{name}"
-            for nested, key in [(branch, f"Branches[{n}]") for n, branch in enumerate(state.get("Branches", []))] + [
-                (state.get(key), key) for key in ("ItemProcessor", "Iterator") if state.get(key)
-            ]:
-                if isinstance(nested, dict):
-                    found = search(nested.get("States"), f"{where}/{name}/{key}/States", language)
-                    if found:
-                        return found
-        return None
-
     if not isinstance(machine, dict):
         return None
-    return search(machine.get("States"), "/States", machine.get("QueryLanguage", "JSONPath"))
+    for where, _state, language, inherited in _states_with_language(
+        machine.get("States"), "/States", machine.get("QueryLanguage", "JSONPath")
+    ):
+        if inherited == "JSONata" and language == "JSONPath":
+            return where
+    return None
 
 
 def read_string_literals_as_json(patches: ExitStack) -> None:
@@ -672,6 +727,7 @@ def apply(patches: ExitStack) -> None:
         jsonata.plug_in,
         write_context_times_as_step_functions_does,
         answer_with_error_codes,
+        refuse_a_second_state_machine_of_one_name,
         describe_refused_definitions,
         read_string_literals_as_json,
         assign_as_the_state_exits,
