@@ -238,7 +238,8 @@ class PausableTask(sfn.StateMachineFragment):
         return (
             sfn.Choice.jsonata(self, f"Read the {self.error_prefix} error")
             .when(
-                sfn.Condition.jsonata("{% $substring($states.input.Error, 0, 7) = 'States.' %}"),
+                # $string: a callback may give no error at all (null), which $substring refuses.
+                sfn.Condition.jsonata("{% $substring($string($states.input.Error), 0, 7) = 'States.' %}"),
                 sfn.Fail.jsonata(
                     self,
                     f"{self.failed_error}{IN_STEP_FUNCTIONS}",
@@ -413,7 +414,8 @@ def _validate_query_language(
     wrong = [name for name, value in (jsonpath_only if jsonata else jsonata_only).items() if value is not None]
     if wrong:
         instead = "give output= or assign= instead" if jsonata else "give result_path= instead"
-        raise invalid(f"{' and '.join(wrong)} belong to {other} tasks, and this one is {language}: {instead}")
+        verb = "belongs" if len(wrong) == 1 else "belong"
+        raise invalid(f"{' and '.join(wrong)} {verb} to {other} tasks, and this one is {language}: {instead}")
     if jsonata and timeout.path:
         raise invalid(
             f"timeout reads a JSONPath ({timeout.path}) and the task is JSONata: give "
@@ -422,12 +424,29 @@ def _validate_query_language(
     if not jsonata and timeout.jsonata_expression:
         raise invalid("timeout is a JSONata expression and the task is JSONPath: give query_language=JSONATA")
     if jsonata:
-        paths = [key for key in payload if key.endswith(".$")]
+        paths = _jsonpath_fields(payload)
         if paths:
             raise invalid(
                 f"payload keys {', '.join(paths)} are JSONPath; in a JSONata task a value is an expression: "
                 '{"key": "{% $states.input.x %}"}'
             )
+
+
+def _jsonpath_fields(value: Any, where: str = "") -> list[str]:
+    """The fields of a payload, at any depth, that are JSONPath: a "key.$" or a value made with
+    sfn.JsonPath (which a JSONata state would send as the literal text of the path)."""
+    found: list[str] = []
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            name = f"{where}.{key}" if where else str(key)
+            if str(key).endswith(".$") or (isinstance(item, str) and sfn.JsonPath.is_encoded_json_path(item)):
+                found.append(name)
+            else:
+                found.extend(_jsonpath_fields(item, name))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(_jsonpath_fields(item, f"{where}[{index}]"))
+    return found
 
 
 def _iso(seconds: float) -> str:

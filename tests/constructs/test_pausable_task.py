@@ -257,12 +257,12 @@ REFUSED: dict[str, tuple[str, Callable[[Receivers], dict[str, Any]], str]] = {
     "result_path in a JSONata task": (
         "Approve",
         lambda to: {"function": to.function, "timeout": HALF_AN_HOUR, "query_language": JSONATA, "result_path": "$.r"},
-        "result_path belong to JSONPath tasks, and this one is JSONata: give output= or assign= instead",
+        "result_path belongs to JSONPath tasks, and this one is JSONata: give output= or assign= instead",
     ),
     "output in a JSONPath task": (
         "Approve",
         lambda to: {"function": to.function, "timeout": HALF_AN_HOUR, "output": "{% $states.result %}"},
-        "output belong to JSONata tasks, and this one is JSONPath: give result_path= instead",
+        "output belongs to JSONata tasks, and this one is JSONPath: give result_path= instead",
     ),
     "a timeout path in a JSONata task": (
         "Approve",
@@ -273,6 +273,17 @@ REFUSED: dict[str, tuple[str, Callable[[Receivers], dict[str, Any]], str]] = {
         "Approve",
         lambda to: {"function": to.function, "timeout": sfn.Timeout.jsonata("{% 60 %}")},
         "timeout is a JSONata expression and the task is JSONPath: give query_language=JSONATA",
+    ),
+    "a JSONPath value, nested, in a JSONata task": (
+        "Approve",
+        lambda to: {
+            "function": to.function,
+            "timeout": HALF_AN_HOUR,
+            "query_language": JSONATA,
+            "payload": {"order": {"id": sfn.JsonPath.string_at("$.id")}},
+        },
+        "payload keys order.id are JSONPath; in a JSONata task a value is an expression: "
+        '{"key": "{% $states.input.x %}"}',
     ),
     "a JSONPath payload key in a JSONata task": (
         "Approve",
@@ -434,7 +445,7 @@ def test_a_jsonata_task_hands_the_token_in_its_arguments_and_ends_in_jsonata_sta
     )
     assert failure == {"ErrorEquals": ["States.ALL"], "Next": "Read the ApproveOrder error"}
     [rule] = states["Read the ApproveOrder error"]["Choices"]
-    assert rule["Condition"] == "{% $substring($states.input.Error, 0, 7) = 'States.' %}"
+    assert rule["Condition"] == "{% $substring($string($states.input.Error), 0, 7) = 'States.' %}"
     assert not [name for name, state in states.items() if {"Parameters", "ResultPath", "CausePath"} & set(state)]
 
 

@@ -104,7 +104,7 @@ CASES: dict[str, Case] = {
         JSONATA_PAGE, output("{% $random(42) = $random(42) and $random(42) >= 0 and $random(42) < 1 %}"), output=True
     ),
     "$random without a seed gives a number from 0 to 1": Case(
-        JSONATA_PAGE, output("{% $random() >= 0 and $random() < 1 %}"), output=True
+        JSONATA_PAGE, output("{% $random() >= 0 and $random() < 1 and $random() != $random() %}"), output=True
     ),
     "$uuid gives a version 4 UUID": Case(
         JSONATA_PAGE,
@@ -223,6 +223,30 @@ CASES: dict[str, Case] = {
         },
         input={"order": {"id": "o-1"}},
         output={"id": "o-1", "c": 1},
+    ),
+    "a variable read with a JSONPath in a JSONPath state: brackets, wildcards, filters, slices": Case(
+        VARIABLES_PAGE,
+        {
+            "StartAt": "Set",
+            "States": {
+                "Set": {
+                    "Type": "Pass",
+                    "Assign": {"v": {"b c": 1, "items": [{"id": "a", "n": 1}, {"id": "b", "n": 2}], "a": [1, 2, 3]}},
+                    "Next": "Read",
+                },
+                "Read": {
+                    "Type": "Pass",
+                    "Parameters": {
+                        "spaced.$": "$v['b c']",
+                        "ids.$": "$v.items[*].id",
+                        "big.$": "$v.items[?(@.n > 1)].id",
+                        "last.$": "$v.a[-1:]",
+                    },
+                    "End": True,
+                },
+            },
+        },
+        output={"spaced": 1, "ids": ["a", "b"], "big": ["b"], "last": [3]},
     ),
     "Assign sees the state's result, and Output the variables as they were on entry": Case(
         VARIABLES_PAGE,

@@ -47,17 +47,17 @@ def range_(first: Any, last: Any, step: Any) -> Any:
     )
     if increment == 0:
         raise FunctionArgumentError("The step argument of the function must not be 0")
-    items = list(range(start, end + (1 if increment > 0 else -1), increment))
-    if len(items) > MAX_RANGE_ITEMS:
+    numbers = range(start, end + (1 if increment > 0 else -1), increment)
+    if len(numbers) > MAX_RANGE_ITEMS:  # counted before any is made: $range(0, 1e10, 1) must not fill memory
         raise FunctionArgumentError(f"The function cannot create more than {MAX_RANGE_ITEMS} items")
-    return items[0] if len(items) == 1 else items
+    return numbers[0] if len(numbers) == 1 else list(numbers)
 
 
 def hash_(value: Any, algorithm: Any) -> str:
     """$hash('input', 'SHA-256'): the hexadecimal digest of a string."""
     if not isinstance(value, str):
         raise FunctionArgumentError(f"The value argument of the function must be a string, got {json.dumps(value)}")
-    if algorithm not in HASH_ALGORITHMS:
+    if not isinstance(algorithm, str) or algorithm not in HASH_ALGORITHMS:
         raise FunctionArgumentError(
             f"The hash algorithm {json.dumps(algorithm)} is not supported; use one of {', '.join(HASH_ALGORITHMS)}"
         )

@@ -9,6 +9,7 @@ into an expression. Its result is checked as Step Functions checks it, and a fai
 path in the state ("Output/result", "Arguments/FunctionName").
 """
 
+import copy
 import json
 import re
 from contextlib import ExitStack
@@ -32,6 +33,7 @@ from moto.stepfunctions.parser.asl.component.common.string.string_expression imp
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.variable_store import VariableStore
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+from moto.stepfunctions.parser.asl.utils.json_path import NoSuchJsonPathError, extract_json
 
 from . import functions
 
@@ -42,6 +44,7 @@ MAX_DEPTH: Final = 1_000
 # jsonatapy writes its errors as "<CODE>: message", a syntax error with words before the code
 # ("Parse error: Invalid syntax: S0201: ..."); Step Functions writes "<CODE>: message".
 _CODED = re.compile(r"\b(?P<code>[A-Z]\d{4}): (?P<message>.*)", re.DOTALL)
+_HOST_FUNCTION = re.compile(r"^.*?host function raised \w+: ", re.DOTALL)
 # Extra words jsonatapy puts after JSONata's own message for T1006 (the name it could not call).
 _NON_FUNCTION = re.compile(r"^(Attempted to invoke a non-function): .*$", re.DOTALL)
 
@@ -60,6 +63,8 @@ class JsonataError(Exception):
     """An expression that does not compile or that fails while it runs, as JSONata reports it."""
 
     def __init__(self, text: str) -> None:
+        # An error of a Step Functions function, which jsonatapy reports as raised by Python.
+        text = _HOST_FUNCTION.sub("", text)
         match = _CODED.search(text)
         if match:
             message = _NON_FUNCTION.sub(r"\1", match["message"])
@@ -174,10 +179,12 @@ def plug_in(patches: ExitStack) -> None:
         env.stack.append(_evaluate_in_state(component, env, component.expression, with_states=True))
 
     def variable_sample(component: StringVariableSample, env: Environment) -> None:
-        # "$name" or "$name.path" in a JSONPath field (e.g. "total.$": "$order.total"): the
-        # variables alone, and `$states` only in a JSONata state.
-        in_jsonata = component.query_language_mode == QueryLanguageMode.JSONata
-        env.stack.append(_evaluate_in_state(component, env, component.expression, with_states=in_jsonata))
+        # "$name" or "$name.path" in a field: a JSONPath into the variable in a JSONPath state
+        # ("total.$": "$order.items[0].price"), JSONata in a JSONata state.
+        if component.query_language_mode == QueryLanguageMode.JSONata:
+            env.stack.append(_evaluate_in_state(component, env, component.expression, with_states=True))
+            return
+        env.stack.append(copy.deepcopy(variable_path(env, component.expression)))
 
     original_visit = Preprocessor.visitString_jsonata
 
@@ -197,6 +204,26 @@ def plug_in(patches: ExitStack) -> None:
     patches.enter_context(mock.patch.object(StringVariableSample, "_eval_body", variable_sample))
     patches.enter_context(mock.patch.object(Preprocessor, "visitString_jsonata", visit_string_jsonata))
     patches.enter_context(mock.patch.object(VariableStore, "get_assigned_variables", assigned_variables))
+
+
+_VARIABLE = re.compile(r"\$(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<path>.*)", re.DOTALL)
+
+
+def variable_path(env: Environment, reference: str) -> Any:
+    """What a JSONPath variable reference (`$order`, `$order.items[0]`, `$v['b c']`) reads: the
+    variable by its name, then the rest of the reference as a JSONPath into its value. A path that
+    leads nowhere raises NoSuchJsonPathError, which the state words as Step Functions does."""
+    match = _VARIABLE.fullmatch(reference.strip())
+    if match is None:
+        raise NoSuchJsonPathError(json_path=reference, data=None)
+    value = env.variable_store.get(match["name"])
+    rest = match["path"]
+    if not rest:
+        return value
+    try:
+        return extract_json(f"${rest}", value)
+    except NoSuchJsonPathError:
+        raise NoSuchJsonPathError(json_path=reference, data=value) from None
 
 
 def _field_path(ctx: Any) -> str:

@@ -67,7 +67,7 @@ def run_as_step_functions_does(patches: ExitStack) -> None:
             if body is None:
                 raise _MissingParameterError("MessageBody")
             if not isinstance(body, str):  # Step Functions sends an object as its JSON text
-                normalised_parameters["MessageBody"] = to_json_str(body)
+                normalised_parameters["MessageBody"] = to_json_str(body, separators=(",", ":"))
         client = vars(state_task_service_sqs)["boto_client_for"](
             service=task._get_boto_service_name(),
             region=resource_runtime_part.region,
