@@ -545,7 +545,8 @@ def test_gap_29_a_wait_of_2_to_the_31_seconds_is_taken(aws):
     arn = create_state_machine(
         {"StartAt": "W", "States": {"W": {"Type": "Wait", "TimestampPath": "$.at", "End": True}}}
     )
-    at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 2**31 + 3600))
+    # A day over 2^31 seconds: moto compares with local time, whatever the machine's offset from UTC.
+    at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 2**31 + 86400))
 
     with mock.patch.object(WaitFunction, "_wait_interval", lambda _, env, wait_seconds: waits.append(wait_seconds)):
         run_to_end(arn, json.dumps({"at": at}))

@@ -56,6 +56,10 @@ def output(expression: str) -> dict[str, Any]:
     return jsonata(("Compute", {"Type": "Pass", "Output": expression}))
 
 
+def output_of(template: Any) -> dict[str, Any]:
+    return jsonata(("Compute", {"Type": "Pass", "Output": template}))
+
+
 CASES: dict[str, Case] = {
     # Transforming data with JSONata: the conversion of a JSONPath state to JSONata, with the
     # page's input and variable, and the result it shows.
@@ -626,3 +630,54 @@ def test_a_second_state_machine_of_one_name_is_refused_unless_it_is_the_same(aws
         "Code": "StateMachineAlreadyExists",
         "Message": f"State Machine Already Exists: '{first}'",
     }
+
+
+@pytest.mark.parametrize("offset", ["Z", "+01:00", "-05:30"])
+def test_a_wait_timestamp_with_any_rfc_3339_offset_is_taken_and_waited_for_in_utc(aws, offset):
+    # "Timestamps must conform to the RFC3339 profile of ISO 8601" (Wait state, Step Functions
+    # developer guide): Z or a numeric offset. A moment a second past is waited for no longer.
+    hours, minutes = (0, 0) if offset == "Z" else (int(offset[1:3]), int(offset[4:]))
+    shift = timedelta(hours=hours, minutes=minutes) * (-1 if offset.startswith("-") else 1)
+    past = (datetime.now(UTC) - timedelta(seconds=1) + shift).strftime("%Y-%m-%dT%H:%M:%S") + offset
+    definition = {"StartAt": "Until", "States": {"Until": {"Type": "Wait", "Timestamp": past, "End": True}}}
+
+    ended = run(aws, definition, {})
+
+    assert ended["status"] == "SUCCEEDED"
+
+
+@pytest.mark.parametrize(
+    ("state", "field", "expected", "shown"),
+    [
+        (
+            {"Type": "Choice", "Choices": [{"Condition": "{% 'yes' %}", "Next": "Done"}], "Default": "Done"},
+            "Choices/Condition",
+            "boolean",
+            "'string' for value: \"yes\"",
+        ),
+        ({"Type": "Wait", "Seconds": "{% 1.5 %}", "Next": "Done"}, "Seconds", "integer", "'number' for value: 1.5"),
+        ({"Type": "Wait", "Seconds": "{% 'x' %}", "Next": "Done"}, "Seconds", "integer", "'string' for value: \"x\""),
+        ({"Type": "Fail", "Error": "{% 5 %}"}, "Error", "string", "'number' for value: 5"),
+    ],
+    ids=["a Condition that is not a boolean", "Seconds not whole", "Seconds not a number", "an Error not a string"],
+)
+def test_an_expression_whose_result_its_field_cannot_take_fails_the_state(aws, state, field, expected, shown):
+    # In the words Step Functions records for a Map's Items of the wrong type (RECORDED).
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Check",
+        "States": {"Check": state, "Done": {"Type": "Succeed"}},
+    }
+
+    ended = run(aws, definition, {})
+
+    assert (ended["status"], ended["error"]) == ("FAILED", "States.QueryEvaluationError")
+    assert ended["cause"].endswith(
+        f"specified for the field '{field}' returned an unexpected result type. Expected '{expected}', but was {shown}"
+    )
+
+
+def test_a_value_in_a_template_may_be_of_any_type_whatever_its_key(aws):
+    ended = run(aws, output_of({"Error": "{% 5 %}", "Condition": "{% 'yes' %}"}), {})
+
+    assert json.loads(ended["output"]) == {"Error": 5, "Condition": "yes"}

@@ -110,7 +110,7 @@
     an ISO-8601 time fails with States.Runtime; Step Functions fails it with
     States.QueryEvaluationError, "The Timestamp field cannot be parsed as an ISO-8601 extended
     offset date-time format string: <value>", and an EvaluationFailed event at `Timestamp`
-    (recorded on AWS): `refuse_jsonata_timestamps_as_step_functions_does`.
+    (recorded on AWS): `read_wait_timestamps_as_rfc_3339`.
 31. The optimized integrations (lambda:invoke, sqs, sns, dynamodb) return the service's answer
     without the Java SDK's `SdkHttpMetadata` and `SdkResponseMetadata`, which Step Functions
     returns beside it (recorded on AWS): `sdk_metadata.add_sdk_metadata`.
@@ -119,6 +119,11 @@
     StateMachineAlreadyExists ("State Machine Already Exists: '<arn>'", recorded on AWS)
     otherwise, even for the same definition written with other spacing:
     `refuse_a_second_state_machine_of_one_name`.
+33. A Wait's Timestamp must end in Z: an RFC 3339 time with an offset (2026-01-02T03:04:05+01:00),
+    which Step Functions takes ("Timestamps must conform to the RFC3339 profile of ISO 8601",
+    Wait state, Step Functions developer guide), is refused; and a Timestamp is compared with
+    the machine's local time, so off by the machine's offset from UTC:
+    `read_wait_timestamps_as_rfc_3339` reads either form and waits until that moment in UTC.
 """
 
 import datetime
@@ -525,7 +530,7 @@ def _refused_before_parsing(definition: str) -> str | None:
     ):
         timestamp = state.get("Timestamp")
         literal = state.get("Type") == "Wait" and language != "JSONata" and isinstance(timestamp, str)
-        if literal and Timestamp._from_timestamp_string(str(timestamp)) is None:
+        if literal and utc_moment(str(timestamp)) is None:
             return f"String does not match RFC3339 timestamp at {where}/Timestamp"
     return None
 
@@ -688,25 +693,40 @@ def name_map_inputs_by_their_value(patches: ExitStack) -> None:
     patches.enter_context(mock.patch.object(state_map_module, "type", as_json, create=True))
 
 
-def refuse_jsonata_timestamps_as_step_functions_does(patches: ExitStack) -> None:
-    """Gap 30."""
-    original = Timestamp._get_wait_seconds
+# RFC 3339 as Step Functions takes it: an uppercase T, and Z or a numeric offset.
+_RFC_3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
+
+
+def utc_moment(text: str) -> datetime.datetime | None:
+    """An RFC 3339 time as a naive UTC datetime (moto's convention), or None if it is not one."""
+    if not _RFC_3339.fullmatch(text):
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:  # a month 13, an hour 25
+        return None
+    return moment.astimezone(datetime.UTC).replace(tzinfo=None)
+
+
+def read_wait_timestamps_as_rfc_3339(patches: ExitStack) -> None:
+    """Gaps 30 (a JSONata Timestamp's failure) and 33."""
 
     def get_wait_seconds(wait: Timestamp, env: Any) -> int:
-        if not isinstance(wait.string, StringJSONata):
-            return original(wait, env)
         wait.string.eval(env=env)
         value = env.stack.pop()
-        moment = Timestamp._from_timestamp_string(value) if isinstance(value, str) else None
-        if moment is None:
+        moment = utc_moment(value) if isinstance(value, str) else None
+        if moment is None and isinstance(wait.string, StringJSONata):
             raise jsonata.evaluation_failure(
                 env,
                 "Timestamp",
                 "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: "
                 + (value if isinstance(value, str) else to_json_str(value)),
             )
+        if moment is None:
+            raise FailureEventException(wait._create_failure_event(env, str(value)))
         return int((moment - datetime.datetime.now(datetime.UTC).replace(tzinfo=None)).total_seconds())
 
+    patches.enter_context(mock.patch.object(Timestamp, "_from_timestamp_string", staticmethod(utc_moment)))
     patches.enter_context(mock.patch.object(Timestamp, "_get_wait_seconds", get_wait_seconds))
 
 
@@ -735,7 +755,7 @@ def apply(patches: ExitStack) -> None:
         sqs_integration.run_as_step_functions_does,
         refuse_waits_too_long,
         name_map_inputs_by_their_value,
-        refuse_jsonata_timestamps_as_step_functions_does,
+        read_wait_timestamps_as_rfc_3339,
         sdk_metadata.add_sdk_metadata,
     ):
         workaround(patches)

@@ -165,7 +165,49 @@ def _evaluate_in_state(component: Any, env: Environment, source: str, *, with_st
         raise evaluation_failure(env, field, f"{prefix} returned an unsupported result type.") from None
     if result is UNDEFINED:
         raise evaluation_failure(env, field, f"{prefix} returned nothing (undefined).")
+    # A whole field (a Choice rule's Condition stands under Choices), not a value in a template.
+    expected = _EXPECTED.get(field.removeprefix("Choices/") if field == "Choices/Condition" else field)
+    if expected is not None and not _is_a(result, expected):
+        raise evaluation_failure(
+            env,
+            field,
+            f"{prefix} returned an unexpected result type. Expected '{expected}', but was '{_kind(result)}' "
+            f"for value: {json.dumps(result, separators=(',', ':'))}",
+        )
     return result
+
+
+# What the fields a whole expression fills must hold (the Map's Items is checked by moto, in the
+# words recorded on AWS, which these follow).
+_EXPECTED: Final = {
+    "Condition": "boolean",
+    "Seconds": "integer",
+    "TimeoutSeconds": "integer",
+    "HeartbeatSeconds": "integer",
+    "MaxConcurrency": "integer",
+    "ToleratedFailureCount": "integer",
+    "ToleratedFailurePercentage": "number",
+    "Error": "string",
+    "Cause": "string",
+}
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _is_a(value: Any, expected: str) -> bool:
+    if expected == "integer":
+        return _kind(value) == "number" and float(value).is_integer() and value >= 0
+    return _kind(value) == expected
 
 
 # The attribute that holds where an expression stands in its state ("Output/result").
