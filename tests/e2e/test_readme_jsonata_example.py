@@ -74,6 +74,8 @@ def test_the_example_pauses_at_each_step_keeps_the_parcel_in_a_variable_and_ends
 def test_a_rejection_fails_the_execution_with_the_callbacks_error_and_cause(cli, embedded, orders):
     name, arn = start_order(embedded, orders)
     assert wait_until(lambda: paused_at(cli, name) == "Pack order", what="paused at Pack order")
+    beat = cli("heartbeat", name)  # found in the JSONata Arguments, as resume and fail find it
+    assert beat[0] == 0, beat[2]
 
     rejected = cli("fail", name, "--error", "Rejected", "--cause", "address missing")
 
