@@ -513,14 +513,20 @@ def _invalid(detail: str) -> InvalidDefinition:
     return InvalidDefinition(message=f"Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: {detail}'")
 
 
-def _refused_before_parsing(definition: str) -> str | None:
-    """What Step Functions' schema validation refuses (in its recorded words) that moto's parser
-    would word otherwise: missing top-level fields, a Wait Timestamp that is not RFC 3339."""
+def _machine_of(definition: str) -> dict[str, Any] | None:
+    """The definition as a JSON object, or None where it is not one (moto's parser says why)."""
     try:
         machine = json.loads(definition)
     except ValueError:
         return None
-    if not isinstance(machine, dict):
+    return machine if isinstance(machine, dict) else None
+
+
+def _refused_before_parsing(definition: str) -> str | None:
+    """What Step Functions' schema validation refuses (in its recorded words) that moto's parser
+    would word otherwise: missing top-level fields, a Wait Timestamp that is not RFC 3339."""
+    machine = _machine_of(definition)
+    if machine is None:
         return None
     missing = [field for field in ("StartAt", "States") if field not in machine]
     if missing:
@@ -566,11 +572,8 @@ def refuse_a_second_state_machine_of_one_name(patches: ExitStack) -> None:
 
 def _downgraded_state(definition: str) -> str | None:
     """Where a JSONPath state stands in a JSONata state machine (/States/Name), if one does."""
-    try:
-        machine = json.loads(definition)
-    except ValueError:
-        return None
-    if not isinstance(machine, dict):
+    machine = _machine_of(definition)
+    if machine is None:
         return None
     for where, _state, language, inherited in _states_with_language(
         machine.get("States"), "/States", machine.get("QueryLanguage", "JSONPath")
