@@ -18,7 +18,7 @@
 11. A callback for a task that has closed (resumed, timed out) whose execution has ended is
     refused as InvalidToken; Step Functions answers TaskTimedOut ("Provided task does not exist
     anymore"): `report_closed_tasks` does so for tokens the interpreter issued. moto's own
-    TaskTimedOut also reaches the client without its error code; it gets it back here.
+    TaskTimedOut also reaches the client without its error code; gap 24 gives it back.
 12. A heartbeat timeout is recorded as States.Timeout (TaskTimedOut, ExecutionFailed), as Step
     Functions records it, but a Catch or Retry naming States.HeartbeatTimeout never matches it;
     on Step Functions it does ("States.HeartbeatTimeout ... only available inside the Catch and
@@ -96,10 +96,9 @@
     output `"abc"`), which is not JSON, and any other output with spaces after its separators,
     unlike the execution's own history. Step Functions answers the output as the JSON text the
     history holds: `describe_outputs_as_json`.
-28. The SQS integration returns SQS's answer without the SDK's metadata, crashes on a null
-    MessageBody, and names each error SQS answers SQS.SdkClientException with SQS's bare
-    message; Step Functions answers with SdkHttpMetadata and SdkResponseMetadata, and names
-    them SQS.AmazonSQSException with the Java SDK's cause (recorded on AWS):
+28. The SQS integration crashes on a null MessageBody, and names each error SQS answers
+    SQS.SdkClientException with SQS's bare message; Step Functions names them
+    SQS.AmazonSQSException with the Java SDK's cause (recorded on AWS):
     `sqs_integration.run_as_step_functions_does`.
 29. A Wait whose delay is 2^31 seconds or more (a Timestamp 24,856 days ahead) waits; Step
     Functions fails the execution at once with States.Runtime, "Wait state delay is too long."
@@ -231,8 +230,7 @@ def keep_task_failure_cause(patches: ExitStack) -> None:
 
 
 def report_closed_tasks(patches: ExitStack) -> None:
-    """Gap 11."""
-    patches.enter_context(mock.patch.object(TaskTimedOut, "TYPE", "TaskTimedOut"))
+    """Gap 11 (TaskTimedOut's code is given back with the others', gap 24)."""
     for operation in ("send_task_success", "send_task_failure", "send_task_heartbeat"):
         original = getattr(StepFunctionsParserBackend, operation)
 
@@ -532,7 +530,7 @@ def _refused_before_parsing(definition: str) -> str | None:
     if missing:
         return f"These fields are required: [{', '.join(missing)}] at /"
     for where, state, language, _ in _states_with_language(
-        machine.get("States"), "/States", machine.get("QueryLanguage")
+        machine.get("States"), "/States", machine.get("QueryLanguage", "JSONPath")
     ):
         timestamp = state.get("Timestamp")
         literal = state.get("Type") == "Wait" and language != "JSONata" and isinstance(timestamp, str)
@@ -669,15 +667,13 @@ def refuse_waits_too_long(patches: ExitStack) -> None:
     def wait_interval(function: WaitFunction, env: Any, wait_seconds: int) -> None:
         if wait_seconds > MAX_WAIT_SECONDS:
             runtime = StatesErrorNameType.StatesRuntime
-            details: Any = {
-                "executionFailedEventDetails": {"error": runtime.to_name(), "cause": "Wait state delay is too long."}
-            }
+            cause = {"error": runtime.to_name(), "cause": "Wait state delay is too long."}
             raise FailureEventException(
                 failure_event=FailureEvent(
                     env=env,
                     error_name=StatesErrorName(typ=runtime),
                     event_type=HistoryEventType.ExecutionFailed,
-                    event_details=details,
+                    event_details=jsonata.event_details(executionFailedEventDetails=cause),
                 )
             )
         original(function, env=env, wait_seconds=wait_seconds)

@@ -116,13 +116,10 @@ class UnsupportedResultError(Exception):
     """The expression gave a function, which no JSON field can hold."""
 
 
-def bindings_of(env: Environment, *, with_states: bool) -> dict[str, Any]:
-    """The variables an expression of this state sees: those in scope, and `$states` in JSONata."""
+def bindings_of(env: Environment) -> dict[str, Any]:
+    """What an expression of this state sees: the variables in scope, and `$states`."""
     store = env.variable_store
-    bindings: dict[str, Any] = {**store._outer_scope, **store._inner_scope}
-    if with_states:
-        bindings["states"] = env.states._states_data
-    return bindings
+    return {**store._outer_scope, **store._inner_scope, "states": env.states._states_data}
 
 
 def evaluation_failure(env: Environment, field: str, cause: str) -> FailureEventException:
@@ -134,31 +131,32 @@ def evaluation_failure(env: Environment, field: str, cause: str) -> FailureEvent
             env=env,
             error_name=error,
             event_type=HistoryEventType.EvaluationFailed,
-            event_details=_event_details(details),
+            event_details=event_details(evaluationFailedEventDetails=details),
         )
     )
     env.event_manager.add_event(
         context=env.event_history_context,
         event_type=HistoryEventType.EvaluationFailed,
-        event_details=_event_details(failure.get_evaluation_failed_event_details()),
+        event_details=event_details(evaluationFailedEventDetails=failure.get_evaluation_failed_event_details()),
     )
     return failure
 
 
-def _event_details(details: Any) -> Any:
-    # moto's EventDetails is a TypedDict of every kind of details, each of them required.
-    return {"evaluationFailedEventDetails": details}
+def event_details(**details: Any) -> Any:
+    """An event's details, of one kind (`taskFailedEventDetails=...`): moto types them as a
+    TypedDict that requires every kind at once."""
+    return details
 
 
 def _field_of(component: Any, env: Environment) -> str:
     return getattr(component, FIELD_PATH, None) or env.next_field_name or ""
 
 
-def _evaluate_in_state(component: Any, env: Environment, source: str, *, with_states: bool) -> Any:
-    field = _field_of(component, env)
+def _evaluate_in_state(component: StringJSONata | StringVariableSample, env: Environment) -> Any:
+    source, field = component.expression, _field_of(component, env)
     prefix = f"The JSONata expression '{source}' specified for the field '{field}'"
     try:
-        result = evaluate(source, bindings_of(env, with_states=with_states))
+        result = evaluate(source, bindings_of(env))
     except JsonataError as error:
         raise evaluation_failure(env, field, f"{prefix} threw an error during evaluation. {error}") from None
     except UnsupportedResultError:
@@ -166,7 +164,7 @@ def _evaluate_in_state(component: Any, env: Environment, source: str, *, with_st
     if result is UNDEFINED:
         raise evaluation_failure(env, field, f"{prefix} returned nothing (undefined).")
     # A whole field (a Choice rule's Condition stands under Choices), not a value in a template.
-    expected = _EXPECTED.get(field.removeprefix("Choices/") if field == "Choices/Condition" else field)
+    expected = _EXPECTED.get("Condition" if field == "Choices/Condition" else field)
     if expected is not None and not _is_a(result, expected):
         raise evaluation_failure(
             env,
@@ -218,13 +216,13 @@ def plug_in(patches: ExitStack) -> None:
     """Gap 8: moto's JSONata fields and variable references evaluated with the engine above."""
 
     def string_jsonata(component: StringJSONata, env: Environment) -> None:
-        env.stack.append(_evaluate_in_state(component, env, component.expression, with_states=True))
+        env.stack.append(_evaluate_in_state(component, env))
 
     def variable_sample(component: StringVariableSample, env: Environment) -> None:
         # "$name" or "$name.path" in a field: a JSONPath into the variable in a JSONPath state
         # ("total.$": "$order.items[0].price"), JSONata in a JSONata state.
         if component.query_language_mode == QueryLanguageMode.JSONata:
-            env.stack.append(_evaluate_in_state(component, env, component.expression, with_states=True))
+            env.stack.append(_evaluate_in_state(component, env))
             return
         env.stack.append(copy.deepcopy(variable_path(env, component.expression)))
 

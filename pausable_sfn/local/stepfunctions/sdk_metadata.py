@@ -19,6 +19,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_dynamodb,
     state_task_service_sns,
+    state_task_service_sqs,
 )
 
 # Each service's answer, as recorded on AWS: its content type and the headers it adds.
@@ -82,8 +83,12 @@ class _ClientWithMetadata:
 
 
 def add_sdk_metadata(patches: ExitStack) -> None:
-    """Gap 31 (SQS's is added by sqs_integration, which runs that task itself)."""
-    for module, service in ((state_task_service_dynamodb, "dynamodb"), (state_task_service_sns, "sns")):
+    """Gap 31."""
+    for module, service in (
+        (state_task_service_dynamodb, "dynamodb"),
+        (state_task_service_sns, "sns"),
+        (state_task_service_sqs, "sqs"),
+    ):
         original = vars(module)["boto_client_for"]
 
         def client_for(*args: Any, _original: Any = original, _service: str = service, **kwargs: Any) -> Any:

@@ -1,13 +1,12 @@
 """Gap 28: the SQS integration (`arn:aws:states:::sqs:sendMessage`, `.waitForTaskToken`) as Step
 Functions runs it.
 
-moto's task returns SQS's answer without the SDK's metadata (gap 31), crashes on a null
-MessageBody (States.Runtime, or a 500 over HTTP that the task reports as SQS.SdkClientException),
-and names every error SQS answers `SQS.SdkClientException` with SQS's bare message. Step
-Functions (recorded on AWS) returns `SdkHttpMetadata` and `SdkResponseMetadata` beside
-`MD5OfMessageBody` and `MessageId`, and reports an error SQS answers as `SQS.AmazonSQSException` with the Java SDK's
-cause, e.g. "The request must contain the parameter MessageBody. (Service: AmazonSQS; Status
-Code: 400; Error Code: MissingParameter; Request ID: ...; Proxy: null)".
+moto's task crashes on a null MessageBody (States.Runtime, or a 500 over HTTP that the task
+reports as SQS.SdkClientException), writes an object body with spaces, and names every error SQS
+answers `SQS.SdkClientException` with SQS's bare message. Step Functions (recorded on AWS)
+reports an error SQS answers as `SQS.AmazonSQSException` with the Java SDK's cause, e.g. "The
+request must contain the parameter MessageBody. (Service: AmazonSQS; Status Code: 400; Error
+Code: MissingParameter; Request ID: ...; Proxy: null)". Its answer's SDK metadata is gap 31's.
 """
 
 import uuid
@@ -19,13 +18,12 @@ from botocore.exceptions import ClientError
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_sqs
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sqs import (
     StateTaskServiceSqs,
 )
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 
-from .sdk_metadata import sdk_metadata
+from .jsonata import event_details
 
 SQS_ERROR: Final = "SQS.AmazonSQSException"
 
@@ -54,6 +52,7 @@ class _MissingParameterError(ClientError):
 
 def run_as_step_functions_does(patches: ExitStack) -> None:
     """Gap 28."""
+    original_eval = StateTaskServiceSqs._eval_service_task
 
     def eval_service_task(
         task: StateTaskServiceSqs,
@@ -66,31 +65,23 @@ def run_as_step_functions_does(patches: ExitStack) -> None:
             body = normalised_parameters["MessageBody"]
             if body is None:
                 raise _MissingParameterError("MessageBody")
-            if not isinstance(body, str):  # Step Functions sends an object as its JSON text
+            if not isinstance(body, str):  # Step Functions sends an object as its compact JSON text
                 normalised_parameters["MessageBody"] = to_json_str(body, separators=(",", ":"))
-        client = vars(state_task_service_sqs)["boto_client_for"](
-            service=task._get_boto_service_name(),
-            region=resource_runtime_part.region,
-            state_credentials=state_credentials,
-        )
-        response = getattr(client, task._get_boto_service_action())(**normalised_parameters)
-        metadata = response.pop("ResponseMetadata", None) or {}
-        env.stack.append({**response, **sdk_metadata("sqs", metadata, response)})
+        original_eval(task, env, resource_runtime_part, normalised_parameters, state_credentials)
 
     original_from_error = StateTaskServiceSqs._from_error
 
     def from_error(task: StateTaskServiceSqs, env: Any, ex: Exception) -> FailureEvent:
         if not isinstance(ex, ClientError):
             return original_from_error(task, env, ex)
-        # moto's EventDetails is a TypedDict that requires every kind of details.
-        details: Any = {
-            "taskFailedEventDetails": TaskFailedEventDetails(
+        details = event_details(
+            taskFailedEventDetails=TaskFailedEventDetails(
                 error=SQS_ERROR,
                 cause=java_sdk_cause(ex),
                 resource=task._get_sfn_resource(),
                 resourceType=task._get_sfn_resource_type(),
             )
-        }
+        )
         return FailureEvent(
             env=env,
             error_name=CustomErrorName(SQS_ERROR),
