@@ -152,13 +152,8 @@ class PausableTask(sfn.StateMachineFragment):
             if heartbeat is not None:
                 heartbeat_end = self._heartbeat_timed_out(heartbeat)
                 self.task.add_catch(heartbeat_end, errors=[sfn.Errors.HEARTBEAT_TIMEOUT], **caught)
-            if self.jsonata and timeout.jsonata_expression:
-                # The timed-out state reads the allowed seconds beside the error, evaluated here,
-                # where the task's own input is still at hand.
-                allowed = _expression_body(timeout.jsonata_expression)
-                caught = {"outputs": f"{{% $merge([$states.errorOutput, {{'allowedSeconds': {allowed}}}]) %}}"}
-            self.task.add_catch(self._timed_out(timeout), errors=[sfn.Errors.TIMEOUT], **caught)
-            caught = {} if self.jsonata else {"result_path": self._failure_path}
+            timed_out, timeout_caught = self._timed_out(timeout)
+            self.task.add_catch(timed_out, errors=[sfn.Errors.TIMEOUT], **(timeout_caught or caught))
         self.task.add_catch(on_failure or self._failed(), errors=[sfn.Errors.ALL], **caught)
 
     @property
@@ -171,26 +166,23 @@ class PausableTask(sfn.StateMachineFragment):
         their author made them end."""
         return [self.task]
 
-    def _timed_out(self, timeout: sfn.Timeout) -> sfn.Fail:
+    def _timed_out(self, timeout: sfn.Timeout) -> tuple[sfn.Fail, dict[str, Any] | None]:
+        """The timed-out end, and the options of the Catch that leads to it where they are its own."""
         cause = "No callback arrived in time (States.Timeout; the task allows {} seconds)."
         if timeout.path:
-            return sfn.Fail(
-                self,
-                self.timed_out_error,
-                error=self.timed_out_error,
-                cause_path=sfn.JsonPath.format(cause, sfn.JsonPath.string_at(timeout.path)),
-            )
+            read = sfn.JsonPath.format(cause, sfn.JsonPath.string_at(timeout.path))
+            end = sfn.Fail(self, self.timed_out_error, error=self.timed_out_error, cause_path=read)
+            return end, None
         if timeout.jsonata_expression:
+            # The Catch writes the allowed seconds beside the error, evaluated where the task's
+            # own input is still at hand; the Fail state reads them there.
+            allowed = _expression_body(timeout.jsonata_expression)
+            caught = {"outputs": f"{{% $merge([$states.errorOutput, {{'allowedSeconds': {allowed}}}]) %}}"}
             before, after = cause.split("{}")
-            return sfn.Fail.jsonata(
-                self,
-                self.timed_out_error,
-                error=self.timed_out_error,
-                cause=f"{{% '{before}' & $string($states.input.allowedSeconds) & '{after}' %}}",
-            )
-        return self._fail(
-            self.timed_out_error, error=self.timed_out_error, cause=cause.format(f"{timeout.seconds:.0f}")
-        )
+            written = f"{{% '{before}' & $string($states.input.allowedSeconds) & '{after}' %}}"
+            return sfn.Fail.jsonata(self, self.timed_out_error, error=self.timed_out_error, cause=written), caught
+        allowed_seconds = cause.format(f"{timeout.seconds:.0f}")
+        return self._fail(self.timed_out_error, error=self.timed_out_error, cause=allowed_seconds), None
 
     def _heartbeat_timed_out(self, heartbeat: Duration) -> sfn.Fail:
         return self._fail(
