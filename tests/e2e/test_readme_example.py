@@ -51,11 +51,11 @@ def cli(run_cli, orders):
     return lambda *args: run_cli(*args, "--state-machine", orders)
 
 
-def start_order(embedded, orders: str) -> tuple[str, str]:
+def start_order(embedded, orders: str, **more_input: object) -> tuple[str, str]:
     """Starts an execution of the example with an order of its own: (its name, its ARN)."""
     name = f"order-{uuid.uuid4().hex[:8]}"
     started = embedded.client("stepfunctions").start_execution(
-        stateMachineArn=orders, name=name, input=json.dumps({"order": {"id": name}})
+        stateMachineArn=orders, name=name, input=json.dumps({"order": {"id": name}, **more_input})
     )
     return name, started["executionArn"]
 

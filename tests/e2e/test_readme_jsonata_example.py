@@ -3,13 +3,18 @@ deployed on the embedded AWS, and its two pausable steps operated with `pausable
 JSONPath twin is (test_readme_example.py)."""
 
 import json
-import uuid
 
 import pytest
 
 from ..readme import JSONATA_EXAMPLE_HEADING, example_app
 from ..waiting import wait_until
-from .test_readme_example import assert_drawn_waiting_at_pack_order, ending_of, paused_at, synthesized_app
+from .test_readme_example import (
+    assert_drawn_waiting_at_pack_order,
+    ending_of,
+    paused_at,
+    synthesized_app,
+)
+from .test_readme_example import start_order as start_example_order
 
 pytestmark = pytest.mark.emulator_only(reason="deploys the README's own app, which make test-live does not")
 
@@ -27,11 +32,7 @@ def cli(run_cli, orders):
 
 
 def start_order(embedded, orders: str) -> tuple[str, str]:
-    name = f"order-{uuid.uuid4().hex[:8]}"
-    started = embedded.client("stepfunctions").start_execution(
-        stateMachineArn=orders, name=name, input=json.dumps({"order": {"id": name}, "packingHours": 4})
-    )
-    return name, started["executionArn"]
+    return start_example_order(embedded, orders, packingHours=4)
 
 
 def test_the_definition_is_jsonata_and_hands_the_token_in_its_arguments(embedded, orders):

@@ -25,6 +25,7 @@ from moto.awslambda.models import LambdaFunction
 
 from ..waiting import wait_until
 from .test_dynamodb import race_conditional_updates
+from .test_step_functions_conformance import DOWNGRADE
 
 ROLE = "arn:aws:iam::123456789012:role/any"
 EXECUTING = {"stepfunctions": {"execute_state_machine": True}}
@@ -460,14 +461,8 @@ def test_gap_21_a_refused_jsonata_definition_leaves_its_scope_to_the_next_parse(
 
 
 def test_gap_24_a_refused_definition_is_an_error_without_a_code(aws):
-    downgrade = {
-        "QueryLanguage": "JSONata",
-        "StartAt": "Pass",
-        "States": {"Pass": {"Type": "Pass", "QueryLanguage": "JSONPath", "End": True}},
-    }
-
     with pytest.raises(ClientError) as refused:
-        create_state_machine(downgrade)
+        create_state_machine(DOWNGRADE)
 
     assert refused.value.response["Error"]["Code"] == ""
 

@@ -356,6 +356,14 @@ def run(aws: EmbeddedAws, definition: dict[str, Any], execution_input: Any) -> d
     )
 
 
+def refusal(aws: EmbeddedAws, definition: Any, name: str = "refused") -> dict[str, str]:
+    with pytest.raises(ClientError) as refused:
+        aws.client("stepfunctions").create_state_machine(
+            name=f"{name}-{time.monotonic_ns()}", definition=json.dumps(definition), roleArn=ROLE
+        )
+    return refused.value.response["Error"]
+
+
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_a_state_machine_ends_as_on_aws(aws, case):
     ended = run(aws, case.definition, case.input)
@@ -401,20 +409,17 @@ def test_assigned_variables_are_written_in_the_state_exited_event_as_json(aws):
     assert exited["stateExitedEventDetails"]["assignedVariablesDetails"] == {"truncated": False}
 
 
+# A JSONPath state in a JSONata state machine, which Step Functions refuses.
+DOWNGRADE = {
+    "QueryLanguage": "JSONata",
+    "StartAt": "Pass",
+    "States": {"Pass": {"Type": "Pass", "QueryLanguage": "JSONPath", "End": True}},
+}
+
+
 def test_a_jsonpath_state_in_a_jsonata_state_machine_is_refused_as_aws_refuses_it(aws):
     # Recorded on AWS (ValidateStateMachineDefinition's diagnostic, at /States/Pass).
-    downgrade = {
-        "QueryLanguage": "JSONata",
-        "StartAt": "Pass",
-        "States": {"Pass": {"Type": "Pass", "QueryLanguage": "JSONPath", "End": True}},
-    }
-
-    with pytest.raises(ClientError) as refused:
-        aws.client("stepfunctions").create_state_machine(
-            name="downgrade", definition=json.dumps(downgrade), roleArn=ROLE
-        )
-
-    assert refused.value.response["Error"] == {
+    assert refusal(aws, DOWNGRADE) == {
         "Code": "InvalidDefinition",
         "Message": "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: 'QueryLanguage' can not be "
         "'JSONPath' if set to 'JSONata' for whole state machine at /States/Pass'",
@@ -579,14 +584,6 @@ def test_a_jsonata_wait_timestamp_that_is_not_iso_8601_fails_the_state_as_aws_re
     events = aws.client("stepfunctions").get_execution_history(executionArn=ended["executionArn"])["events"]
     [failed] = [event for event in events if event["type"] == "EvaluationFailed"]
     assert failed["evaluationFailedEventDetails"]["location"] == "Timestamp"
-
-
-def refusal(aws: EmbeddedAws, definition: Any, name: str = "refused") -> dict[str, str]:
-    with pytest.raises(ClientError) as refused:
-        aws.client("stepfunctions").create_state_machine(
-            name=f"{name}-{time.monotonic_ns()}", definition=json.dumps(definition), roleArn=ROLE
-        )
-    return refused.value.response["Error"]
 
 
 @pytest.mark.parametrize("timestamp", ["2016-13-05T21:29:29Z", "05-12-2016T21:29:29Z", "2016-12-05 21:29:29Z"])
