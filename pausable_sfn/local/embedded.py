@@ -5,7 +5,6 @@ URLs."""
 
 import json
 import threading
-import time
 from contextlib import ExitStack, suppress
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,10 @@ from botocore.config import Config
 from moto import mock_aws
 from moto.core.config import DefaultConfig, default_user_config
 
-from . import gaps
+from . import gaps, timekeeping
 from .assembly import read_stack
 from .awslambda.gaps import find_function_url
+from .clock import Clock
 from .deployer import Deployer, Deployment
 from .endpoint import Endpoint
 from .events import AsyncInvoker, SqsPoller, wait_until_idle
@@ -53,6 +53,8 @@ class EmbeddedAws:
     ) -> None:
         self.region = region
         self.in_process = in_process
+        # Every timer of this embedded AWS reads it; the wall clock until a test advances it.
+        self.clock = Clock()
         self.endpoint = Endpoint(port=port, latency_ms=latency_ms)
         self.runtime = LambdaRuntime(
             region=region,
@@ -90,6 +92,7 @@ class EmbeddedAws:
         self._exit.callback(self.endpoint.stop)
         self.endpoint.start()
         self.runtime.aws_environment["AWS_ENDPOINT_URL"] = self.endpoint_url
+        timekeeping.apply(self._exit, self.clock)
         gaps.apply(
             self._exit,
             self.runtime,
@@ -157,7 +160,7 @@ class EmbeddedAws:
         """An environment's lines go to its own stream; as Lambda does, a missing log group (the
         default /aws/lambda/<name> is never declared by most apps) is created on first use."""
         logs = self.client("logs")
-        now = int(time.time() * 1000)
+        now = int(self.clock.time() * 1000)
         events = [{"timestamp": now, "message": line} for line in lines if line]  # CloudWatch refuses empty ones
         try:
             logs.put_log_events(logGroupName=config.log_group, logStreamName=stream, logEvents=events)

@@ -19,6 +19,8 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from .clock import active as active_clock
+
 HOST = "127.0.0.1"
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -50,6 +52,13 @@ class _Routes:
         self.mounted: dict[str, WsgiApp] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        clock = active_clock()
+        if clock is None:
+            return self._route(environ, start_response)
+        with clock.busy():  # a call in flight is work the clock waits for before it moves
+            return list(self._route(environ, start_response))
+
+    def _route(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         for prefix, app in self.mounted.items():
             if path.startswith(prefix):

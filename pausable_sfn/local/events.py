@@ -9,6 +9,10 @@
   in batches, deleted when the batch succeeds, and left for redelivery (after the queue's
   visibility timeout) when it fails, except the items that a partial batch response lists as
   successful (ReportBatchItemFailures).
+
+Both run on the embedded AWS's clock (clock.py): a retry's delay is a timer of it, a delivery
+counts as running until it ends or waits for its retry, and a poller tells the clock when its
+queue's next message becomes visible and whether one is deliverable now.
 """
 
 import json
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from . import clock as clocks
 from .runtime import FunctionConfig, Invocation, LambdaRuntime, RuntimeStoppedError, ThrottledError
 
 ClientFactory = Callable[[str], Any]
@@ -37,11 +42,20 @@ class AsyncInvoker:
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="lambda-async")
         self._pending: set[Future[None]] = set()
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
+        # Its waits (a retry's delay) are timers of the clock; set, it ends them at once.
+        self._stopping = clocks.ClockEvent()
 
     def submit(self, function: str, event: dict[str, Any]) -> str:
         request_id = str(uuid.uuid4())
-        future = self._pool.submit(self._deliver, function, event, request_id)
+        clock = clocks.active()
+        if clock is not None:
+            clock.acquire()  # running from now on: the clock must not find the event unaccounted for
+        try:
+            future = self._pool.submit(self._deliver_on, clock, function, event, request_id)
+        except BaseException:
+            if clock is not None:
+                clock.release()
+            raise
         with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._done)
@@ -64,6 +78,13 @@ class AsyncInvoker:
     def stop(self) -> None:
         self._stopping.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _deliver_on(self, clock: clocks.Clock | None, function: str, event: dict[str, Any], request_id: str) -> None:
+        if clock is None:
+            self._deliver(function, event, request_id)
+            return
+        with clock.holding():
+            self._deliver(function, event, request_id)
 
     def _deliver(self, function: str, event: dict[str, Any], request_id: str) -> None:
         config = self._runtime.find(function)
@@ -104,7 +125,7 @@ class AsyncInvoker:
         if config.on_failure_arn:
             record: dict[str, Any] = {
                 "version": "1.0",
-                "timestamp": datetime.now(UTC).isoformat(),
+                "timestamp": datetime.fromtimestamp(clocks.current_time(), UTC).isoformat(),
                 "requestContext": {
                     "requestId": request_id,
                     "functionArn": f"{config.arn}:$LATEST",
@@ -178,21 +199,53 @@ class SqsPoller:
         self._interval = interval
         self._idle_interval = idle_interval
         self._stopping = threading.Event()
+        # Set to poll at once: on stopping, and whenever the clock moves (a message may have
+        # become visible that the next poll would find only after its pause).
+        self._poke = threading.Event()
         self._handling = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"sqs-poller-{source.uuid[:8]}", daemon=True)
+        self._clock = clocks.active()
 
     def start(self) -> None:
+        if self._clock is not None:
+            self._clock.idle_checks.append(self.busy)
+            self._clock.timer_sources.append(self.next_visible)
+            self._clock.listeners.append(self._poke.set)
         self._thread.start()
 
     def signal_stop(self) -> None:
         self._stopping.set()
+        self._poke.set()
 
     def stop(self) -> None:
-        self._stopping.set()
+        self.signal_stop()
         self._thread.join(timeout=10)
+        if self._clock is not None:
+            self._clock.idle_checks.remove(self.busy)
+            self._clock.timer_sources.remove(self.next_visible)
+            self._clock.listeners.remove(self._poke.set)
 
     def busy(self) -> bool:
-        return self._handling.is_set()
+        """Handling a batch, or a message is there to take."""
+        if self._handling.is_set():
+            return True
+        queue = self._queue()
+        return queue is not None and bool(queue.messages)
+
+    def next_visible(self) -> float | None:
+        """When the queue's next message becomes visible (clock seconds), if one is yet to."""
+        queue = self._queue()
+        if queue is None:
+            return None
+        now_ms = clocks.current_time() * 1000
+        moments = [max(m.visible_at, m.delayed_until) for m in list(queue._messages)]
+        return min((moment / 1000 for moment in moments if moment > now_ms), default=None)
+
+    def _queue(self) -> Any:
+        from moto.sqs.models import sqs_backends
+
+        _, _, _, region, account, name = self.source.queue_arn.split(":")
+        return sqs_backends[account][region].queues.get(name)
 
     def _run(self) -> None:
         pause = self._interval
@@ -204,8 +257,12 @@ class SqsPoller:
             if handled:
                 pause = self._interval
             else:
-                self._stopping.wait(pause)
-                pause = min(pause * 2, self._idle_interval)
+                self._poke.wait(pause)
+                if self._poke.is_set():
+                    self._poke.clear()
+                    pause = self._interval
+                else:
+                    pause = min(pause * 2, self._idle_interval)
 
     def poll_once(self) -> int:
         # Busy from before the receive: a batch taken off the queue is never unaccounted for.
@@ -282,7 +339,9 @@ def sns_event(
                     "TopicArn": topic_arn,
                     "Subject": subject,
                     "Message": message,
-                    "Timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                    "Timestamp": datetime.fromtimestamp(clocks.current_time(), UTC)
+                    .isoformat(timespec="milliseconds")
+                    .replace("+00:00", "Z"),
                     "SignatureVersion": "1",
                     "Signature": "EMBEDDED",
                     "SigningCertUrl": "https://sns.embedded.invalid/cert.pem",

@@ -8,11 +8,12 @@ Python. With a REASON (the function's code is not Python's) it imports no handle
 answers each invocation with the error Runtime.Unsupported, saying REASON.
 
 Protocol, one JSON document per line: the environment's standard input brings invocations
-({"requestId", "event", "remainingMs", "invokedFunctionArn"}) and its original standard output
+({"requestId", "event", "remainingMs", "invokedFunctionArn", "clockOffset"}) and its original standard output
 takes the answers ({"ready"} once, then {"payload", "errorType"} per invocation). Everything the
 handler writes to stdout or stderr goes to the file the parent gave as stderr: its log.
 """
 
+import contextlib
 import importlib
 import json
 import os
@@ -98,6 +99,18 @@ def load_handler(unsupported: str | None = None) -> tuple[Any, dict[str, Any] | 
     return handler, None
 
 
+def clock_of(offset: float) -> Any:
+    """The embedded AWS's clock, for the handler: `offset` seconds ahead of the wall clock, ticking.
+    time-machine moves time.time(), datetime.now() and their kin (not time.monotonic(), which the
+    invocation's own timeout reads); it is imported only once the clock has been advanced, so that
+    a handler otherwise runs with nothing but its own imports."""
+    if not offset:
+        return contextlib.nullcontext()
+    import time_machine
+
+    return time_machine.travel(time.time() + offset, tick=True)
+
+
 def invoke(handler: Any, init_error: dict[str, Any] | None, request: dict[str, Any]) -> dict[str, Any]:
     request_id = request["requestId"]
     if init_error is not None:
@@ -106,7 +119,8 @@ def invoke(handler: Any, init_error: dict[str, Any] | None, request: dict[str, A
         return {"payload": json.dumps(document), "errorType": document["errorType"]}
     context = LambdaContext(request_id, request["invokedFunctionArn"], request["remainingMs"])
     try:
-        result = handler(json.loads(request["event"]), context)
+        with clock_of(request.get("clockOffset") or 0):
+            result = handler(json.loads(request["event"]), context)
     except Exception as error:
         document = error_document(type(error).__name__, str(error), request_id, error)
         log_error(document)

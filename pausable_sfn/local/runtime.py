@@ -38,6 +38,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from .clock import active as active_clock
+from .clock import current_time
+
 WORKER = Path(__file__).with_name("lambda_worker.py")
 # Lambda gives a function's init phase 10 seconds; a process start and its imports fit in that.
 INIT_TIMEOUT_SECONDS = 10.0
@@ -112,6 +115,11 @@ class RuntimeStoppedError(RuntimeError):
     pass
 
 
+def clock_offset() -> float:
+    clock = active_clock()
+    return 0.0 if clock is None else clock.offset
+
+
 class _EndedError(Exception):
     """The environment's process ended (crashed, or was killed) before it answered."""
 
@@ -122,7 +130,7 @@ class ExecutionEnvironment:
     def __init__(self, config: FunctionConfig, environment: dict[str, str], scratch: Path) -> None:
         self.config = config
         self.id = uuid.uuid4().hex
-        self.log_stream = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{self.id}"
+        self.log_stream = f"{datetime.fromtimestamp(current_time(), UTC):%Y/%m/%d}/[$LATEST]{self.id}"
         self._log_path = scratch / f"{self.id}.log"
         self._log = self._log_path.open("a+b")
         self._answers: queue.Queue[dict[str, Any] | None] = queue.Queue()
@@ -163,6 +171,9 @@ class ExecutionEnvironment:
             "event": event_json,
             "remainingMs": int((deadline - time.monotonic()) * 1000),
             "invokedFunctionArn": self.config.arn,
+            # How far the embedded AWS's clock is ahead of the wall clock: the handler's time.time()
+            # and datetime.now() follow it (its timeout, like remainingMs, stays real time).
+            "clockOffset": clock_offset(),
         }
         assert self._process.stdin is not None
         try:
@@ -288,6 +299,13 @@ class LambdaRuntime:
     def invoke(self, name_or_arn: str, event: Any, *, request_id: str | None = None) -> Invocation:
         """Runs one invocation and returns it; ThrottledError if the function's reserved
         concurrency is in use. `request_id`: one the caller has already announced (a function URL's)."""
+        clock = active_clock()
+        if clock is None:
+            return self._invoke_counted(name_or_arn, event, request_id)
+        with clock.busy():  # the clock does not move while code runs
+            return self._invoke_counted(name_or_arn, event, request_id)
+
+    def _invoke_counted(self, name_or_arn: str, event: Any, request_id: str | None) -> Invocation:
         config = self.find(name_or_arn)
         with self._lock:
             running = self._running.get(config.name, 0)
@@ -302,7 +320,7 @@ class LambdaRuntime:
                 self._running[config.name] -= 1
 
     def _invoke(self, config: FunctionConfig, event: Any, request_id: str) -> Invocation:
-        started_at = time.time()
+        started_at = current_time()
         started = time.monotonic()
         environment, cold = self._acquire(config)
         healthy = False
@@ -349,7 +367,7 @@ class LambdaRuntime:
         except TimeoutError:
             # Lambda stops the sandbox at the timeout; the next invocation gets a fresh one.
             message = f"{request_id} Task timed out after {config.timeout_seconds:.2f} seconds"
-            stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
+            stamp = datetime.fromtimestamp(current_time(), UTC).isoformat(timespec="milliseconds")
             return _error(TIMED_OUT, message), TIMED_OUT, [f"{stamp} {message}"]
         except _EndedError:
             message = f"RequestId: {request_id} Error: Runtime exited without providing a reason"

@@ -129,6 +129,7 @@ import datetime
 import functools
 import json
 import logging
+import math
 import os
 import re
 import threading
@@ -184,6 +185,7 @@ from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
+from ..clock import current_time
 from . import jsonata, sdk_metadata, sqs_integration
 
 # What Step Functions answers for a callback to a task that no longer waits (gaps 11 and 16).
@@ -433,7 +435,12 @@ def step_functions_time(moment: datetime.datetime) -> str:
 
 
 class _StateEntryTime(datetime.datetime):
-    """What state.py's `datetime.datetime.now(tz=...).isoformat()` gives: Step Functions' form."""
+    """What state.py's `datetime.datetime.now(tz=...).isoformat()` gives: the clock's time, in
+    Step Functions' form."""
+
+    @classmethod
+    def now(cls, tz: datetime.tzinfo | None = None) -> "_StateEntryTime":
+        return cls.fromtimestamp(current_time(), tz)
 
     def isoformat(self, sep: str = "T", timespec: str = "auto") -> str:
         return step_functions_time(self)
@@ -723,7 +730,8 @@ def read_wait_timestamps_as_rfc_3339(patches: ExitStack) -> None:
             )
         if moment is None:
             raise FailureEventException(wait._create_failure_event(env, str(value)))
-        return int((moment - datetime.datetime.now(datetime.UTC).replace(tzinfo=None)).total_seconds())
+        # Never before the moment (a Wait ends at or after its Timestamp, as on AWS).
+        return math.ceil(moment.replace(tzinfo=datetime.UTC).timestamp() - current_time())
 
     patches.enter_context(mock.patch.object(Timestamp, "_from_timestamp_string", staticmethod(utc_moment)))
     patches.enter_context(mock.patch.object(Timestamp, "_get_wait_seconds", get_wait_seconds))

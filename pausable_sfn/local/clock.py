@@ -1,0 +1,382 @@
+"""The embedded AWS's one clock: what every timer of it reads, and what a test may move forward.
+
+By default it is the wall clock. `advance(seconds)` moves it forward: each timer that falls due on
+the way (a Wait, a task's timeout or heartbeat, a retry interval, an execution's timeout, an SQS
+message becoming visible, an asynchronous invocation's retry) fires in order at the instant it
+falls due, and the advance goes on only once what that timer woke has settled: every thread of
+the embedded AWS is waiting again (on a timer, a callback, a message) or has ended. Then the
+clock ticks on from where it was moved, at the wall clock's pace.
+
+How it knows what runs and what waits (the only way to know when work has "settled"):
+- the Step Functions interpreter's threads, events and conditions are this module's
+  (`ClockThread`, `ClockEvent`, `ClockCondition`, patched into moto's modules by
+  stepfunctions/gaps.py): a thread counts as busy from its start to its end, except while it
+  waits on one of them; whoever wakes it (an API call setting an event, a timer falling due)
+  counts it busy again before it runs, so the count never drops to zero in a hand-over;
+- `busy()` marks any other work (a Lambda invocation, an HTTP request to the endpoint, an
+  asynchronous delivery) for as long as it lasts;
+- `idle_checks` say whether a service has work it has not started (a deliverable SQS message),
+  and `timer_sources` when a service's next timer falls due (the next message to become visible).
+
+Time never jumps by itself: only `advance`, or `run_until` while a caller waits for an outcome
+and nothing is running (as Temporal's time-skipping test server skips only while a client waits
+for a result: a test between two of its steps must not see a 3-day timeout fire).
+"""
+
+import datetime
+import itertools
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+# How long an advance waits for the work a timer woke to settle, in real seconds: far above what
+# anything the embedded AWS does takes, below what a test would wait without saying why.
+SETTLE_TIMEOUT_SECONDS = 60.0
+# Two looks this far apart (real seconds) must both find nothing running: a thread that was just
+# handed work by a service that counts it only once it runs is caught by the second.
+_QUIET_INTERVAL = 0.002
+
+
+class ClockError(RuntimeError):
+    """The clock cannot do what was asked (moving backwards, work that never settles)."""
+
+
+_local = threading.local()
+
+
+def _holding() -> bool:
+    """Whether this thread counts as busy on the clock (a ClockThread, an asynchronous delivery)."""
+    return bool(getattr(_local, "holding", False))
+
+
+@dataclass(eq=False)
+class _Waiter:
+    target: Any  # the event or condition waited on
+    deadline: float | None  # clock seconds; None: no timeout
+    holding: bool  # the waiting thread counted as busy before it waited
+    done: bool = False  # woken (by a setter, a timer or itself): counted busy again, once
+    order: int = field(default_factory=itertools.count().__next__)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._offset = 0.0  # clock seconds minus wall-clock seconds; only ever grows
+        self._busy = 0
+        self._waiters: set[_Waiter] = set()
+        self._advancing = threading.Lock()
+        self.idle_checks: list[Callable[[], bool]] = []  # each True while its service has work to start
+        self.timer_sources: list[Callable[[], float | None]] = []  # each its service's next due time
+        self.listeners: list[Callable[[], None]] = []  # told each time the clock moves
+
+    # --- reading it -------------------------------------------------------------------------
+    def time(self) -> float:
+        """Seconds since the epoch, as time.time()."""
+        return time.time() + self._offset
+
+    def now(self) -> datetime.datetime:
+        """The current time, timezone-aware in UTC."""
+        return datetime.datetime.fromtimestamp(self.time(), datetime.UTC)
+
+    def utcnow(self) -> datetime.datetime:
+        """The current time as a naive UTC datetime (moto's convention)."""
+        return self.now().replace(tzinfo=None)
+
+    @property
+    def offset(self) -> float:
+        """How far ahead of the wall clock it is, in seconds (0 until it is advanced)."""
+        return self._offset
+
+    @property
+    def is_wall_clock(self) -> bool:
+        return self._offset == 0
+
+    # --- moving it --------------------------------------------------------------------------
+    def advance(self, seconds: float | datetime.timedelta) -> datetime.datetime:
+        """Moves the clock `seconds` forward, firing every timer due on the way in order, and
+        returns the new time once the work they started has settled."""
+        if isinstance(seconds, datetime.timedelta):
+            seconds = seconds.total_seconds()
+        if seconds < 0:
+            raise ClockError(f"the clock only moves forward: cannot advance by {seconds} seconds")
+        with self._advancing:
+            target = self.time() + seconds
+            self.settle()
+            while (due := self.next_due()) is not None and due <= target:
+                self._move_to(due)
+                self.settle()
+            self._move_to(target)
+            self.settle()
+            return self.now()
+
+    def advance_to_next_timer(self) -> datetime.datetime | None:
+        """Moves the clock to the next timer, fires it and lets its work settle; None if no timer
+        is set."""
+        with self._advancing:
+            due = self.next_due()
+            if due is None:
+                return None
+            self._move_to(due)
+            self.settle()
+            return self.now()
+
+    def run_until(self, condition: Callable[[], bool], *, timeout: float, poll: float = 0.01) -> None:
+        """Waits (at most `timeout` real seconds) until `condition()` holds; meanwhile, whenever
+        nothing runs, time skips to the next timer. The way for a test to wait for an outcome."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the condition did not hold within {timeout:g} s (clock at {self.now():%c})")
+            if self.is_idle() and self.next_due() is not None:
+                self.advance_to_next_timer()
+            else:
+                time.sleep(poll)
+
+    def _move_to(self, moment: float) -> None:
+        with self._lock:
+            self._offset = max(self._offset, moment - time.time())
+            waiters = list(self._waiters)
+        # Every waiter recomputes what is left of its wait (a ticking wait slept in real seconds);
+        # those now due end their wait, counted busy by _hand_over before the move returns.
+        for waiter in sorted(waiters, key=lambda w: (w.deadline or 0, w.order)):
+            if waiter.deadline is not None and waiter.deadline <= self.time():
+                self._hand_over(waiter)
+            _notify(waiter.target)
+        for listener in list(self.listeners):
+            listener()
+
+    def next_due(self) -> float | None:
+        """When the next timer falls due (clock seconds), or None if none is set."""
+        with self._lock:
+            deadlines = [w.deadline for w in self._waiters if w.deadline is not None and not w.done]
+        deadlines += [due for source in self.timer_sources if (due := source()) is not None]
+        return min(deadlines, default=None)
+
+    # --- knowing what runs ------------------------------------------------------------------
+    @contextmanager
+    def busy(self) -> Iterator[None]:
+        """Marks work that runs for as long as the block does."""
+        self._acquire()
+        try:
+            yield
+        finally:
+            self.release()
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Runs the block as a thread counted busy by whoever handed it the work (`acquire` was
+        called for it): its waits on clock events release the count, its end releases it."""
+        _local.holding = True
+        try:
+            yield
+        finally:
+            _local.holding = False
+            self.release()
+
+    def acquire(self) -> None:
+        """Counts work handed to a thread that will run it under `holding()`."""
+        self._acquire()
+
+    def is_idle(self) -> bool:
+        with self._lock:
+            if self._busy:
+                return False
+        return not any(check() for check in self.idle_checks)
+
+    def settle(self, timeout: float = SETTLE_TIMEOUT_SECONDS) -> None:
+        """Returns once nothing runs (two looks a moment apart both find it so)."""
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        while quiet < 2:
+            if time.monotonic() > deadline:
+                raise ClockError(
+                    f"the embedded AWS was still busy after {timeout:g} s ({self._busy} threads or calls running)"
+                )
+            quiet = quiet + 1 if self.is_idle() else 0
+            with self._lock:
+                self._lock.wait(_QUIET_INTERVAL)
+
+    def _acquire(self) -> None:
+        with self._lock:
+            self._busy += 1
+
+    def release(self) -> None:
+        """Ends what `acquire` counted."""
+        with self._lock:
+            self._busy -= 1
+            self._lock.notify_all()
+
+    # --- waits (called with the waited-on object's own lock held) ---------------------------
+    def enter_wait(self, target: Any, timeout: float | None) -> _Waiter:
+        deadline = None if timeout is None else self.time() + max(0.0, timeout)
+        waiter = _Waiter(target, deadline, _holding())
+        with self._lock:
+            self._waiters.add(waiter)
+            if waiter.holding:
+                self._busy -= 1
+                self._lock.notify_all()
+        return waiter
+
+    def leave_wait(self, waiter: _Waiter) -> None:
+        with self._lock:
+            self._waiters.discard(waiter)
+            self._count_woken(waiter)
+
+    def real_seconds_left(self, waiter: _Waiter) -> float | None:
+        """How long the waiter may sleep in real seconds before it looks again (None: until woken)."""
+        return None if waiter.deadline is None else waiter.deadline - self.time()
+
+    def wake(self, target: Any, count: int | None = None) -> None:
+        """Counts the threads waiting on `target` busy, as it is about to wake them (all of them,
+        or the first `count`, as Condition.notify does)."""
+        with self._lock:
+            waiters = sorted((w for w in self._waiters if w.target is target and not w.done), key=lambda w: w.order)
+            for waiter in waiters[:count]:
+                self._count_woken(waiter)
+
+    def _hand_over(self, waiter: _Waiter) -> None:
+        with self._lock:
+            self._count_woken(waiter)
+
+    def _count_woken(self, waiter: _Waiter) -> None:
+        if not waiter.done:
+            waiter.done = True
+            if waiter.holding:
+                self._busy += 1
+
+
+def _notify(target: Any) -> None:
+    condition = target if isinstance(target, threading.Condition) else target._cond
+    with condition:
+        condition.notify_all()
+
+
+# The clock of the embedded AWS that is running (one per process, as moto's backends are).
+_active: Clock | None = None
+
+
+def active() -> Clock | None:
+    return _active
+
+
+def current_time() -> float:
+    """The active clock's time, or the wall clock's when no embedded AWS runs."""
+    return time.time() if _active is None else _active.time()
+
+
+def activate(clock: Clock | None) -> None:
+    global _active
+    _active = clock
+
+
+class ClockEvent(threading.Event):
+    """A threading.Event whose timed waits are on the active clock (a timer it can fire)."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        clock = _active
+        if clock is None:
+            return super().wait(timeout)
+        with self._cond:  # type: ignore[attr-defined]
+            if self._flag:
+                return True
+            waiter = clock.enter_wait(self, timeout)
+            try:
+                while not self._flag:
+                    left = clock.real_seconds_left(waiter)
+                    if left is not None and left <= 0:
+                        break
+                    self._cond.wait(left)  # type: ignore[attr-defined]
+                return bool(self._flag)
+            finally:
+                clock.leave_wait(waiter)
+
+    def set(self) -> None:
+        clock = _active
+        with self._cond:  # type: ignore[attr-defined]
+            if clock is not None:
+                clock.wake(self)
+            self._flag = True
+            self._cond.notify_all()  # type: ignore[attr-defined]
+
+
+class ClockCondition(threading.Condition):
+    """A threading.Condition whose waits release the waiting thread's busy count."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        clock = _active
+        if clock is None:
+            return super().wait(timeout)
+        waiter = clock.enter_wait(self, timeout)
+        try:
+            left = clock.real_seconds_left(waiter)
+            return super().wait(None if left is None else max(0.0, left))
+        finally:
+            clock.leave_wait(waiter)
+
+    def notify(self, n: int = 1) -> None:
+        if (clock := _active) is not None:
+            clock.wake(self, n)
+        super().notify(n)
+
+    def notify_all(self) -> None:
+        if (clock := _active) is not None:
+            clock.wake(self)
+        super().notify_all()
+
+
+class ClockThread(threading.Thread):
+    """A thread counted busy from start() to its end, whose timed join is on the clock."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ended = ClockEvent()
+        self._clock = _active
+
+    def start(self) -> None:
+        if self._clock is not None:
+            self._clock.acquire()
+        try:
+            super().start()
+        except BaseException:
+            if self._clock is not None:
+                self._clock.release()
+            raise
+
+    def run(self) -> None:
+        if self._clock is None:
+            super().run()
+            self._ended.set()
+            return
+        with self._clock.holding():
+            try:
+                super().run()
+            finally:
+                self._ended.set()  # hands the joining thread its count before this one's goes
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._clock is None:
+            super().join(timeout)
+            return
+        if self._ended.wait(timeout):  # waits released from the busy count
+            super().join()
+
+
+def sleep(seconds: float) -> None:
+    """time.sleep on the clock: a timer that an advance fires."""
+    ClockEvent().wait(seconds)
+
+
+def idle_sleep(seconds: float) -> None:
+    """A real pause of a polling loop, during which the sleeping thread does not count as busy."""
+    clock = _active
+    if clock is None or not _holding():
+        time.sleep(seconds)
+        return
+    clock.release()
+    try:
+        time.sleep(seconds)
+    finally:
+        clock._acquire()
