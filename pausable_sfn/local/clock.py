@@ -58,6 +58,7 @@ class _Waiter:
     deadline: float | None  # clock seconds; None: no timeout
     holding: bool  # the waiting thread counted as busy before it waited
     done: bool = False  # woken (by a setter, a timer or itself): counted busy again, once
+    signaled: bool = False  # woken by a set() or notify(), even if the event was cleared since
     order: int = field(default_factory=itertools.count().__next__)
 
 
@@ -235,6 +236,7 @@ class Clock:
         with self._lock:
             waiters = sorted((w for w in self._waiters if w.target is target and not w.done), key=lambda w: w.order)
             for waiter in waiters[:count]:
+                waiter.signaled = True
                 self._count_woken(waiter)
 
     def _hand_over(self, waiter: _Waiter) -> None:
@@ -284,12 +286,14 @@ class ClockEvent(threading.Event):
                 return True
             waiter = clock.enter_wait(self, timeout)
             try:
-                while not self._flag:
+                # As threading.Event: a set() wakes the waiters even if a clear() follows at once
+                # (moto pulses its program-state event so).
+                while not (self._flag or waiter.signaled):
                     left = clock.real_seconds_left(waiter)
                     if left is not None and left <= 0:
                         break
                     self._cond.wait(left)  # type: ignore[attr-defined]
-                return bool(self._flag)
+                return bool(self._flag or waiter.signaled)
             finally:
                 clock.leave_wait(waiter)
 

@@ -582,3 +582,15 @@ def test_gap_32_a_second_state_machine_of_one_name_is_taken_whatever_its_definit
     }
 
     assert len(arns) == 1
+
+
+def test_gap_34_a_timed_out_execution_has_no_stop_date(aws):
+    # Plain moto has no clock to advance: an execution timeout of one real second.
+    arn = create_state_machine(
+        {"StartAt": "W", "TimeoutSeconds": 1, "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
+    )
+
+    described = run_to_end(arn)
+
+    assert described["status"] == "TIMED_OUT"
+    assert "stopDate" not in described

@@ -1,6 +1,7 @@
 """The JSONata functions Step Functions adds to JSONata's own: $partition, $range, $hash, $random
 (with an optional seed), $uuid and $parse ("JSONata functions provided by Step Functions", in
-"Transforming data with JSONata in Step Functions", the Step Functions developer guide).
+"Transforming data with JSONata in Step Functions", the Step Functions developer guide); and
+JSONata's $now and $millis, on the embedded AWS's clock (clock.py) rather than the wall clock.
 
 Each is a Python function registered on a compiled expression; an argument it cannot take raises
 `FunctionArgumentError`, which the evaluator reports as the expression's error.
@@ -11,7 +12,12 @@ import json
 import random as _random
 import uuid as _uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
+
+import jsonatapy
+
+from ..clock import current_time
 
 # What $hash takes, as States.Hash does, and the hashlib name of each.
 HASH_ALGORITHMS = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512"}
@@ -86,6 +92,26 @@ def parse(text: Any) -> Any:
         raise FunctionArgumentError(f"The argument of the function is not valid JSON: {error}") from None
 
 
+def millis() -> int:
+    """$millis(): milliseconds since the epoch, on the clock."""
+    return int(current_time() * 1000)
+
+
+def now(picture: Any = None, timezone: Any = None) -> Any:
+    """$now(), $now(picture) and $now(picture, timezone): the clock's time as JSONata writes it
+    (ISO 8601 in UTC with milliseconds), or as $fromMillis formats it with those arguments."""
+    moment = millis()
+    if picture is None and timezone is None:
+        return datetime.fromtimestamp(moment / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment % 1000:03d}Z"
+    arguments = {"m": moment, "p": picture, "t": timezone}
+    source = "$fromMillis($m, $p)" if timezone is None else "$fromMillis($m, $p, $t)"
+    try:
+        text = jsonatapy.compile(source).evaluate_json_or_none(None, arguments)
+    except ValueError as error:
+        raise FunctionArgumentError(str(error)) from None
+    return None if text is None else json.loads(text)
+
+
 # Names JSONata does not have, registered; names it has (random), overridden.
 ADDED: dict[str, Callable[..., Any]] = {
     "partition": partition,
@@ -94,4 +120,4 @@ ADDED: dict[str, Callable[..., Any]] = {
     "uuid": uuid,
     "parse": parse,
 }
-OVERRIDDEN: dict[str, Callable[..., Any]] = {"random": random}
+OVERRIDDEN: dict[str, Callable[..., Any]] = {"random": random, "now": now, "millis": millis}

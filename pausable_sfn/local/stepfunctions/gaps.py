@@ -123,6 +123,9 @@
     Wait state, Step Functions developer guide), is refused; and a Timestamp is compared with
     the machine's local time, so off by the machine's offset from UTC:
     `read_wait_timestamps_as_rfc_3339` reads either form and waits until that moment in UTC.
+34. DescribeExecution gives no stopDate for an execution that TIMED_OUT (it does for the other
+    ended statuses); Step Functions gives the date every ended execution stopped
+    ("DescribeExecution", Step Functions API reference): `date_timed_out_executions`.
 """
 
 import datetime
@@ -663,6 +666,20 @@ def describe_outputs_as_json(patches: ExitStack) -> None:
     patches.enter_context(mock.patch.object(StepFunctionResponse, "describe_execution", describe_execution))
 
 
+def date_timed_out_executions(patches: ExitStack) -> None:
+    """Gap 34."""
+    original = StepFunctionResponse.describe_execution
+
+    def describe_execution(response: StepFunctionResponse) -> ActionResult:
+        described = original(response)
+        answer: Any = described.result
+        if answer.get("status") == "TIMED_OUT" and "stopDate" not in answer:
+            answer["stopDate"] = response.stepfunction_backend.describe_execution(answer["executionArn"]).stop_date
+        return described
+
+    patches.enter_context(mock.patch.object(StepFunctionResponse, "describe_execution", describe_execution))
+
+
 # The longest delay a Wait takes, in seconds: Step Functions counts it in a signed 32-bit integer.
 MAX_WAIT_SECONDS = 2**31 - 1
 
@@ -759,6 +776,7 @@ def apply(patches: ExitStack) -> None:
         read_string_literals_as_json,
         assign_as_the_state_exits,
         describe_outputs_as_json,
+        date_timed_out_executions,
         sqs_integration.run_as_step_functions_does,
         refuse_waits_too_long,
         name_map_inputs_by_their_value,

@@ -1,0 +1,286 @@
+"""Virtual time: a workflow of long waits (a 30-day Wait, a 7-day callback timeout, 10-minute
+heartbeats, retries an hour apart) tested as deployed, in seconds of wall time, by advancing the
+embedded AWS's clock. Its history is written in the clock's time, as AWS would write it.
+
+What the timers do rests on the Step Functions developer guide: "Wait workflow state" (Seconds),
+"Task workflow state" (TimeoutSeconds, HeartbeatSeconds: a heartbeat timeout is recorded as
+States.Timeout), "Handling errors in Step Functions workflows" (Retry: IntervalSeconds, BackoffRate),
+and "Step Functions service quotas" (an execution's TimeoutSeconds).
+"""
+
+import itertools
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from pausable_sfn.local.clock import ClockError
+from pausable_sfn.local.embedded import EmbeddedAws
+
+from .test_functions_created_through_the_api import TRUST, zipped
+
+MINUTE, HOUR, DAY = 60, 3600, 86400
+# Generous: what a test waits for happens in milliseconds, but a loaded machine may be slow.
+REAL_TIMEOUT = 30
+
+
+class Workflows:
+    """The embedded AWS, a queue that receives task tokens, and state machines made on demand."""
+
+    def __init__(self, aws: EmbeddedAws) -> None:
+        self.aws = aws
+        self.sfn = aws.client("stepfunctions")
+        self.sqs = aws.client("sqs")
+        self.role = aws.client("iam").create_role(RoleName="virtual-time", AssumeRolePolicyDocument=json.dumps(TRUST))[
+            "Role"
+        ]["Arn"]
+
+    def machine(self, states: dict[str, Any], start_at: str, **top: Any) -> str:
+        definition = {"StartAt": start_at, "States": states, **top}
+        name = f"m-{uuid.uuid4().hex[:10]}"
+        return self.sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=self.role)[
+            "stateMachineArn"
+        ]
+
+    def inbox(self) -> str:
+        return self.sqs.create_queue(QueueName=f"tokens-{uuid.uuid4().hex[:10]}")["QueueUrl"]
+
+    def waiting_for_a_token(self, inbox: str, **timers: int) -> dict[str, Any]:
+        """A task that sends its token to `inbox` and waits for it, with these timers."""
+        return {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {"QueueUrl": inbox, "MessageBody": {"token.$": "$$.Task.Token"}},
+            **timers,
+            "End": True,
+        }
+
+    def start(self, machine: str) -> str:
+        arn = self.sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+        self.aws.clock.settle()
+        return arn
+
+    def token(self, inbox: str) -> str:
+        deadline = time.monotonic() + REAL_TIMEOUT
+        while time.monotonic() < deadline:
+            messages = self.sqs.receive_message(QueueUrl=inbox).get("Messages", [])
+            if messages:
+                return str(json.loads(messages[0]["Body"])["token"])
+            self.aws.clock.settle()
+        raise AssertionError("no task token reached the queue")
+
+    def describe(self, execution: str) -> dict[str, Any]:
+        return self.sfn.describe_execution(executionArn=execution)
+
+    def events(self, execution: str) -> list[dict[str, Any]]:
+        return self.sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+
+    def at(self, execution: str, event_type: str, nth: int = 0) -> datetime:
+        return [e["timestamp"] for e in self.events(execution) if e["type"] == event_type][nth]
+
+
+@pytest.fixture(scope="module")
+def workflows() -> Iterator[Workflows]:
+    with EmbeddedAws() as aws:
+        yield Workflows(aws)
+
+
+def close_to(actual: timedelta, expected: timedelta) -> bool:
+    """Within the milliseconds the embedded AWS takes between two events (a task's timer starts a
+    moment before its TaskScheduled event is written; the state after a timer, a moment after)."""
+    return abs(actual - expected) < timedelta(seconds=1)
+
+
+def test_the_clock_is_the_wall_clock_until_it_is_advanced(workflows):
+    clock = workflows.aws.clock
+
+    assert clock.is_wall_clock
+    assert abs(clock.time() - time.time()) < 1
+    with pytest.raises(ClockError, match="only moves forward"):
+        clock.advance(-1)
+
+
+def test_a_thirty_day_wait_ends_thirty_days_after_it_began(workflows):
+    machine = workflows.machine(
+        {"Wait a month": {"Type": "Wait", "Seconds": 30 * DAY, "Next": "Done"}, "Done": {"Type": "Succeed"}},
+        "Wait a month",
+    )
+    execution = workflows.start(machine)
+
+    workflows.aws.clock.advance(timedelta(days=30) - timedelta(seconds=1))
+    assert workflows.describe(execution)["status"] == "RUNNING"
+    workflows.aws.clock.advance(1)
+
+    assert workflows.describe(execution)["status"] == "SUCCEEDED"
+    waited = workflows.at(execution, "WaitStateExited") - workflows.at(execution, "WaitStateEntered")
+    assert close_to(waited, timedelta(days=30))
+
+
+def test_a_seven_day_callback_timeout_fires_after_seven_days_and_not_before(workflows):
+    inbox = workflows.inbox()
+    machine = workflows.machine({"Ask": workflows.waiting_for_a_token(inbox, TimeoutSeconds=7 * DAY)}, "Ask")
+    execution = workflows.start(machine)
+    token = workflows.token(inbox)
+
+    workflows.aws.clock.advance(7 * DAY - 1)
+    assert workflows.describe(execution)["status"] == "RUNNING"
+    workflows.aws.clock.advance(1)
+
+    described = workflows.describe(execution)
+    assert (described["status"], described["error"]) == ("FAILED", "States.Timeout")
+    waited = workflows.at(execution, "TaskTimedOut") - workflows.at(execution, "TaskScheduled")
+    assert close_to(waited, timedelta(days=7))
+    # The token of a task that timed out during the advance is refused as on AWS.
+    with pytest.raises(ClientError) as refused:
+        workflows.sfn.send_task_success(taskToken=token, output="{}")
+    assert refused.value.response["Error"]["Code"] == "TaskTimedOut"
+
+
+def test_heartbeats_every_nine_minutes_keep_a_ten_minute_heartbeat_task_alive_until_they_stop(workflows):
+    inbox = workflows.inbox()
+    machine = workflows.machine(
+        {"Work": workflows.waiting_for_a_token(inbox, TimeoutSeconds=HOUR, HeartbeatSeconds=10 * MINUTE)}, "Work"
+    )
+    execution = workflows.start(machine)
+    token = workflows.token(inbox)
+
+    for _ in range(5):  # 45 minutes of work, a heartbeat every 9
+        workflows.aws.clock.advance(9 * MINUTE)
+        workflows.sfn.send_task_heartbeat(taskToken=token)
+    last_heartbeat = workflows.aws.clock.now()
+    workflows.aws.clock.advance(10 * MINUTE)
+
+    described = workflows.describe(execution)
+    assert (described["status"], described["error"]) == ("FAILED", "States.Timeout")
+    assert close_to(workflows.at(execution, "TaskTimedOut") - last_heartbeat, timedelta(minutes=10))
+
+
+def test_retries_an_hour_apart_happen_an_hour_apart(workflows):
+    flaky = {
+        "Type": "Parallel",
+        "Branches": [{"StartAt": "Break", "States": {"Break": {"Type": "Fail", "Error": "Flaky", "Cause": "down"}}}],
+        "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": HOUR, "MaxAttempts": 3, "BackoffRate": 1.0}],
+        "End": True,
+    }
+    execution = workflows.start(workflows.machine({"Flaky": flaky}, "Flaky"))
+
+    workflows.aws.clock.advance(2 * HOUR + 59 * MINUTE)
+    assert workflows.describe(execution)["status"] == "RUNNING"
+    workflows.aws.clock.advance(MINUTE)
+
+    assert workflows.describe(execution)["status"] == "FAILED"
+    attempts = [e["timestamp"] for e in workflows.events(execution) if e["type"] == "ParallelStateStarted"]
+    assert len(attempts) == 4
+    assert all(close_to(later - earlier, timedelta(hours=1)) for earlier, later in itertools.pairwise(attempts))
+
+
+def test_an_execution_times_out_after_its_own_timeout_seconds(workflows):
+    inbox = workflows.inbox()
+    machine = workflows.machine({"Ask": workflows.waiting_for_a_token(inbox)}, "Ask", TimeoutSeconds=DAY)
+    execution = workflows.start(machine)
+
+    workflows.aws.clock.advance(DAY)
+
+    described = workflows.describe(execution)
+    assert described["status"] == "TIMED_OUT"
+    assert close_to(described["stopDate"] - described["startDate"], timedelta(days=1))
+
+
+def test_a_callback_sent_after_an_advance_is_recorded_at_the_clock_s_time(workflows):
+    inbox = workflows.inbox()
+    machine = workflows.machine({"Ask": workflows.waiting_for_a_token(inbox, TimeoutSeconds=7 * DAY)}, "Ask")
+    execution = workflows.start(machine)
+    token = workflows.token(inbox)
+    workflows.aws.clock.advance(timedelta(days=2))
+    sent_at = workflows.aws.clock.now()
+
+    workflows.sfn.send_task_success(taskToken=token, output='{"approved": true}')
+    workflows.aws.clock.settle()
+
+    assert workflows.describe(execution)["status"] == "SUCCEEDED"
+    assert close_to(workflows.at(execution, "TaskSucceeded") - sent_at, timedelta(0))
+
+
+def test_time_never_skips_between_two_steps_of_a_test(workflows):
+    inbox = workflows.inbox()
+    machine = workflows.machine({"Ask": workflows.waiting_for_a_token(inbox, TimeoutSeconds=60)}, "Ask")
+    offset = workflows.aws.clock.offset
+    execution = workflows.start(machine)
+    workflows.token(inbox)
+
+    workflows.aws.clock.settle()
+
+    assert workflows.aws.clock.offset == offset
+    assert workflows.describe(execution)["status"] == "RUNNING"
+
+
+def test_waiting_for_an_outcome_skips_to_each_timer_while_nothing_runs(workflows):
+    machine = workflows.machine(
+        {
+            "First": {"Type": "Wait", "Seconds": 3 * DAY, "Next": "Second"},
+            "Second": {"Type": "Wait", "Seconds": 4 * DAY, "Next": "Done"},
+            "Done": {"Type": "Succeed"},
+        },
+        "First",
+    )
+    started = workflows.aws.clock.now()
+    execution = workflows.start(machine)
+
+    workflows.aws.clock.run_until(lambda: workflows.describe(execution)["status"] != "RUNNING", timeout=REAL_TIMEOUT)
+
+    assert workflows.describe(execution)["status"] == "SUCCEEDED"
+    assert workflows.aws.clock.now() - started >= timedelta(days=7)
+
+
+def test_jsonata_now_and_millis_read_the_clock(workflows):
+    machine = workflows.machine(
+        {"Stamp": {"Type": "Pass", "Output": {"now": "{% $now() %}", "millis": "{% $millis() %}"}, "End": True}},
+        "Stamp",
+        QueryLanguage="JSONata",
+    )
+    workflows.aws.clock.advance(timedelta(days=365))
+    before = workflows.aws.clock.time()
+
+    execution = workflows.start(machine)
+    workflows.aws.clock.run_until(lambda: workflows.describe(execution)["status"] != "RUNNING", timeout=REAL_TIMEOUT)
+
+    output = json.loads(workflows.describe(execution)["output"])
+    now = datetime.fromisoformat(output["now"]).timestamp()
+    assert before - 0.001 <= now <= workflows.aws.clock.time()
+    assert before * 1000 - 1 <= output["millis"] <= workflows.aws.clock.time() * 1000
+
+
+LAMBDA_CLOCK = """
+import time
+from datetime import datetime, timezone
+
+def read(event, context):
+    now = datetime.now(timezone.utc).isoformat()
+    return {"time": time.time(), "now": now, "left": context.get_remaining_time_in_millis()}
+"""
+
+
+def test_lambda_code_reads_the_same_clock_while_its_timeout_stays_real(workflows):
+    name = f"clock-{uuid.uuid4().hex[:8]}"
+    workflows.aws.client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role=workflows.role,
+        Handler="handlers.read",
+        Code={"ZipFile": zipped({"handlers.py": LAMBDA_CLOCK})},
+        Timeout=30,
+    )
+    workflows.aws.clock.advance(timedelta(days=3))
+    before = workflows.aws.clock.time()
+
+    answer = workflows.aws.invoke(name, {})
+    seen = json.loads(answer["Payload"].read())
+
+    assert before <= seen["time"] <= workflows.aws.clock.time()
+    assert before <= datetime.fromisoformat(seen["now"]).timestamp() <= workflows.aws.clock.time()
+    assert 25_000 < seen["left"] <= 30_000
