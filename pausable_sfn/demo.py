@@ -2,7 +2,8 @@
 
 It synthesizes the app, deploys the cloud assembly into the embedded AWS, and runs each flow
 as a user would on AWS: it starts executions, and resumes a paused one by invoking
-ResumeStepFunctionLambda with the token read from the execution's TaskScheduled event.
+ResumeStepFunctionLambda with the token read from the execution's TaskScheduled event. The last
+flow waits out the app's real 7-day manual timeout: the demo advances the embedded AWS's clock.
 """
 
 import json
@@ -11,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +58,8 @@ class Flow:
     callback: dict[str, Any] | None = None
     # Set for a flow that a person decides on the approval page: approve or reject.
     decision_by_link: str | None = None
+    # Set for a flow that nobody resumes: how far the demo moves the embedded AWS's clock once it pauses.
+    clock_advance: timedelta | None = None
 
 
 FLOWS = (
@@ -93,6 +97,14 @@ FLOWS = (
         "the state machine refuses it before any Lambda runs",
         "FAILED",
         expected_error="InvalidInput",
+    ),
+    Flow(
+        "Nobody resumes it",
+        {"IsManualCallback": "True"},
+        "nobody resumes it: its real 7-day timeout fires, as the demo advances the embedded AWS's clock a week",
+        "FAILED",
+        expected_error="LongJobTimedOut",
+        clock_advance=timedelta(days=7),
     ),
 )
 
@@ -134,6 +146,8 @@ class Demo:
                 self._resume_by_hand(arn, flow.callback, started, outcome)
             if flow.decision_by_link is not None:
                 self._decide_by_link(arn, flow.decision_by_link, started, outcome)
+            if flow.clock_advance is not None:
+                self._let_time_pass(arn, flow.clock_advance, started, outcome)
             final = self._wait(arn, started, lambda snapshot: False)
         except TimeoutError as error:
             outcome.problems.append(str(error))
@@ -180,6 +194,18 @@ class Demo:
         if answer.status != 200:
             outcome.problems.append(f"the approval page answered HTTP {answer.status}")
 
+    def _let_time_pass(self, arn: str, amount: timedelta, started: float, outcome: Outcome) -> None:
+        paused = self._wait(arn, started, lambda snapshot: snapshot.paused)
+        if not paused.paused:
+            outcome.problems.append(f"expected it to pause; it is {paused.status}")
+            return
+        clock = self.aws.clock
+        before, wall = clock.now(), time.monotonic()
+        self.console.print(f"   paused at {before:%Y-%m-%d %H:%M:%S} UTC; advancing the clock {_duration(amount)}")
+        after = clock.advance(amount)
+        took = (time.monotonic() - wall) * 1000
+        self.console.print(f"   the clock reads {after:%Y-%m-%d %H:%M:%S} UTC, {took:.0f} ms of wall time later")
+
     def _wait(self, arn: str, started: float, until: Callable[[Snapshot], bool]) -> Snapshot:
         with self.console.status("starting") as status:
 
@@ -191,12 +217,12 @@ class Demo:
 
     def _report(self, description: dict[str, Any], final: Snapshot, outcome: Outcome) -> None:
         table = Table(box=None, padding=(0, 2), header_style="dim", pad_edge=False)
-        for column, justify in (("ms", "right"), ("state", "left"), ("event", "left"), ("", "left")):
+        for column, justify in (("after", "right"), ("state", "left"), ("event", "left"), ("", "left")):
             table.add_column(column, justify=justify)  # type: ignore[arg-type]
         for entry in timeline(final.events):
             if entry.event not in SHOWN_EVENTS:
                 continue
-            table.add_row(f"+{entry.elapsed_ms}", entry.state, entry.event, entry.detail)
+            table.add_row(_elapsed(entry.elapsed_ms), entry.state, entry.event, entry.detail)
         self.console.print(table)
         colour = "green" if outcome.as_expected else "red"
         result = f"[{colour}]{outcome.status}[/] in {outcome.seconds:.1f} s"
@@ -208,6 +234,26 @@ class Demo:
         self.console.print(f"   {result}")
         for problem in outcome.problems:
             self.console.print(f"   [red]{problem}[/]")
+
+
+def _elapsed(milliseconds: int) -> str:
+    """Time since the execution started, as the history's timestamps say: in milliseconds, or in
+    days and hours once the clock has been moved (the virtual timeline of the last flow)."""
+    if milliseconds < 60_000:
+        return f"+{milliseconds} ms"
+    days, rest = divmod(milliseconds, 86_400_000)
+    hours, rest = divmod(rest, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    return f"+{days} d {hours:02d}:{minutes:02d}:{rest / 1000:06.3f}"
+
+
+def _duration(amount: timedelta) -> str:
+    """A whole number of days, hours or minutes as people say it ("7 d"), else in seconds."""
+    seconds = amount.total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size:.0f} {unit}"
+    return f"{seconds:g} s"
 
 
 def run(console: Console, assembly_dir: Path | None = None) -> bool:

@@ -1,5 +1,7 @@
 """`make demo`: every flow ends as expected, and a flow that does not is reported as such."""
 
+import re
+
 import pytest
 from rich.console import Console
 
@@ -22,6 +24,10 @@ def test_the_demo_runs_every_flow_to_its_expected_end(synthesized_once):
     assert "NOT as expected" not in text
     assert "task token tok-" in text  # read from the TaskScheduled event, shown only by fingerprint
     assert "InvalidInput: IsManualCallback must be" in text
+    # The last flow waits out the app's real 7-day timeout on the advanced clock, and its history
+    # says so: the task timed out a week (and a few milliseconds) after it started.
+    assert "advancing the clock 7 d" in text
+    assert re.search(r"\+7 d 00:00:00\.\d{3}\s+Long job execution\s+TaskTimedOut", text)
 
 
 def test_a_flow_ending_otherwise_is_not_as_expected():
