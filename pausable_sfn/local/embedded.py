@@ -15,7 +15,7 @@ from botocore.config import Config
 from moto import mock_aws
 from moto.core.config import DefaultConfig, default_user_config
 
-from . import gaps, timekeeping
+from . import clock_api, gaps, timekeeping
 from .assembly import read_stack
 from .awslambda.gaps import find_function_url
 from .clock import Clock
@@ -101,6 +101,7 @@ class EmbeddedAws:
             endpoint_url=self.endpoint_url,
         )
         self.endpoint.mount(FUNCTION_URL_PREFIX, FunctionUrls(find_function_url, self.runtime))
+        clock_api.mount(self.endpoint, self.clock)
         self._exit.callback(self._stop_delivery)
 
     def __exit__(self, *exc_info: object) -> None:

@@ -12,7 +12,6 @@ import argparse
 import json
 import math
 import os
-import re
 import sys
 import time
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..contracts import MAX_CONCURRENCY, MAX_JOB_DURATION_SECONDS, MAX_TASK_WAIT_SECONDS, STACK_NAME
+from ..durations import DurationError, parse_duration
 
 if TYPE_CHECKING:  # imported when a command runs: boto3 is slow to import, and --help needs none of it
     from .operations import Operations
@@ -225,15 +225,12 @@ def _duration(text: str) -> int | float:
     return seconds
 
 
-LIFETIME_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
 def _lifetime(text: str) -> int:
     """A duration as people write it (90s, 15m, 2h, 1d; a bare number is seconds), in whole seconds."""
-    match = re.fullmatch(r"(\d+)([smhd]?)", text.strip())
-    if match is None:
-        raise argparse.ArgumentTypeError(f"not a duration like 30m, 2h or 1d: {text!r}")
-    seconds = int(match.group(1)) * LIFETIME_UNITS[match.group(2) or "s"]
+    try:
+        seconds = parse_duration(text)
+    except DurationError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
     if not 60 <= seconds <= MAX_TASK_WAIT_SECONDS:
         raise argparse.ArgumentTypeError(f"a link lasts from a minute to a year, not {text}")
     return seconds
