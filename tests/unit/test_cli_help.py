@@ -39,6 +39,8 @@ def test_the_walk_finds_every_command_including_the_tools():
         ("demo",),
         ("local",),
         ("local", "serve"),
+        ("local", "advance"),
+        ("local", "clock"),
     }
 
 
