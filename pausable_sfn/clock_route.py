@@ -11,18 +11,37 @@ embedded AWS (local/clock_api.py serves the route), the console and the operator
 """
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from .durations import spoken
+from .durations import DurationError, parse_duration, spoken
 
 PATH = "/_embedded/clock"
 MAX_ADVANCE_DAYS = 3650  # ten years of 365 days: far past any AWS timer, short of datetime's end
 MAX_ADVANCE_SECONDS = MAX_ADVANCE_DAYS * 86400
 DEFAULT_ENDPOINT = "http://127.0.0.1:5000"  # where `pausable-sfn local serve` listens by default
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def advance_seconds(text: str) -> int:
+    """How far a duration as people write it (3d, 90) asks the clock to move; DurationError says
+    why it cannot (not a duration, backwards, too far)."""
+    if text.strip().startswith("-"):
+        raise DurationError(f"the clock only moves forward, not back: {text}")
+    return int(within_reach(parse_duration(text), text))
+
+
+def within_reach(seconds: float, shown: str) -> float:
+    """`seconds` if the clock may move that far at once; DurationError naming it as `shown` if not."""
+    if seconds < 0:
+        raise DurationError(f"the clock only moves forward, not back: {shown}")
+    if not (math.isfinite(seconds) and seconds <= MAX_ADVANCE_SECONDS):
+        limit = f"{MAX_ADVANCE_DAYS} days ({MAX_ADVANCE_SECONDS} seconds)"
+        raise DurationError(f"the clock moves at most {limit} at once, not {shown}")
+    return seconds
 
 
 @dataclass(frozen=True)

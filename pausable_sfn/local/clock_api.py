@@ -10,15 +10,14 @@ never a traceback; the clock does not move then.
 """
 
 import json
-import math
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from ..clock_route import MAX_ADVANCE_DAYS, MAX_ADVANCE_SECONDS, PATH, ClockReading
-from ..durations import DurationError, parse_duration
+from ..clock_route import PATH, ClockReading, advance_seconds, within_reach
+from ..durations import DurationError
 from .clock import Clock, ClockError
 from .clock import active as active_clock
 from .endpoint import Endpoint, WsgiApp
@@ -109,29 +108,19 @@ def requested_seconds(request: Request) -> float:
 def _duration(value: Any) -> float:
     if not isinstance(value, str):
         raise _RefusedError(f'advance is a duration written as a string such as "3d", not {json.dumps(value)}')
-    if value.strip().startswith("-"):
-        raise _RefusedError(f"the clock only moves forward: advance cannot be negative ({json.dumps(value)})")
     try:
-        seconds = parse_duration(value)
+        return advance_seconds(value)
     except DurationError as error:
-        raise _RefusedError(f"advance is {error}") from None
-    return _within_limit(seconds, json.dumps(value))
+        raise _RefusedError(f"advance: {error}") from None
 
 
 def _seconds(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _RefusedError(f"advanceSeconds is a number of seconds, not {json.dumps(value)}")
-    if value < 0:
-        raise _RefusedError(f"the clock only moves forward: advanceSeconds cannot be negative ({json.dumps(value)})")
-    return _within_limit(value, f"{json.dumps(value)} seconds")
-
-
-def _within_limit(seconds: float, shown: str) -> float:
-    if not (math.isfinite(seconds) and seconds <= MAX_ADVANCE_SECONDS):
-        raise _RefusedError(
-            f"the clock moves at most {MAX_ADVANCE_DAYS} days ({MAX_ADVANCE_SECONDS} seconds) at once, not {shown}"
-        )
-    return seconds
+    try:
+        return within_reach(value, f"{json.dumps(value)} seconds")
+    except DurationError as error:
+        raise _RefusedError(f"advanceSeconds: {error}") from None
 
 
 def _no_constant(name: str) -> Any:

@@ -79,7 +79,7 @@ def test_a_duration_is_said_in_its_two_largest_units_to_the_second(seconds, word
         ("-1d", "argument DURATION: the clock only moves forward, not back: -1d"),
         ("-5", "argument DURATION: the clock only moves forward, not back: -5"),
         ("3 days", "argument DURATION: not a duration like 90s, 30m, 2h or 3d: '3 days'"),
-        ("3651d", "argument DURATION: the clock moves at most 3650 days at once, not 3651d"),
+        ("3651d", "argument DURATION: the clock moves at most 3650 days (315360000 seconds) at once, not 3651d"),
     ],
 )
 def test_a_duration_it_cannot_take_is_a_usage_error_before_any_call(run_cli, argument, message):
