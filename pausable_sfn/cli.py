@@ -20,9 +20,8 @@ from urllib.parse import urlsplit
 from .clock_route import (
     DEFAULT_ENDPOINT,
     MAX_ADVANCE_DAYS,
-    ClockRefusedError,
+    ClockRouteError,
     ClockUnreachableError,
-    NotEmbeddedAwsError,
     advance_clock,
     advance_seconds,
     read_clock,
@@ -196,7 +195,7 @@ def _clock(args: argparse.Namespace) -> int:
         reading = advance_clock(endpoint, args.duration) if advancing else read_clock(endpoint)
     except ClockUnreachableError as error:
         return _complain(f"{error}: start one with `pausable-sfn local serve`", EXIT_FAILED)
-    except (NotEmbeddedAwsError, ClockRefusedError) as error:
+    except ClockRouteError as error:
         return _complain(str(error), EXIT_FAILED)
     except KeyboardInterrupt:
         said = "stopped waiting; the embedded AWS completes the advance" if advancing else "interrupted"

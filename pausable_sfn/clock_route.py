@@ -92,15 +92,19 @@ class ClockReading:
         return cls(millis, float(offset), wall)
 
 
-class ClockUnreachableError(Exception):
+class ClockRouteError(Exception):
+    """The clock could not be read or moved; the message says why."""
+
+
+class ClockUnreachableError(ClockRouteError):
     """Nothing answers at the endpoint."""
 
 
-class NotEmbeddedAwsError(Exception):
+class NotEmbeddedAwsError(ClockRouteError):
     """Something answers at the endpoint, but it has no clock route (AWS itself, another server)."""
 
 
-class ClockRefusedError(Exception):
+class ClockRefusedError(ClockRouteError):
     """The route refused the request; the message is the route's own."""
 
     def __init__(self, status: int, message: str) -> None:

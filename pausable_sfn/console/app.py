@@ -5,17 +5,20 @@ heartbeat to a paused one; issuing an approval link) is a POST of one of the con
 which carries a value only its pages hold.
 Every answer forbids framing, sniffing and caching, and loads nothing from elsewhere. Task tokens
 are shown as their fingerprints, wherever they appear in an event.
+On an embedded AWS (an endpoint on this machine whose clock route answers), every page shows the
+clock's time when it is not the wall clock's, reckons with it, and has a form that advances it.
 """
 
 import hmac
 import json
 import logging
+import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode, urlsplit
 
 from botocore.exceptions import ClientError, ParamValidationError
 from werkzeug.exceptions import (
@@ -29,7 +32,9 @@ from werkzeug.exceptions import (
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
+from ..clock_route import ClockReading, ClockRouteError, advance_clock, advance_seconds, read_clock
 from ..contracts import APPROVAL_FUNCTION_OUTPUT, STATE_MACHINE_ARN_OUTPUT
+from ..durations import DurationError
 from ..ops.errors import OperationError, UsageError
 from ..ops.graph import WAITING, ExecutionPath, GraphvizMissingError, render_svg
 from ..ops.history import read_history, recent_events, scheduled_task, state_visits
@@ -47,6 +52,11 @@ DONE = {
     "heartbeat": "Heartbeat sent: the task's heartbeat timeout starts again.",
 }
 PAGE_SIZE = 50  # executions per page: the list never reads every history
+# Where an embedded AWS may answer: the console asks no other endpoint (AWS's) for a clock.
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+CLOCK_KEY = "pausable_sfn.console.clock"  # the request's reading of the clock, in its WSGI environ
+# Where the clock's form may come back to: a page of the console, by its relative address.
+CONSOLE_PAGE = re.compile(r"(\./|execution|start)(\?[^\s\\]*)?")
 HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
@@ -62,10 +72,14 @@ class ConsoleApp:
     """Mounted at any path (`local serve` mounts it at /console): its pages link to each other by
     relative addresses, so the last segment of the path names the page."""
 
-    def __init__(self, clients: ClientFactory) -> None:
+    def __init__(self, clients: ClientFactory, *, clock_endpoint: str | None = None) -> None:
+        """`clock_endpoint`: the embedded AWS whose clock the pages show; by default the clients'
+        endpoint if it is on this machine."""
         self._clients = clients
+        self._clock_endpoint = clock_endpoint
+        self._clock_endpoint_known = clock_endpoint is not None
         self._pages = {"": self._executions, "execution": self._execution, "start": self._start_form}
-        self._actions = {"start": self._start, "act": self._act}
+        self._actions = {"start": self._start, "act": self._act, "clock": self._advance}
         # What the console's forms carry back: a page of another site, or a request made without
         # loading a form, cannot know it (it changes with every run of the server).
         self._form_key = secrets.token_urlsafe(16)
@@ -73,7 +87,9 @@ class ConsoleApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
+        clock = None
         try:
+            environ[CLOCK_KEY] = clock = self._read_clock()
             folder, _, name = request.path.rpartition("/")
             if request.method == "POST" and name in self._actions:
                 self._check_form(request)
@@ -91,6 +107,11 @@ class ConsoleApp:
         except Exception:  # a bug or an AWS answer nobody foresaw: logged here, one line for the browser
             LOGGER.exception("the console failed on %s %s", request.method, request.path)
             response = _error_page(InternalServerError("The console failed; the server's log says why."))
+        if clock is not None and response.mimetype == "text/html":
+            shown = pages.with_clock(
+                response.get_data(as_text=True), clock, form_key=self._form_key, back=_back(request)
+            )
+            response.set_data(shown)
         response.headers.update(HEADERS)
         return response(environ, start_response)
 
@@ -100,6 +121,43 @@ class ConsoleApp:
             raise Forbidden("A form of another site cannot act here.")
         if not hmac.compare_digest(request.form.get("formKey", "").encode(), self._form_key.encode()):
             raise Forbidden("This form did not come from the console: reload the page and send it again.")
+
+    def _clock_at(self) -> str | None:
+        """The endpoint whose clock the pages show, if it may be an embedded AWS's."""
+        if not self._clock_endpoint_known:
+            client = self._clients("stepfunctions")
+            url = getattr(getattr(client, "meta", None), "endpoint_url", None)
+            self._clock_endpoint = url if isinstance(url, str) and urlsplit(url).hostname in LOOPBACK else None
+            self._clock_endpoint_known = True
+        return self._clock_endpoint
+
+    def _read_clock(self) -> ClockReading | None:
+        """The clock's reading, or None where no clock answers (AWS, another local server)."""
+        endpoint = self._clock_at()
+        if endpoint is None:
+            return None
+        try:
+            return read_clock(endpoint, timeout=5)
+        except (ClockRouteError, ValueError) as error:
+            LOGGER.debug("no clock shown: %s", error)
+            return None
+
+    def _advance(self, request: Request) -> Response:
+        """The clock's form: advances it, then back to the page the form was on."""
+        back = request.form.get("back", "")
+        back = back if CONSOLE_PAGE.fullmatch(back) else "./"
+        endpoint = self._clock_at()
+        if endpoint is None:
+            raise NotFound("There is no clock to advance here: only an embedded AWS has one.")
+        try:
+            seconds = advance_seconds(request.form.get("advance", ""))
+        except DurationError as error:
+            return _clock_problem(f"{error}. The clock did not move.", back, 400)
+        try:
+            advance_clock(endpoint, seconds)
+        except ClockRouteError as error:
+            return _clock_problem(f"{error}.", back, 502)
+        return redirect(back, code=303)
 
     def _state_machines(self) -> list[str]:
         pages_of = self._clients("stepfunctions").get_paginator("list_state_machines").paginate()
@@ -166,7 +224,9 @@ class ConsoleApp:
                 )
         except OperationError as error:
             problem = str(error)
-            html = self._execution_page(arn, problem=problem[:1].upper() + problem[1:], typed=request.form)
+            html = self._execution_page(
+                arn, now=_now(request), problem=problem[:1].upper() + problem[1:], typed=request.form
+            )
             return Response(html, status=409, content_type="text/html; charset=utf-8")
         return redirect(f"execution?arn={quote(arn, safe='')}&done={action}", code=303)
 
@@ -208,17 +268,18 @@ class ConsoleApp:
             chosen=chosen,
             first=max(1, first),
             older=self._cursors.encode(following) if following else None,
-            now=datetime.now(UTC),
+            now=_now(request),
         )
 
     def _execution(self, request: Request) -> str:
         done = request.args.get("done")
-        return self._execution_page(request.args.get("arn", ""), notice=DONE.get(done or ""))
+        return self._execution_page(request.args.get("arn", ""), now=_now(request), notice=DONE.get(done or ""))
 
     def _execution_page(
         self,
         arn: str,
         *,
+        now: datetime,
         notice: str | None = None,
         problem: str | None = None,
         typed: Mapping[str, str] | None = None,
@@ -231,7 +292,6 @@ class ConsoleApp:
             raise NotFound(f"There is no execution {arn!r} on this endpoint.") from None
         events = read_history(sfn, arn)
         definition = json.loads(definition_text)
-        now = datetime.now(UTC)
         path = ExecutionPath.from_history(events, definition)
         try:
             svg = render_svg(definition, path, now=now, link=lambda name: f"#{pages.state_anchor(name)}")
@@ -252,6 +312,27 @@ class ConsoleApp:
             notice=notice,
             problem=problem,
         )
+
+
+def _now(request: Request) -> datetime:
+    """The time by the embedded AWS's clock when it has one, which may be ahead of the wall clock."""
+    clock: ClockReading | None = request.environ.get(CLOCK_KEY)
+    return clock.now if clock is not None else datetime.now(UTC)
+
+
+def _back(request: Request) -> str:
+    """The relative address of the page asked for (without an action's notice), for the clock's form
+    to come back to; after a form, the list."""
+    _, _, name = request.path.rpartition("/")
+    if request.method not in ("GET", "HEAD") or name not in ("", "execution", "start"):
+        return "./"
+    query = urlencode([(key, value) for key, value in request.args.items(multi=True) if key != "done"])
+    return (name or "./") + (f"?{query}" if query else "")
+
+
+def _clock_problem(problem: str, back: str, status: int) -> Response:
+    html = pages.clock_problem(problem[:1].upper() + problem[1:], back)
+    return Response(html, status=status, content_type="text/html; charset=utf-8")
 
 
 def _error_page(error: HTTPException) -> Response:

@@ -8,6 +8,7 @@ from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from ..clock_route import ClockReading
 from ..ops.graph import StateRun, span, when
 from ..ops.history import StateVisit, event_details
 
@@ -15,6 +16,8 @@ STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1b1f24;background:#f4f5f7}
 header{background:#232f3e;color:#fff;padding:.6rem 1.2rem;font-weight:600}
 header a{color:#fff;text-decoration:none}
+header .clock{float:right;font-weight:400}
+header .clock input{width:4rem}
 main{padding:1rem 1.2rem}
 table{border-collapse:collapse;background:#fff;width:100%}
 th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #e3e5e8;vertical-align:top}
@@ -40,6 +43,9 @@ EXAMPLES = {
 }
 
 
+HEADER = '<header><a href="./">pausable-sfn console</a>'
+
+
 def page(title: str, body: str, *, refresh_seconds: int | None = None, refresh_to: str | None = None) -> str:
     """A console page; one that refreshes itself may load another address when it does (an
     execution page drops the notice its address carried after an action)."""
@@ -48,7 +54,7 @@ def page(title: str, body: str, *, refresh_seconds: int | None = None, refresh_t
     return (
         "<!doctype html>\n"
         f'<html lang="en"><head><meta charset="utf-8">{refresh}<title>{escape(title)}: pausable-sfn console</title>'
-        f'<style>{STYLE}</style></head><body><header><a href="./">pausable-sfn console</a></header>'
+        f"<style>{STYLE}</style></head><body>{HEADER}</header>"
         f"<main>{body}</main></body></html>\n"
     )
 
@@ -58,7 +64,10 @@ def duration(execution: dict[str, Any], now: datetime) -> str:
     if not isinstance(start, datetime):
         return ""
     seconds = max(0.0, (stop - start).total_seconds())
-    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    # Hours and days on an embedded AWS whose clock was advanced, or for a task that waits on AWS.
+    return f"{seconds / 60:.1f} min" if seconds < 7200 else span(stop - start)
 
 
 def execution_link(arn: str, text: str) -> str:
@@ -321,3 +330,31 @@ def link_page(arn: str, url: str, expires_at: str) -> str:
         "<p><small>This page is the only place the link is shown: reloading it issues another one.</small></p>"
     )
     return page("Approval link", body)
+
+
+def with_clock(html: str, reading: ClockReading, *, form_key: str, back: str) -> str:
+    """A page with the embedded AWS's clock in its header: the time when it is not the wall clock's,
+    and a form that advances it, then comes back to `back`. The header comes first in every page,
+    before any value from AWS."""
+    shown = ""
+    if not reading.wall_clock:
+        ahead = reading.ahead.removesuffix(" of the wall clock")
+        shown = f"<span>Embedded AWS clock: {reading.now:%Y-%m-%d %H:%M:%S} UTC, {escape(ahead)}</span> "
+    form = (
+        f'<form method="post" action="clock" class="clock">{shown}'
+        f'<input type="hidden" name="formKey" value="{escape(form_key)}">'
+        f'<input type="hidden" name="back" value="{escape(back)}">'
+        '<input name="advance" placeholder="3d" aria-label="Advance the clock by (90s, 30m, 2h, 3d)" required> '
+        '<button type="submit">Advance the clock</button>'
+        "</form>"
+    )
+    return html.replace(HEADER, HEADER + form, 1)
+
+
+def clock_problem(problem: str, back: str) -> str:
+    body = (
+        "<h1>Advance the clock</h1>"
+        f'<p class="FAILED" role="alert">{escape(problem)}</p>'
+        f'<p><a href="{escape(back)}">Back</a></p>'
+    )
+    return page("Advance the clock", body)
