@@ -26,11 +26,12 @@ def parse_duration(text: str) -> int:
 
 
 def spoken(seconds: float) -> str:
-    """A duration in words, to the second, in its two largest units: '7 days', '1 day 2 hours',
-    '3 hours 20 minutes', '45 seconds'."""
-    left, words = round(seconds), []
+    """A duration in words, rounded to the second, in its largest unit and the next one:
+    '7 days', '1 day 2 hours', '3 hours 20 minutes', '45 seconds' ('33 days' for 33 days 50 s)."""
+    left, counts = round(seconds), []
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
         count, left = divmod(left, size)
-        if count:
-            words.append(f"{count} {unit}{'' if count == 1 else 's'}")
-    return " ".join(words[:2]) or "0 seconds"
+        counts.append((count, unit))
+    first = next((index for index, (count, _) in enumerate(counts) if count), len(counts) - 1)
+    words = [f"{count} {unit}{'' if count == 1 else 's'}" for count, unit in counts[first : first + 2] if count]
+    return " ".join(words) or "0 seconds"

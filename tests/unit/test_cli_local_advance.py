@@ -65,11 +65,13 @@ def test_anything_else_is_not_a_duration(text):
         (DAY + 2 * 3600 + 5, "1 day 2 hours"),
         (3 * 3600 + 20 * 60, "3 hours 20 minutes"),
         (61, "1 minute 1 second"),
+        (33 * DAY + 50, "33 days"),  # the largest unit and the next: 0 hours are not said, nor 50 seconds
+        (DAY + 5 * 60, "1 day"),
         (45.4, "45 seconds"),
         (0.2, "0 seconds"),
     ],
 )
-def test_a_duration_is_said_in_its_two_largest_units_to_the_second(seconds, words):
+def test_a_duration_is_said_in_its_largest_unit_and_the_next_rounded_to_the_second(seconds, words):
     assert spoken(seconds) == words
 
 
