@@ -12,6 +12,7 @@ never a traceback; the clock does not move then.
 import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -22,6 +23,7 @@ from .clock import Clock, ClockError
 from .clock import active as active_clock
 from .endpoint import Endpoint, WsgiApp
 
+LAST_MOMENT = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 MAX_BODY_BYTES = 1024  # {"advanceSeconds": 259200} is 26
 FIELDS = ("advance", "advanceSeconds")
 EXAMPLE = '{"advance": "3d"} or {"advanceSeconds": 259200}'
@@ -64,6 +66,7 @@ class ClockApi:
             return answer
         try:
             seconds = requested_seconds(request)
+            self._check_room(seconds)
         except _RefusedError as refused:
             return _answer(refused.status, {"message": str(refused)})
         try:
@@ -72,6 +75,15 @@ class ClockApi:
         except ClockError as error:  # what a timer woke never settled: the clock stopped on the way
             return _answer(500, {"message": f"{error}; the clock is at {reading(self._clock).stamp}"})
         return _answer(200, reading(self._clock).document())
+
+    def _check_room(self, seconds: float) -> None:
+        """No date after the year 9999 can be written (Python's datetime, and AWS's dates, end there)."""
+        room = LAST_MOMENT.timestamp() - self._clock.time()
+        if seconds > room:
+            raise _RefusedError(
+                f"the clock cannot pass {LAST_MOMENT:%Y-%m-%dT%H:%M:%SZ}, after which no date can be written: "
+                f"it is at {reading(self._clock).stamp}, {max(0, int(room))} seconds before"
+            )
 
 
 def requested_seconds(request: Request) -> float:

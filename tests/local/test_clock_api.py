@@ -181,3 +181,21 @@ def test_a_path_under_the_clock_s_is_not_the_clock(aws):
     status, document, _ = call(aws, "GET", path=PATH + "/now")
 
     assert (status, document) == (404, {"message": f"there is nothing at {PATH}/now: the clock is at {PATH}"})
+
+
+def test_the_clock_cannot_be_moved_past_the_last_date_that_can_be_written():
+    with EmbeddedAws(in_process=False) as aws:
+        last = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+        aws.clock.advance(last - aws.clock.now() - timedelta(days=1))
+        offset = aws.clock.offset
+
+        status, document, _ = call(aws, "POST", {"advance": "2d"})
+
+        assert status == 400
+        assert re.fullmatch(
+            r"the clock cannot pass 9999-12-31T23:59:59Z, after which no date can be written: "
+            r"it is at 9999-12-30T23:59:5\d\.\d{3}Z, 8639\d seconds before",
+            document["message"],
+        ), document
+        assert aws.clock.offset == offset
+        assert call(aws, "POST", {"advance": "1h"})[0] == 200
