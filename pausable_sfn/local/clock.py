@@ -44,6 +44,14 @@ class ClockError(RuntimeError):
     """The clock cannot do what was asked (moving backwards, work that never settles)."""
 
 
+class OutOfReachError(ClockError):
+    """An advance the clock refuses before it moves at all: backwards, or past the last date."""
+
+
+# No later date can be written (Python's datetime, and AWS's dates, end with the year 9999).
+LAST_MOMENT = datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.UTC)
+
+
 _local = threading.local()
 
 
@@ -97,14 +105,23 @@ class Clock:
 
     # --- moving it --------------------------------------------------------------------------
     def advance(self, seconds: float | datetime.timedelta) -> datetime.datetime:
-        """Moves the clock `seconds` forward, firing every timer due on the way in order, and
-        returns the new time once the work they started has settled."""
+        """Moves the clock `seconds` forward from the moment of the call, firing every timer due on
+        the way in order, and returns the new time once the work they started has settled.
+        OutOfReachError (backwards, past the year 9999) leaves the clock where it was; a ClockError
+        raised while waiting for work to settle leaves it where it had got to."""
         if isinstance(seconds, datetime.timedelta):
             seconds = seconds.total_seconds()
         if seconds < 0:
-            raise ClockError(f"the clock only moves forward: cannot advance by {seconds} seconds")
+            raise OutOfReachError(f"the clock only moves forward: cannot advance by {seconds} seconds")
         with self._advancing:
             target = self.time() + seconds
+            if target > LAST_MOMENT.timestamp():
+                room = max(0, int(LAST_MOMENT.timestamp() - self.time()))
+                now = self.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+                raise OutOfReachError(
+                    f"the clock cannot pass {LAST_MOMENT:%Y-%m-%dT%H:%M:%SZ}, after which no date can be written: "
+                    f"it is at {now}, {room} seconds before"
+                )
             self.settle()
             while (due := self.next_due()) is not None and due <= target:
                 self._move_to(due)
@@ -207,6 +224,8 @@ class Clock:
     def release(self) -> None:
         """Ends what `acquire` counted."""
         with self._lock:
+            if self._busy <= 0:  # a release without its acquire: a count below 0 would never settle
+                raise ClockError("the clock's busy count was released more often than acquired")
             self._busy -= 1
             self._lock.notify_all()
 
