@@ -1,5 +1,5 @@
 """The embedded AWS's clock on its endpoint, for what is not Python: `pausable-sfn local advance`,
-the console, and tools in any language (docs/clock-from-outside.md documents the request).
+the console, and tools in any language (docs/embedded-aws.md, Moving the clock from outside, documents the request).
 
 GET /_embedded/clock answers the clock's time; POST /_embedded/clock with {"advance": "3d"} or
 {"advanceSeconds": 259200} advances it (clock.py: every timer due on the way fires, in order) and
