@@ -6,8 +6,9 @@ most it moves at once) and a client of it for `pausable-sfn local advance` and t
     POST {endpoint}/_embedded/clock   {"advance": "3d"} or {"advanceSeconds": 259200}
                                       -> the same document, once what the advance woke has settled
 
-docs/embedded-aws.md (Moving the clock from outside) describes it for a client in any language. Standard library only: the
-embedded AWS (local/clock_api.py serves the route), the console and the operator CLI import it.
+docs/embedded-aws.md ("Moving the clock from outside") describes it for a client in any language.
+Standard library only: the embedded AWS (local/clock_api.py serves the route), the console and
+the operator CLI import it.
 """
 
 import json
