@@ -7,7 +7,6 @@ The link comes as people get it (the approval requests topic) or as an operator 
 import json
 import re
 import threading
-import time
 import uuid
 from urllib.parse import urlsplit
 
@@ -18,6 +17,7 @@ from pausable_sfn.ops import approval_form
 from pausable_sfn.ops.approval_form import fetch
 from pausable_sfn.ops.operations import OperationError, Operations
 
+from ..waiting import wait_until
 from .conftest import take_messages
 
 LINK = re.compile(r"https?://\S+/approval/[A-Za-z0-9_-]+")
@@ -64,15 +64,10 @@ def inbox(app):
     sqs.delete_queue(QueueUrl=url)
 
 
-def approval_message(app, inbox: str, execution_name: str, timeout: float = 30) -> dict:
+def approval_message(app, inbox: str, execution_name: str) -> dict:
     """The approval request published for this execution (others' are left in the inbox)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        [*messages] = take_messages(app.aws, inbox, execution_name)
-        if messages:
-            return json.loads(messages[0]["Body"])
-        time.sleep(0.2)
-    raise AssertionError(f"no approval request for {execution_name} within {timeout} s")
+    messages = wait_until(lambda: take_messages(app.aws, inbox, execution_name), what=f"a request for {execution_name}")
+    return json.loads(messages[0]["Body"])
 
 
 def paused_for_a_person(app, name: str | None = None) -> tuple[str, str]:
@@ -88,7 +83,7 @@ def operator_link(app, arn: str, **options) -> str:
 
 
 def still_waiting(app, arn: str) -> bool:
-    app.aws.wait_idle()
+    app.settle()
     return app.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING" and not any(
         event["type"] in ("TaskSucceeded", "TaskFailed") for event in app.history(arn)
     )
@@ -216,9 +211,8 @@ def test_an_expired_link_says_so_and_the_execution_still_waits(app):
     token = operations.token_of(arn)
     short = operations.approval_link(token, expires_in=1).url
 
-    deadline = time.monotonic() + 30
-    while (expired := fetch(short)).status != 410 and time.monotonic() < deadline:
-        time.sleep(0.2)
+    app.let_time_pass(1.5)  # the link's second, not the task's 7 days
+    expired = wait_until(lambda: (answer := fetch(short)).status == 410 and answer, what="the link to expire")
 
     assert expired.status == 410
     assert "expired" in expired.html

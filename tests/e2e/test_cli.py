@@ -6,9 +6,7 @@ import re
 import shlex
 import subprocess
 import sys
-import time
 import uuid
-from datetime import UTC, datetime
 from unittest import mock
 
 import pytest
@@ -16,9 +14,6 @@ import pytest
 from pausable_sfn import PROJECT_ROOT
 from pausable_sfn.contracts import STACK_NAME, fingerprint
 from pausable_sfn.ops import operations
-from pausable_sfn.ops.history import waiting_task
-
-from .conftest import SHORT_STACK, SHORT_TIMEOUTS
 
 
 @pytest.fixture
@@ -110,20 +105,23 @@ def test_fail_ends_the_execution_with_the_given_error_and_cause(cli, app):
     assert (result["status"], result["error"], result["cause"]) == ("FAILED", "Rejected", "out of stock")
 
 
-def test_heartbeats_keep_a_task_alive_past_its_heartbeat_timeout(cli, short_timeouts):
+def test_heartbeats_keep_a_task_alive_past_its_heartbeat_timeout(cli, heartbeats):
     name = unique("beat")
-    arn = cli_json(cli, "start", "--stack", SHORT_STACK, "--manual", "--name", name, "--wait")["executionArn"]
-    scheduled = waiting_task(short_timeouts.wait_paused(arn).recent).scheduled_at
-    heartbeat_seconds = SHORT_TIMEOUTS["longJobHeartbeatSeconds"]
+    arn = cli_json(cli, "start", "--stack", heartbeats.name, "--manual", "--name", name, "--wait")["executionArn"]
+    heartbeats.wait_paused(arn)
+    heartbeat_seconds = heartbeats.settings.long_job_heartbeat_seconds
+    assert heartbeat_seconds
 
-    # One heartbeat a second: even a CLI call of 2 s leaves the heartbeat timeout far away.
-    while (datetime.now(UTC) - scheduled).total_seconds() < heartbeat_seconds + 1:
-        assert cli("heartbeat", name, "--stack", SHORT_STACK)[0] == 0
-        time.sleep(1)
+    # Two heartbeat timeouts go by, a heartbeat every half of one (a fifth on AWS, where a CLI
+    # call takes time of its own).
+    interval = heartbeat_seconds / (2 if heartbeats.clock else 5)
+    for _ in range(round(2 * heartbeat_seconds / interval)):
+        assert cli("heartbeat", name, "--stack", heartbeats.name)[0] == 0
+        heartbeats.let_time_pass(interval)
 
-    assert short_timeouts.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
-    assert "TaskTimedOut" not in [event["type"] for event in short_timeouts.history(arn)]
-    cli("fail", name, "--stack", SHORT_STACK, "--error", "Done", "--cause", "the test is over")
+    assert heartbeats.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+    assert "TaskTimedOut" not in [event["type"] for event in heartbeats.history(arn)]
+    cli("fail", name, "--stack", heartbeats.name, "--error", "Done", "--cause", "the test is over")
 
 
 def test_history_shows_the_timeline_and_the_ending(cli, app):
@@ -218,13 +216,13 @@ def test_a_token_already_used_is_reported_as_already_resumed(cli, app):
     assert "already resumed or expired" in err
 
 
-def test_an_expired_token_is_reported_as_expired(cli, short_timeouts):
-    arn = short_timeouts.start({"IsManualCallback": "True"})
-    token = short_timeouts.wait_paused(arn).task_token
-    short_timeouts.wait_end(arn)
+def test_an_expired_token_is_reported_as_expired(cli, timeouts):
+    arn = timeouts.start({"IsManualCallback": "True"})
+    token = timeouts.wait_paused(arn).task_token
+    timeouts.wait_end(arn)
 
-    code, _, err = cli("heartbeat", arn, "--stack", SHORT_STACK)
-    token_code, _, token_err = cli("resume", "--token", token, "--stack", SHORT_STACK)
+    code, _, err = cli("heartbeat", arn, "--stack", timeouts.name)
+    token_code, _, token_err = cli("resume", "--token", token, "--stack", timeouts.name)
 
     assert code == 1
     assert "is not paused: it has ended (FAILED)" in err

@@ -2,15 +2,12 @@
 
 import json
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 import pytest
 
-from pausable_sfn.live import SHORT_TIMEOUTS
-
-from ..waiting import wait_until
-from .conftest import event_types, first, take_messages
+from .conftest import assert_fired_after, event_types, first, take_messages
 
 
 @pytest.mark.parametrize(
@@ -40,58 +37,67 @@ def test_invalid_input_fails_at_once_with_a_named_error_before_any_lambda_runs(a
     assert "TaskScheduled" not in events
 
 
-TASK_TIMEOUT = SHORT_TIMEOUTS["manualResumeTimeoutSeconds"]
-HEARTBEAT = SHORT_TIMEOUTS["longJobHeartbeatSeconds"]
-HEARTBEAT_EVERY = 1.0  # well inside the heartbeat timeout, even when one call takes 2 s
+def at(events: list[dict], event_type: str) -> datetime:
+    return first(events, event_type)["timestamp"]
 
 
-def seconds_to_time_out(events: list[dict]) -> float:
-    return (first(events, "TaskTimedOut")["timestamp"] - first(events, "TaskScheduled")["timestamp"]).total_seconds()
-
-
-@pytest.mark.first  # among the longest: started early, not left to end the run alone
-def test_a_task_that_is_never_resumed_times_out(short_timeouts):
-    arn = short_timeouts.start({"IsManualCallback": "True"})
-    token = short_timeouts.wait_paused(arn).task_token
-    # Heartbeats keep the heartbeat timeout away; the task timeout still applies. The loop ends
-    # when Step Functions answers that the task has closed.
-    deadline = time.monotonic() + TASK_TIMEOUT + 30
-    while time.monotonic() < deadline:
+def beat_until_closed(stack, token: str, heartbeat_seconds: int) -> None:
+    """Heartbeats, a fifth of the heartbeat timeout apart, until Step Functions answers that the
+    task has closed: they keep the heartbeat timeout away, never the task's own."""
+    while True:
         try:
-            short_timeouts.sfn.send_task_heartbeat(taskToken=token)
-        except short_timeouts.sfn.exceptions.TaskTimedOut:
-            break
-        time.sleep(HEARTBEAT_EVERY)
+            stack.sfn.send_task_heartbeat(taskToken=token)
+        except stack.sfn.exceptions.TaskTimedOut:
+            return
+        stack.let_time_pass(heartbeat_seconds / 5)
 
-    result = short_timeouts.wait_end(arn)
 
+def test_a_task_that_is_never_resumed_times_out_after_seven_days(timeouts):
+    settings = timeouts.settings  # on AWS, the short copy's: 12 s, with a heartbeat timeout of 5 s
+    arn = timeouts.start({"IsManualCallback": "True"})
+    token = timeouts.wait_paused(arn).task_token
+    if settings.long_job_heartbeat_seconds:
+        beat_until_closed(timeouts, token, settings.long_job_heartbeat_seconds)
+
+    result = timeouts.wait_end(arn)
+
+    allowed = settings.manual_resume_timeout_seconds
     assert (result["status"], result["error"]) == ("FAILED", "LongJobTimedOut")
-    assert result["cause"] == f"No callback arrived in time (States.Timeout; the task allows {TASK_TIMEOUT} seconds)."
-    assert seconds_to_time_out(short_timeouts.history(arn)) >= TASK_TIMEOUT - 0.1
+    assert result["cause"] == f"No callback arrived in time (States.Timeout; the task allows {allowed} seconds)."
+    events = timeouts.history(arn)
+    started = (at(events, "TaskStateEntered"), at(events, "TaskScheduled"))
+    assert_fired_after(timeouts, allowed, started=started, at=at(events, "TaskTimedOut"))
 
 
-def test_a_task_without_heartbeats_times_out_at_the_heartbeat_timeout(short_timeouts):
-    arn = short_timeouts.start({"IsManualCallback": "True"})
-    short_timeouts.wait_paused(arn)
+def test_a_task_without_heartbeats_times_out_at_the_heartbeat_timeout(heartbeats):
+    arn = heartbeats.start({"IsManualCallback": "True"})
+    heartbeats.wait_paused(arn)
 
-    result = short_timeouts.wait_end(arn, timeout=TASK_TIMEOUT + 15)
+    result = heartbeats.wait_end(arn)
 
+    heartbeat = heartbeats.settings.long_job_heartbeat_seconds
     assert (result["status"], result["error"]) == ("FAILED", "LongJobTimedOut")
-    assert result["cause"].startswith("No callback arrived in time (States.HeartbeatTimeout;")
-    assert HEARTBEAT - 0.1 <= seconds_to_time_out(short_timeouts.history(arn)) < TASK_TIMEOUT - 0.1
+    assert result["cause"] == (
+        "No callback arrived in time "
+        f"(States.HeartbeatTimeout; the task allows {heartbeat} seconds between heartbeats)."
+    )
+    events = heartbeats.history(arn)
+    # From the task's start on AWS, from its hand-off (the Lambda's answer) on the embedded AWS.
+    started = (at(events, "TaskScheduled"), at(events, "TaskSubmitted"))
+    assert_fired_after(heartbeats, heartbeat, started=started, at=at(events, "TaskTimedOut"))
 
 
-def test_a_resume_after_the_timeout_is_reported_as_expired_without_an_error(short_timeouts):
-    arn = short_timeouts.start({"IsManualCallback": "True"})
-    token = short_timeouts.wait_paused(arn).task_token
-    short_timeouts.wait_end(arn)
+def test_a_resume_after_the_timeout_is_reported_as_expired_without_an_error(timeouts):
+    arn = timeouts.start({"IsManualCallback": "True"})
+    token = timeouts.wait_paused(arn).task_token
+    timeouts.wait_end(arn)
 
-    response = short_timeouts.resume({"taskToken": token})
+    response = timeouts.resume({"taskToken": token})
 
     assert response["FunctionError"] is None
     [closed] = response["Payload"]["alreadyClosed"]
     assert closed["alreadyClosed"].startswith("TaskTimedOut: already resumed or expired")
-    assert short_timeouts.sfn.describe_execution(executionArn=arn)["error"] == "LongJobTimedOut"
+    assert timeouts.sfn.describe_execution(executionArn=arn)["error"] == "LongJobTimedOut"
 
 
 def test_a_bogus_token_is_refused_and_nothing_else_is_touched(app):
@@ -140,12 +146,16 @@ def test_a_malformed_callback_message_is_retried_then_dropped_and_harms_nothing(
     sent = app.aws.client("sns").publish(TopicArn=app.output("CallbackTopicArn"), Message="job done!")
     # Its attempts name its SNS message; the dead letter comes once the retries are over.
     message_id = sent["MessageId"]
-    wait_until(lambda: take_messages(app.aws, app.output("CallbackDeadLetterQueueUrl"), message_id), what="dead letter")
+    dead_letters = app.output("CallbackDeadLetterQueueUrl")
+    app.wait_until(lambda: take_messages(app.aws, dead_letters, message_id), what="the dead letter")
 
     attempts = [
         i for i in embedded.runtime.invocations if i.function == resume_function and message_id.encode() in i.payload
     ]
     assert [attempt.error_type for attempt in attempts] == ["InvalidEventError"] * 3  # the first try and two retries
+    # Lambda's retries come a minute, then two, after the attempt before (the clock skipped them).
+    ends = [attempt.started_at + attempt.duration_ms / 1000 for attempt in attempts]
+    assert [round(later.started_at - end) for end, later in zip(ends, attempts[1:], strict=False)] == [60, 120]
     assert "is not JSON" in json.loads(attempts[0].payload)["errorMessage"]
     assert app.sfn.describe_execution(executionArn=paused)["status"] == "RUNNING"
 

@@ -6,6 +6,7 @@ import random
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 from unittest import mock
 
@@ -17,7 +18,7 @@ from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from pausable_sfn.contracts import fingerprint
 
 from ..waiting import wait_until
-from .conftest import Stack, take_messages
+from .conftest import Stack, assert_fired_after, first, take_messages
 
 pytestmark = pytest.mark.emulator_only(reason="faults are injected into the embedded AWS; AWS cannot be told to")
 
@@ -67,14 +68,15 @@ def dead_letters(stack: Stack, *markers: str) -> list[dict[str, Any]]:
 
 
 def wait_for_dead_letters(stack: Stack, count: int, *markers: str) -> list[dict[str, Any]]:
-    """Waits until `count` dead letters carrying `markers` have arrived; returns them."""
+    """Waits until `count` dead letters carrying `markers` have arrived (the clock skipping Lambda's
+    retry intervals); returns them."""
     kept: list[dict[str, Any]] = []
 
     def arrived() -> bool:
         kept.extend(dead_letters(stack, *markers))
         return len(kept) >= count
 
-    wait_until(arrived, timeout=30, what=f"{count} dead letter(s)")
+    stack.wait_until(arrived, what=f"{count} dead letter(s)")
     return kept
 
 
@@ -92,24 +94,24 @@ def test_a_callback_throttled_twice_still_resumes_its_execution(app):
     assert dead_letters(app, token) == []
 
 
-def test_a_callback_that_is_not_json_or_has_no_token_is_kept_and_the_execution_times_out(short_timeouts, app):
-    waiting = short_timeouts.start({"IsManualCallback": "True"})
+def test_a_callback_that_is_not_json_or_has_no_token_is_kept_and_the_execution_times_out(app):
+    waiting = app.start({"IsManualCallback": "True"})
     bystander = app.start({"IsManualCallback": "True"})
-    short_timeouts.wait_paused(waiting)
+    app.wait_paused(waiting)
     app.wait_paused(bystander)
     marker = uuid.uuid4().hex
 
-    publish(short_timeouts, f"done {marker}")
-    publish(short_timeouts, {"status": "SUCCEED", "output": {"marker": marker}})
-    kept = wait_for_dead_letters(short_timeouts, 2, marker)
-    result = short_timeouts.wait_end(waiting)
+    publish(app, f"done {marker}")
+    publish(app, {"status": "SUCCEED", "output": {"marker": marker}})
+    kept = wait_for_dead_letters(app, 2, marker)
 
     assert sorted(record["responsePayload"]["errorType"] for record in kept) == ["InvalidEventError"] * 2
     assert {record["requestContext"]["approximateInvokeCount"] for record in kept} == {3}
     assert all(marker in record["requestPayload"]["Records"][0]["Sns"]["Message"] for record in kept)
-    assert result["error"] == "LongJobTimedOut"
-    assert app.sfn.describe_execution(executionArn=bystander)["status"] == "RUNNING"
+    assert [app.sfn.describe_execution(executionArn=arn)["status"] for arn in (waiting, bystander)] == ["RUNNING"] * 2
     app.sfn.stop_execution(executionArn=bystander)
+    # Nothing resumes the waiting one: its task times out, 7 days on.
+    assert app.wait_end(waiting)["error"] == "LongJobTimedOut"
 
 
 def test_a_resume_that_crashes_on_every_attempt_is_kept_after_the_retries(app):
@@ -125,6 +127,28 @@ def test_a_resume_that_crashes_on_every_attempt_is_kept_after_the_retries(app):
     assert "AccessDeniedException" in kept["responsePayload"]["errorMessage"]
     assert app.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"  # still resumable by hand
     app.sfn.stop_execution(executionArn=arn)
+
+
+def test_a_job_whose_callback_cannot_get_through_times_out_after_an_hour_and_the_callback_is_kept(app):
+    arn = app.start({"JobDurationSeconds": 900})
+    token = app.wait_paused(arn).task_token
+
+    with send_task_success_failing(token, -1, "AccessDeniedException") as calls:
+        result = app.wait_end(arn)  # the job's 15 minutes, Lambda's retries, then the job timeout
+        [kept] = wait_for_dead_letters(app, 1, token)
+
+    assert (result["status"], result["error"]) == ("FAILED", "LongJobTimedOut")
+    assert result["cause"] == "No callback arrived in time (States.Timeout; the task allows 3600 seconds)."
+    assert calls.count(token) == 3
+    events = app.history(arn)
+    entered, scheduled, timed_out = (
+        first(events, kind)["timestamp"] for kind in ("TaskStateEntered", "TaskScheduled", "TaskTimedOut")
+    )
+    assert_fired_after(app, 3600, started=(entered, scheduled), at=timed_out)
+    # The job called back after its 15 minutes; the callback's three attempts, a minute then two
+    # apart, had ended in the dead-letter queue long before the timeout.
+    kept_at = datetime.fromisoformat(kept["timestamp"])
+    assert 900 + 60 + 120 <= (kept_at - first(events, "TaskSubmitted")["timestamp"]).total_seconds() < 3600
 
 
 def test_the_same_callback_delivered_twice_resumes_once_without_error(app, embedded):
@@ -170,7 +194,7 @@ def test_two_hundred_executions_resumed_in_random_order_with_duplicates_all_end_
     for callback in callbacks:
         publish(app, callback)
     results = [app.wait_end(arn, timeout=60) for arn in arns]
-    app.aws.wait_idle(timeout=60)
+    app.settle()
 
     for n, result in enumerate(results):
         if n % 5 == 0:
