@@ -1,8 +1,13 @@
 """`make test-live`: the end-to-end suite against a real AWS deployment, then clean-up.
 
 It deploys the app twice with the pinned CDK CLI (as is, and a copy with short timeouts for
-the timeout scenarios), runs `tests/e2e` with PAUSABLE_SFN_TARGET=aws, and destroys both stacks
-afterwards, even when tests fail (`--keep` leaves them up). Executions are named after a run id.
+the timeout and heartbeat scenarios), runs `tests/e2e` with PAUSABLE_SFN_TARGET=aws, and destroys
+both stacks afterwards, even when tests fail (`--keep` leaves them up). Executions are named after
+a run id.
+
+The copy exists for AWS alone: there the scenarios wait in real time, and nobody waits the app's
+7 days for a timeout. On the embedded AWS (`make test`) the same scenarios run on the app's real
+timeouts, its clock skipping the wait.
 """
 
 import argparse
@@ -20,8 +25,8 @@ from . import PROJECT_ROOT
 from .contracts import STACK_NAME
 
 SHORT_STACK = f"{STACK_NAME}ShortTimeouts"
-# Short enough that the timeout scenarios take seconds, long enough that they hold when one API
-# call takes 2 s on a loaded machine (a heartbeat sent every second keeps well inside 5 s).
+# Short enough that the timeout scenarios take seconds on AWS, long enough that they hold when one
+# API call takes 2 s (a heartbeat sent every second keeps well inside 5 s).
 SHORT_TIMEOUTS = {"longJobTimeoutSeconds": 12, "manualResumeTimeoutSeconds": 12, "longJobHeartbeatSeconds": 5}
 STACKS = {STACK_NAME: {}, SHORT_STACK: SHORT_TIMEOUTS}
 BIN = Path(sys.executable).parent

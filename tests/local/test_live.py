@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from pausable_sfn import PROJECT_ROOT
+from pausable_sfn.app.settings import Settings
 from pausable_sfn.live import SHORT_STACK, SHORT_TIMEOUTS, STACK_NAME, run_live
 from pausable_sfn.local.embedded import EmbeddedAws
 from tests.e2e.targets import AwsTarget, TargetError, stack_outputs, target_name
@@ -92,6 +93,15 @@ def test_the_short_timeout_copy_is_deployed_with_its_own_name_and_context():
     assert ["-c", f"stackName={SHORT_STACK}"] == short_deploy[5:7]
     assert f"longJobTimeoutSeconds={SHORT_TIMEOUTS['longJobTimeoutSeconds']}" in short_deploy
     assert "--require-approval" in short_deploy
+
+
+def test_the_short_timeout_copy_has_what_the_timer_scenarios_need_on_aws():
+    """On AWS the timeout and heartbeat scenarios (tests/e2e) run on this copy, in real time: its
+    context must be one the app accepts, with timeouts of seconds and a heartbeat timeout."""
+    settings = Settings.from_values(SHORT_TIMEOUTS)
+
+    assert settings.long_job_heartbeat_seconds is not None
+    assert max(settings.long_job_timeout_seconds, settings.manual_resume_timeout_seconds) <= 60
 
 
 def test_a_failed_deploy_stops_and_cleans_up_what_was_started():
