@@ -2,8 +2,9 @@
 
 import html
 import re
+from datetime import UTC, datetime
 
-from pausable_sfn.ops.graph import CAUGHT, COLOURS, FAILED, NOT_RUN, SUCCEEDED, WAITING
+from pausable_sfn.ops.graph import CAUGHT, COLOURS, FAILED, NOT_RUN, SUCCEEDED, WAITING, ExecutionPath, render_html
 from pausable_sfn.ops.operations import Operations
 
 
@@ -57,3 +58,18 @@ def test_a_finished_execution_is_green_to_the_end_and_the_page_opens_offline(app
     assert colours["Long job execution"] == COLOURS[SUCCEEDED][0]
     assert "<script" not in page
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert "<!DOCTYPE" not in page
+
+
+def test_names_are_escaped_in_the_page_dot_lays_out():
+    """The unit tier stands in for dot (tests/unit/test_graph.py); here Graphviz writes the SVG."""
+    definition = {"StartAt": "<b>x</b>", "States": {"<b>x</b>": {"Type": "Pass", "End": True}}}
+    execution = {"name": "<script>alert(1)</script>", "status": "RUNNING"}
+
+    page = render_html(definition, ExecutionPath(), now=datetime.now(UTC), execution=execution)
+
+    assert "<b>" not in page
+    assert "&lt;b&gt;x&lt;/b&gt;" in page
+    assert "<script" not in page
+    assert "<?xml" not in page
+    assert "<!DOCTYPE" not in page
