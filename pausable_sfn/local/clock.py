@@ -55,9 +55,10 @@ LAST_MOMENT = datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.UTC)
 _local = threading.local()
 
 
-def _holding() -> bool:
-    """Whether this thread counts as busy on the clock (a ClockThread, an asynchronous delivery)."""
-    return bool(getattr(_local, "holding", False))
+def _holding(clock: "Clock") -> bool:
+    """Whether this thread counts as busy on `clock` (a ClockThread, an asynchronous delivery):
+    with an embedded AWS started inside another, a thread's waits release the clock it counts on."""
+    return getattr(_local, "holding", None) is clock
 
 
 @dataclass(eq=False)
@@ -105,8 +106,10 @@ class Clock:
 
     # --- moving it --------------------------------------------------------------------------
     def advance(self, seconds: float | datetime.timedelta) -> datetime.datetime:
-        """Moves the clock `seconds` forward from the moment of the call, firing every timer due on
-        the way in order, and returns the new time once the work they started has settled.
+        """Moves the clock `seconds` forward, firing every timer due on the way in order, and
+        returns the new time once the work they started has settled. The amount counts from the
+        moment the work under way when it is called has settled: a timer that work sets (a
+        heartbeat just sent re-arms its task's) is on the clock before it moves.
         OutOfReachError (backwards, past the year 9999) leaves the clock where it was; a ClockError
         raised while waiting for work to settle leaves it where it had got to."""
         if isinstance(seconds, datetime.timedelta):
@@ -114,8 +117,7 @@ class Clock:
         if seconds < 0:
             raise OutOfReachError(f"the clock only moves forward: cannot advance by {seconds} seconds")
         with self._advancing:
-            target = self.time() + seconds
-            if target > LAST_MOMENT.timestamp():
+            if self.time() + seconds > LAST_MOMENT.timestamp():
                 room = max(0, int(LAST_MOMENT.timestamp() - self.time()))
                 now = self.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
                 raise OutOfReachError(
@@ -123,6 +125,7 @@ class Clock:
                     f"it is at {now}, {room} seconds before"
                 )
             self.settle()
+            target = self.time() + seconds
             while (due := self.next_due()) is not None and due <= target:
                 self._move_to(due)
                 self.settle()
@@ -130,12 +133,13 @@ class Clock:
             self.settle()
             return self.now()
 
-    def advance_to_next_timer(self) -> datetime.datetime | None:
-        """Moves the clock to the next timer, fires it and lets its work settle; None if no timer
-        is set."""
+    def advance_to_next_timer(self, unless: Callable[[], bool] = lambda: False) -> datetime.datetime | None:
+        """Lets the work under way settle, then moves the clock to the next timer, fires it and lets
+        its work settle; None if no timer is set, or if `unless()` holds once settled."""
         with self._advancing:
+            self.settle()
             due = self.next_due()
-            if due is None:
+            if due is None or unless():
                 return None
             self._move_to(due)
             self.settle()
@@ -143,14 +147,14 @@ class Clock:
 
     def run_until(self, condition: Callable[[], bool], *, timeout: float, poll: float = 0.01) -> None:
         """Waits (at most `timeout` real seconds) until `condition()` holds; meanwhile, whenever
-        nothing runs, time skips to the next timer. The way for a test to wait for an outcome."""
+        nothing runs, time skips to the next timer. The way for a test to wait for an outcome.
+        The condition is looked at again once everything has settled, just before time skips: an
+        outcome that came while it was last looked at is never skipped past."""
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the condition did not hold within {timeout:g} s (clock at {self.now():%c})")
-            if self.is_idle() and self.next_due() is not None:
-                self.advance_to_next_timer()
-            else:
+            if not (self.is_idle() and self.next_due() is not None and self.advance_to_next_timer(unless=condition)):
                 time.sleep(poll)
 
     def _move_to(self, moment: float) -> None:
@@ -187,11 +191,11 @@ class Clock:
     def holding(self) -> Iterator[None]:
         """Runs the block as a thread counted busy by whoever handed it the work (`acquire` was
         called for it): its waits on clock events release the count, its end releases it."""
-        _local.holding = True
+        _local.holding = self
         try:
             yield
         finally:
-            _local.holding = False
+            _local.holding = None
             self.release()
 
     def acquire(self) -> None:
@@ -232,7 +236,7 @@ class Clock:
     # --- waits (called with the waited-on object's own lock held) ---------------------------
     def enter_wait(self, target: Any, timeout: float | None) -> _Waiter:
         deadline = None if timeout is None else self.time() + max(0.0, timeout)
-        waiter = _Waiter(target, deadline, _holding())
+        waiter = _Waiter(target, deadline, _holding(self))
         with self._lock:
             self._waiters.add(waiter)
             if waiter.holding:
@@ -270,34 +274,48 @@ class Clock:
 
 
 def _notify(target: Any) -> None:
+    """Wakes the waiters of `target` to look at the clock again (not as a set() or notify() would:
+    threading.Condition's own notify_all, which ClockCondition does not count as a signal)."""
     condition = target if isinstance(target, threading.Condition) else target._cond
     with condition:
-        condition.notify_all()
+        # The base class's notify: its notify_all would call ClockCondition.notify, a signal.
+        threading.Condition.notify(condition, len(condition._waiters))  # type: ignore[union-attr]
 
 
-# The clock of the embedded AWS that is running (one per process, as moto's backends are).
-_active: Clock | None = None
+# The clocks of the embedded AWSs that run, the innermost last (one at a time as a rule: moto's
+# backends are one per process; an embedded AWS may still be started inside another).
+_running: list[Clock] = []
 
 
 def active() -> Clock | None:
-    return _active
+    return _running[-1] if _running else None
 
 
 def current_time() -> float:
     """The active clock's time, or the wall clock's when no embedded AWS runs."""
-    return time.time() if _active is None else _active.time()
+    clock = active()
+    return time.time() if clock is None else clock.time()
 
 
-def activate(clock: Clock | None) -> None:
-    global _active
-    _active = clock
+def push(clock: Clock) -> None:
+    """Makes `clock` the active one until `pop(clock)`."""
+    _running.append(clock)
+
+
+def pop(clock: Clock) -> None:
+    _running.remove(clock)
+
+
+def _waits_on() -> Clock | None:
+    """The clock a wait of this thread is on: the one the thread counts on, else the active one."""
+    return getattr(_local, "holding", None) or active()
 
 
 class ClockEvent(threading.Event):
     """A threading.Event whose timed waits are on the active clock (a timer it can fire)."""
 
     def wait(self, timeout: float | None = None) -> bool:
-        clock = _active
+        clock = _waits_on()
         if clock is None:
             return super().wait(timeout)
         with self._cond:  # type: ignore[attr-defined]
@@ -317,9 +335,8 @@ class ClockEvent(threading.Event):
                 clock.leave_wait(waiter)
 
     def set(self) -> None:
-        clock = _active
         with self._cond:  # type: ignore[attr-defined]
-            if clock is not None:
+            for clock in list(_running):  # its waiters wait on one of them
                 clock.wake(self)
             self._flag = True
             self._cond.notify_all()  # type: ignore[attr-defined]
@@ -329,23 +346,27 @@ class ClockCondition(threading.Condition):
     """A threading.Condition whose waits release the waiting thread's busy count."""
 
     def wait(self, timeout: float | None = None) -> bool:
-        clock = _active
+        clock = _waits_on()
         if clock is None:
             return super().wait(timeout)
         waiter = clock.enter_wait(self, timeout)
         try:
-            left = clock.real_seconds_left(waiter)
-            return super().wait(None if left is None else max(0.0, left))
+            while not waiter.signaled:
+                left = clock.real_seconds_left(waiter)
+                if left is not None and left <= 0:
+                    return False
+                super().wait(left)  # woken by a notify, or by the clock moving (to look again)
+            return True
         finally:
             clock.leave_wait(waiter)
 
     def notify(self, n: int = 1) -> None:
-        if (clock := _active) is not None:
+        for clock in list(_running):
             clock.wake(self, n)
         super().notify(n)
 
     def notify_all(self) -> None:
-        if (clock := _active) is not None:
+        for clock in list(_running):
             clock.wake(self)
         super().notify_all()
 
@@ -356,7 +377,7 @@ class ClockThread(threading.Thread):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._ended = ClockEvent()
-        self._clock = _active
+        self._clock = active()
 
     def start(self) -> None:
         if self._clock is not None:
@@ -394,8 +415,8 @@ def sleep(seconds: float) -> None:
 
 def idle_sleep(seconds: float) -> None:
     """A real pause of a polling loop, during which the sleeping thread does not count as busy."""
-    clock = _active
-    if clock is None or not _holding():
+    clock = getattr(_local, "holding", None)
+    if clock is None:
         time.sleep(seconds)
         return
     clock.release()

@@ -93,6 +93,7 @@ class EmbeddedAws:
         self.endpoint.start()
         self.runtime.aws_environment["AWS_ENDPOINT_URL"] = self.endpoint_url
         timekeeping.apply(self._exit, self.clock)
+        self.clock.idle_checks.append(self._async.has_queued)
         gaps.apply(
             self._exit,
             self.runtime,

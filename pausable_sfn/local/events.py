@@ -41,6 +41,7 @@ class AsyncInvoker:
         # Lambda handles queued events of a function concurrently; 16 at once is plenty here.
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="lambda-async")
         self._pending: set[Future[None]] = set()
+        self._queued = 0  # submitted, not yet started: on the clock, work it has not started
         self._lock = threading.Lock()
         # Its waits (a retry's delay) are timers of the clock; set, it ends them at once.
         self._stopping = clocks.ClockEvent()
@@ -48,13 +49,13 @@ class AsyncInvoker:
     def submit(self, function: str, event: dict[str, Any]) -> str:
         request_id = str(uuid.uuid4())
         clock = clocks.active()
-        if clock is not None:
-            clock.acquire()  # running from now on: the clock must not find the event unaccounted for
+        with self._lock:
+            self._queued += 1  # from now on the clock finds it (has_queued) until it runs
         try:
             future = self._pool.submit(self._deliver_on, clock, function, event, request_id)
         except BaseException:
-            if clock is not None:
-                clock.release()
+            with self._lock:
+                self._queued -= 1
             raise
         with self._lock:
             self._pending.add(future)
@@ -72,6 +73,12 @@ class AsyncInvoker:
         with self._lock:
             return bool(self._pending)
 
+    def has_queued(self) -> bool:
+        """Events waiting for a free delivery thread: work the clock must not move past. (One that
+        runs is counted busy, except while it waits for its retry, a timer of the clock.)"""
+        with self._lock:
+            return self._queued > 0
+
     def signal_stop(self) -> None:
         self._stopping.set()
 
@@ -80,6 +87,10 @@ class AsyncInvoker:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _deliver_on(self, clock: clocks.Clock | None, function: str, event: dict[str, Any], request_id: str) -> None:
+        if clock is not None:
+            clock.acquire()  # counted before it leaves the queue: never unaccounted for
+        with self._lock:
+            self._queued -= 1
         if clock is None:
             self._deliver(function, event, request_id)
             return
@@ -230,7 +241,11 @@ class SqsPoller:
         if self._handling.is_set():
             return True
         queue = self._queue()
-        return queue is not None and bool(queue.messages)
+        if queue is None:
+            return False
+        # A FIFO queue holds back a group while one of its messages is in flight.
+        held = {m.group_id for m in list(queue._pending_messages) if not m.visible} if queue.fifo_queue else set()
+        return any(m.group_id not in held for m in queue.messages) if held else bool(queue.messages)
 
     def next_visible(self) -> float | None:
         """When the queue's next message becomes visible (clock seconds), if one is yet to."""

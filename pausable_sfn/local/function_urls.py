@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from werkzeug.wrappers import Request, Response
 
+from .clock import current_time
 from .runtime import FunctionNotFoundError, Invocation, LambdaRuntime, RuntimeStoppedError, ThrottledError
 
 PATH_PREFIX = "/lambda-url/"
@@ -113,7 +114,7 @@ def url_event(
     caller: str | None,
 ) -> dict[str, Any]:
     """The event Lambda gives a function invoked through its URL (payload format 2.0)."""
-    now = datetime.now(UTC)
+    now = datetime.fromtimestamp(current_time(), UTC)  # the embedded AWS's clock
     headers: dict[str, str] = {}
     cookies: list[str] = []
     for name, value in request.headers.items():

@@ -132,8 +132,7 @@ def put_moto_on_the_clock(patches: ExitStack) -> None:
 
 def apply(patches: ExitStack, clock: Clock) -> None:
     """Makes `clock` the active one, and moto its reader, until `patches` closes."""
-    # An embedded AWS started inside another (moto is one per process) hands the clock back on exit.
-    patches.callback(clocks.activate, clocks.active())
-    clocks.activate(clock)
+    clocks.push(clock)
+    patches.callback(clocks.pop, clock)
     put_the_interpreter_on_the_clock(patches)
     put_moto_on_the_clock(patches)

@@ -594,3 +594,14 @@ def test_gap_34_a_timed_out_execution_has_no_stop_date(aws):
 
     assert described["status"] == "TIMED_OUT"
     assert "stopDate" not in described
+
+
+def test_gap_35_a_stopped_execution_whose_task_waits_for_its_callback_stays_running(aws, recorded_invocations):
+    execution, _ = start_paused(recorded_invocations)
+    sfn = boto3.client("stepfunctions")
+
+    sfn.stop_execution(executionArn=execution)
+
+    # Nothing ends the task's wait: the execution can only end by the task's own timer.
+    assert sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
+    assert "ExecutionAborted" not in [e["type"] for e in sfn.get_execution_history(executionArn=execution)["events"]]

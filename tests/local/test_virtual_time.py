@@ -96,13 +96,12 @@ def close_to(actual: timedelta, expected: timedelta) -> bool:
     return abs(actual - expected) < timedelta(seconds=1)
 
 
-def test_the_clock_is_the_wall_clock_until_it_is_advanced(workflows):
-    clock = workflows.aws.clock
-
-    assert clock.is_wall_clock
-    assert abs(clock.time() - time.time()) < 1
-    with pytest.raises(ClockError, match="only moves forward"):
-        clock.advance(-1)
+def test_an_embedded_aws_starts_on_the_wall_clock():
+    with EmbeddedAws() as aws:
+        assert aws.clock.is_wall_clock
+        assert abs(aws.clock.time() - time.time()) < 1
+        with pytest.raises(ClockError, match="only moves forward"):
+            aws.clock.advance(-1)
 
 
 def test_a_thirty_day_wait_ends_thirty_days_after_it_began(workflows):
@@ -189,6 +188,28 @@ def test_an_execution_times_out_after_its_own_timeout_seconds(workflows):
     described = workflows.describe(execution)
     assert described["status"] == "TIMED_OUT"
     assert close_to(described["stopDate"] - described["startDate"], timedelta(days=1))
+    # The waiting task ends with its execution: nothing more is written, and no timer of it is left.
+    workflows.aws.clock.advance(timedelta(days=365))
+    assert workflows.events(execution)[-1]["type"] == "ExecutionTimedOut"
+    assert workflows.describe(execution)["status"] == "TIMED_OUT"
+
+
+def test_stopping_an_execution_ends_the_wait_of_its_task(workflows):
+    inbox = workflows.inbox()
+    machine = workflows.machine({"Ask": workflows.waiting_for_a_token(inbox, TimeoutSeconds=7 * DAY)}, "Ask")
+    execution = workflows.start(machine)
+    token = workflows.token(inbox)
+
+    workflows.sfn.stop_execution(executionArn=execution, error="Cancelled", cause="by the test")
+    workflows.aws.clock.settle()
+
+    assert workflows.describe(execution)["status"] == "ABORTED"
+    assert workflows.events(execution)[-1]["type"] == "ExecutionAborted"
+    with pytest.raises(ClientError) as refused:
+        workflows.sfn.send_task_success(taskToken=token, output="{}")
+    assert refused.value.response["Error"]["Code"] == "TaskTimedOut"
+    workflows.aws.clock.advance(8 * DAY)
+    assert workflows.events(execution)[-1]["type"] == "ExecutionAborted"
 
 
 def test_a_callback_sent_after_an_advance_is_recorded_at_the_clock_s_time(workflows):
@@ -206,17 +227,25 @@ def test_a_callback_sent_after_an_advance_is_recorded_at_the_clock_s_time(workfl
     assert close_to(workflows.at(execution, "TaskSucceeded") - sent_at, timedelta(0))
 
 
-def test_time_never_skips_between_two_steps_of_a_test(workflows):
+def test_waiting_for_an_outcome_that_comes_without_a_timer_skips_no_time(workflows):
     inbox = workflows.inbox()
-    machine = workflows.machine({"Ask": workflows.waiting_for_a_token(inbox, TimeoutSeconds=60)}, "Ask")
-    offset = workflows.aws.clock.offset
-    execution = workflows.start(machine)
-    workflows.token(inbox)
+    machine = workflows.machine({"Ask": workflows.waiting_for_a_token(inbox, TimeoutSeconds=3 * DAY)}, "Ask")
+    before = workflows.aws.clock.now()
+    execution = workflows.sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
 
-    workflows.aws.clock.settle()
+    # The token reaches the queue as the task starts: the 3-day timeout must not be skipped to.
+    workflows.aws.clock.run_until(
+        lambda: bool(
+            workflows.sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["All"])["Attributes"][
+                "ApproximateNumberOfMessages"
+            ]
+            != "0"
+        ),
+        timeout=REAL_TIMEOUT,
+    )
 
-    assert workflows.aws.clock.offset == offset
     assert workflows.describe(execution)["status"] == "RUNNING"
+    assert workflows.aws.clock.now() - before < timedelta(days=3)
 
 
 def test_waiting_for_an_outcome_skips_to_each_timer_while_nothing_runs(workflows):

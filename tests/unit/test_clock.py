@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from pausable_sfn.local import clock as clocks
-from pausable_sfn.local.clock import Clock, ClockError, ClockEvent, ClockThread
+from pausable_sfn.local.clock import Clock, ClockCondition, ClockError, ClockEvent, ClockThread
 
 DAY = 86400
 
@@ -16,9 +16,9 @@ DAY = 86400
 @pytest.fixture
 def clock() -> Iterator[Clock]:
     clock = Clock()
-    clocks.activate(clock)
+    clocks.push(clock)
     yield clock
-    clocks.activate(None)
+    clocks.pop(clock)
 
 
 def sleeper(seconds: float, woke: list[str], name: str) -> ClockThread:
@@ -94,20 +94,54 @@ def test_waiting_for_an_outcome_skips_time_only_while_nothing_runs(clock):
     woke: list[str] = []
     sleeper(DAY, woke, "timer")
     clock.settle()
-    released = threading.Event()
+    released, working = threading.Event(), threading.Event()
 
     def busy_for_a_moment() -> None:
         with clock.busy():
+            working.set()
             released.wait(10)
 
-    worker = threading.Thread(target=busy_for_a_moment, daemon=True)
-    worker.start()
+    threading.Thread(target=busy_for_a_moment, daemon=True).start()
+    assert working.wait(10)
     threading.Timer(0.3, released.set).start()
 
     clock.run_until(lambda: bool(woke), timeout=10)
 
     assert woke == ["timer"]
     assert released.is_set()  # the timer could fire only once the work had ended
+
+
+def test_a_timed_condition_wait_is_not_cut_short_by_an_advance_that_does_not_reach_it(clock):
+    condition = ClockCondition()
+    answers: list[bool] = []
+
+    def wait_a_day() -> None:
+        with condition:
+            answers.append(condition.wait(DAY))
+
+    ClockThread(target=wait_a_day, daemon=True).start()
+    clock.settle()
+    clock.advance(3600)
+    assert answers == []
+
+    clock.advance(DAY)
+    assert answers == [False]
+
+
+def test_a_thread_of_an_outer_embedded_aws_waits_on_its_own_clock(clock):
+    go = threading.Event()
+    ClockThread(target=lambda: (go.wait(10), ClockEvent().wait(DAY)), daemon=True).start()
+    inner = Clock()
+    clocks.push(inner)  # an embedded AWS started inside another
+    try:
+        go.set()  # the outer's thread now waits on a timer while the inner clock is the active one
+
+        clock.settle()  # the outer's count is released by its thread's wait...
+        inner.settle()  # ...and the inner's untouched
+        assert clock.next_due() is not None
+        assert inner.next_due() is None
+    finally:
+        clocks.pop(inner)
 
 
 def test_work_that_never_settles_is_reported_not_waited_for_forever(clock):

@@ -10,8 +10,10 @@ Each is a Python function registered on a compiled expression; an argument it ca
 import hashlib
 import json
 import random as _random
+import threading
 import uuid as _uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -92,9 +94,24 @@ def parse(text: Any) -> Any:
         raise FunctionArgumentError(f"The argument of the function is not valid JSON: {error}") from None
 
 
+_evaluation = threading.local()
+
+
+@contextmanager
+def one_instant() -> Iterator[None]:
+    """The block is one evaluation: every $now() and $millis() in it reads the same instant, as
+    JSONata's own do."""
+    _evaluation.instant = current_time()
+    try:
+        yield
+    finally:
+        _evaluation.instant = None
+
+
 def millis() -> int:
-    """$millis(): milliseconds since the epoch, on the clock."""
-    return int(current_time() * 1000)
+    """$millis(): milliseconds since the epoch, on the clock (the evaluation's instant)."""
+    instant = getattr(_evaluation, "instant", None)
+    return int((current_time() if instant is None else instant) * 1000)
 
 
 def now(picture: Any = None, timezone: Any = None) -> Any:

@@ -126,6 +126,14 @@
 34. DescribeExecution gives no stopDate for an execution that TIMED_OUT (it does for the other
     ended statuses); Step Functions gives the date every ended execution stopped
     ("DescribeExecution", Step Functions API reference): `date_timed_out_executions`.
+35. StopExecution, or the execution's own TimeoutSeconds, leaves a task that waits for its callback
+    waiting: a stopped execution stays RUNNING until the task's timer fires (by default after
+    99,999,999 s), and a timed-out one later writes TaskTimedOut and ExecutionFailed after its
+    ExecutionTimedOut (or instead of it: the late failure also turns the program's state to an
+    error). On Step Functions the execution ends there, ABORTED or TIMED_OUT, and its history
+    ends with that event ("StopExecution", Step Functions API reference):
+    `end_waiting_tasks_with_their_execution` ends the waits at once, keeps the execution's end
+    as it was, and writes nothing more in its history but that end.
 """
 
 import datetime
@@ -179,6 +187,8 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import (
     CallbackPoolManager,
     HeartbeatTimeoutError,
 )
+from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.asl.parse import preprocessor as preprocessor_module
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser, ASLParserException
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
@@ -680,6 +690,43 @@ def date_timed_out_executions(patches: ExitStack) -> None:
     patches.enter_context(mock.patch.object(StepFunctionResponse, "describe_execution", describe_execution))
 
 
+_FINAL_EVENTS = (HistoryEventType.ExecutionAborted, HistoryEventType.ExecutionTimedOut)
+
+
+def end_waiting_tasks_with_their_execution(patches: ExitStack) -> None:
+    """Gap 35."""
+
+    def ending(original: Any) -> Any:
+        def end(env: Environment, *args: Any, **kwargs: Any) -> None:
+            original(env, *args, **kwargs)
+            if env.is_frame():  # a Parallel branch or Map iteration stopped, not the execution
+                return
+            env.event_manager.execution_ended = True  # shared by the execution's frames
+            for endpoint in list(env.callback_pool_manager._pool.values()):
+                endpoint.interrupt_all()  # its task stops waiting (and its token closes: gap 16)
+
+        return end
+
+    for name in ("set_stop", "set_timed_out"):
+        patches.enter_context(mock.patch.object(Environment, name, ending(getattr(Environment, name))))
+
+    original_set_error = Environment.set_error
+
+    def set_error(env: Environment, error: Any) -> None:
+        if not getattr(env.event_manager, "execution_ended", False):  # aborted or timed out stays so
+            original_set_error(env, error)
+
+    original_add_event = EventManager.add_event
+
+    def add_event(manager: EventManager, context: Any, event_type: Any, *args: Any, **kwargs: Any) -> int:
+        if getattr(manager, "execution_ended", False) and event_type not in _FINAL_EVENTS:
+            return -1  # what the interrupted task would record after the execution's end
+        return int(original_add_event(manager, context, event_type, *args, **kwargs))
+
+    patches.enter_context(mock.patch.object(Environment, "set_error", set_error))
+    patches.enter_context(mock.patch.object(EventManager, "add_event", add_event))
+
+
 # The longest delay a Wait takes, in seconds: Step Functions counts it in a signed 32-bit integer.
 MAX_WAIT_SECONDS = 2**31 - 1
 
@@ -777,6 +824,7 @@ def apply(patches: ExitStack) -> None:
         assign_as_the_state_exits,
         describe_outputs_as_json,
         date_timed_out_executions,
+        end_waiting_tasks_with_their_execution,
         sqs_integration.run_as_step_functions_does,
         refuse_waits_too_long,
         name_map_inputs_by_their_value,

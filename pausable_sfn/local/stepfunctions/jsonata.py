@@ -107,7 +107,11 @@ def _run(source: str, bindings: dict[str, Any]) -> tuple[str | None, str | None]
     thread (moto hands a Map iteration's failure to the thread that runs the Map)."""
     expression = _expression(source)
     try:
-        return expression.evaluate_json_or_none(None, bindings, timeout=TIMEOUT_MS, max_stack_depth=MAX_DEPTH), None
+        with functions.one_instant():
+            return (
+                expression.evaluate_json_or_none(None, bindings, timeout=TIMEOUT_MS, max_stack_depth=MAX_DEPTH),
+                None,
+            )
     except ValueError as error:  # also what a registered function raises
         return None, str(error)
 
