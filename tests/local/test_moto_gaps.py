@@ -605,3 +605,13 @@ def test_gap_35_a_stopped_execution_whose_task_waits_for_its_callback_stays_runn
     # Nothing ends the task's wait: the execution can only end by the task's own timer.
     assert sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
     assert "ExecutionAborted" not in [e["type"] for e in sfn.get_execution_history(executionArn=execution)["events"]]
+
+
+def test_gap_36_a_retried_callback_task_keeps_the_token_of_its_first_attempt(aws, recorded_invocations):
+    # Plain moto has no clock to advance: a task timeout and a retry interval of one real second.
+    retry = [{"ErrorEquals": ["States.Timeout"], "IntervalSeconds": 1, "MaxAttempts": 1}]
+    _, first_token = start_paused(recorded_invocations, TimeoutSeconds=1, Retry=retry)
+
+    wait_until(lambda: len(recorded_invocations) == 2, what="the retry's invocation", interval=0.05)
+
+    assert recorded_invocations[1]["event"]["token"] == first_token

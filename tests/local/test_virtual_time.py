@@ -8,6 +8,7 @@ States.Timeout), "Handling errors in Step Functions workflows" (Retry: IntervalS
 and "Step Functions service quotas" (an execution's TimeoutSeconds).
 """
 
+import functools
 import itertools
 import json
 import time
@@ -69,7 +70,8 @@ class Workflows:
         deadline = time.monotonic() + REAL_TIMEOUT
         while time.monotonic() < deadline:
             messages = self.sqs.receive_message(QueueUrl=inbox).get("Messages", [])
-            if messages:
+            if messages:  # taken off the queue: it would come back after its visibility timeout
+                self.sqs.delete_message(QueueUrl=inbox, ReceiptHandle=messages[0]["ReceiptHandle"])
                 return str(json.loads(messages[0]["Body"])["token"])
             self.aws.clock.settle()
         raise AssertionError("no task token reached the queue")
@@ -102,6 +104,35 @@ def test_an_embedded_aws_starts_on_the_wall_clock():
         assert abs(aws.clock.time() - time.time()) < 1
         with pytest.raises(ClockError, match="only moves forward"):
             aws.clock.advance(-1)
+
+
+def test_a_month_long_workflow_of_every_timer_is_tested_as_deployed(workflows):
+    """A 30-day Wait, then a task with a 7-day timeout and a 10-minute heartbeat, retried an hour
+    after a heartbeat timeout: a month and more of waiting, each timer as deployed."""
+    inbox = workflows.inbox()
+    ask = workflows.waiting_for_a_token(inbox, TimeoutSeconds=7 * DAY, HeartbeatSeconds=10 * MINUTE)
+    ask["Retry"] = [{"ErrorEquals": ["States.Timeout"], "IntervalSeconds": HOUR, "MaxAttempts": 1, "BackoffRate": 1}]
+    machine = workflows.machine(
+        {"Wait a month": {"Type": "Wait", "Seconds": 30 * DAY, "Next": "Ask"}, "Ask": ask}, "Wait a month"
+    )
+    execution = workflows.start(machine)
+
+    workflows.aws.clock.advance(timedelta(days=30))
+    first_token = workflows.token(inbox)
+    for _ in range(6):  # an hour of work, a heartbeat every 9 minutes, then silence
+        workflows.aws.clock.advance(9 * MINUTE)
+        workflows.sfn.send_task_heartbeat(taskToken=first_token)
+    workflows.aws.clock.advance(10 * MINUTE + HOUR)  # the heartbeat timeout, then the retry's hour
+    second_token = workflows.token(inbox)
+    workflows.sfn.send_task_success(taskToken=second_token, output='{"done": true}')
+    workflows.aws.clock.settle()
+
+    assert workflows.describe(execution)["status"] == "SUCCEEDED"
+    at = functools.partial(workflows.at, execution)
+    assert close_to(at("WaitStateExited") - at("WaitStateEntered"), timedelta(days=30))
+    assert close_to(at("TaskTimedOut") - at("TaskScheduled"), timedelta(minutes=64))  # 6 × 9 min + 10
+    assert close_to(at("TaskScheduled", 1) - at("TaskTimedOut"), timedelta(hours=1))
+    assert first_token != second_token
 
 
 def test_a_thirty_day_wait_ends_thirty_days_after_it_began(workflows):

@@ -134,6 +134,12 @@
     ends with that event ("StopExecution", Step Functions API reference):
     `end_waiting_tasks_with_their_execution` ends the waits at once, keeps the execution's end
     as it was, and writes nothing more in its history but that end.
+36. A waitForTaskToken task that is retried keeps its first attempt's token, which closed when
+    that attempt failed or timed out (gap 16, as a timed-out token does on Step Functions): the
+    retry can never be resumed, every callback is refused with TaskTimedOut. Each attempt is a
+    task of its own, scheduled anew with its parameters (a TaskScheduled event each), and gets a
+    token of its own: `give_each_retry_its_own_token` (not checked against a recording: none
+    of a retried callback task was at hand).
 """
 
 import datetime
@@ -169,6 +175,7 @@ from moto.stepfunctions.parser.asl.component.common.assign.assign_decl import As
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent, FailureEventException
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+from moto.stepfunctions.parser.asl.component.common.retry.retry_outcome import RetryOutcome
 from moto.stepfunctions.parser.asl.component.common.string.string_expression import StringJSONata
 from moto.stepfunctions.parser.asl.component.component import Component
 from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
@@ -176,6 +183,10 @@ from moto.stepfunctions.parser.asl.component.state import state as state_module
 from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
 from moto.stepfunctions.parser.asl.component.state.exec.state_map import state_map as state_map_module
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+    StateTaskServiceCallback,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
 from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
@@ -727,6 +738,19 @@ def end_waiting_tasks_with_their_execution(patches: ExitStack) -> None:
     patches.enter_context(mock.patch.object(EventManager, "add_event", add_event))
 
 
+def give_each_retry_its_own_token(patches: ExitStack) -> None:
+    """Gap 36."""
+    original = StateTaskServiceCallback._handle_retry
+
+    def handle_retry(state: StateTaskServiceCallback, env: Environment, failure_event: Any) -> Any:
+        outcome = original(state, env=env, failure_event=failure_event)
+        if outcome == RetryOutcome.CanRetry and state.resource.condition == ResourceCondition.WaitForTaskToken:
+            env.callback_pool_manager.add(env.states.context_object.update_task_token())
+        return outcome
+
+    patches.enter_context(mock.patch.object(StateTaskServiceCallback, "_handle_retry", handle_retry))
+
+
 # The longest delay a Wait takes, in seconds: Step Functions counts it in a signed 32-bit integer.
 MAX_WAIT_SECONDS = 2**31 - 1
 
@@ -825,6 +849,7 @@ def apply(patches: ExitStack) -> None:
         describe_outputs_as_json,
         date_timed_out_executions,
         end_waiting_tasks_with_their_execution,
+        give_each_retry_its_own_token,
         sqs_integration.run_as_step_functions_does,
         refuse_waits_too_long,
         name_map_inputs_by_their_value,
