@@ -5,7 +5,8 @@ VENV := .venv
 # Extra CDK CLI arguments, e.g. make deploy CDK_ARGS="-c longJobTimeoutSeconds=600"
 CDK_ARGS ?=
 PORT ?= 5000
-# pytest workers (pytest-xdist); most e2e tests wait on timers, so three beat the two cores. 0: one process.
+# pytest workers (pytest-xdist); 0: one process. Three were chosen when the e2e tests slept on timers,
+# which they no longer do (the clock fires them): tests/e2e alone took 71 s with two, 77 s with three.
 TEST_WORKERS ?= 3
 # make test-live LIVE_ARGS=--keep leaves the stacks up
 LIVE_ARGS ?=
@@ -64,7 +65,8 @@ demo: setup  ## the app on the embedded local AWS: every flow, end to end
 serve: setup  ## the app deployed into a local moto server on 127.0.0.1:$(PORT); Ctrl-C stops it
 	python -m pausable_sfn local serve --port $(PORT)
 
-# mypy runs inside the suite (tests/packaging/test_types.py), beside the tests that wait on timers.
+# mypy and the wheel's build run inside the suite (tests/packaging), beside the other tests: as a make
+# step of their own beside pytest they saved 2.5% of the wall time on two cores and cost 9% more CPU.
 test: setup browser graphviz  ## lint, format, import boundaries, then the whole suite (types included)
 	ruff check .
 	ruff format --check .

@@ -1,6 +1,8 @@
 """The package type-checks: mypy as configured in pyproject.toml (strict for the construct library,
 the operations and the contracts). It runs inside the suite, beside the other tests, rather than
-before them: it is a dozen seconds of one core that the suite's waits on timers leave free."""
+before them or as a make step of its own beside pytest: a second with mypy's cache, a dozen seconds
+without, started first by one worker while the others run (measured with the wheel's tests: a
+separate step beside pytest saved 2.5% of the wall time on two cores, for 9% more CPU)."""
 
 import subprocess
 import sys
