@@ -25,31 +25,29 @@ def wait_until(
 ) -> T:
     """Polls `condition` until it returns something truthy, which it returns; fails after `timeout`
     real seconds. With `clock`, time skips to the next timer whenever nothing runs."""
+    if clock is not None:
+        return _on_the_clock(clock, condition, timeout=timeout, what=what, interval=interval)
     deadline = time.monotonic() + timeout
     while not (value := condition()):
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} did not hold within {timeout:.0f} s")
-        if clock is not None and skip_to_next_timer(clock, condition):
-            continue
         time.sleep(interval)
     return value
 
 
-def skip_to_next_timer(clock: Clock, condition: Callable[[], object]) -> bool:
-    """Fires the clock's next timer if nothing runs and `condition` still does not hold. True when
-    the condition is worth a look at once (the timer fired, or the condition came to hold).
+def _on_the_clock(clock: Clock, condition: Callable[[], T], *, timeout: float, what: str, interval: float) -> T:
+    """Clock.run_until, returning what the condition returned: once truthy, it is kept (the clock
+    looks at the condition again before it skips, and a condition may take what it finds, as
+    take_messages does)."""
+    found: list[T] = []
 
-    Not Clock.run_until, which looks at the condition, then at the clock: an outcome reached
-    between the two looks is skipped past (a task seen running, paused meanwhile, then timed out
-    by the skip). Here the condition is looked at again once all is quiet, and the clock moves no
-    further than the timer seen then (work that started meanwhile settles first)."""
-    if not clock.is_idle():
-        return False
-    clock.settle()
-    if condition():
-        return True
-    due = clock.next_due()
-    if due is None:
-        return False
-    clock.advance(max(0.0, due - clock.time()))
-    return True
+    def holds() -> bool:
+        if not found and (value := condition()):
+            found.append(value)
+        return bool(found)
+
+    try:
+        clock.run_until(holds, timeout=timeout, poll=interval)
+    except TimeoutError:
+        raise AssertionError(f"{what} did not hold within {timeout:.0f} s (clock at {clock.now():%c})") from None
+    return found[0]
