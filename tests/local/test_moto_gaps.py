@@ -615,3 +615,24 @@ def test_gap_36_a_retried_callback_task_keeps_the_token_of_its_first_attempt(aws
     wait_until(lambda: len(recorded_invocations) == 2, what="the retry's invocation", interval=0.05)
 
     assert recorded_invocations[1]["event"]["token"] == first_token
+
+
+def test_gap_37_a_task_with_a_heartbeat_and_no_timeout_times_out_after_60_seconds():
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    definition = {
+        "StartAt": "Work",
+        "States": {
+            "Work": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Parameters": {"QueueUrl": "q", "MessageBody": "m"},
+                "HeartbeatSeconds": 600,
+                "End": True,
+            }
+        },
+    }
+
+    program, _ = AmazonStateLanguageParser.parse(json.dumps(definition))
+
+    assert program.states.states["Work"].timeout.timeout_seconds == 60

@@ -190,6 +190,21 @@ def test_heartbeats_every_nine_minutes_keep_a_ten_minute_heartbeat_task_alive_un
     assert close_to(workflows.at(execution, "TaskTimedOut") - last_heartbeat, timedelta(minutes=10))
 
 
+def test_a_task_with_a_heartbeat_and_no_timeout_waits_as_long_as_heartbeats_come(workflows):
+    inbox = workflows.inbox()
+    machine = workflows.machine({"Work": workflows.waiting_for_a_token(inbox, HeartbeatSeconds=10 * MINUTE)}, "Work")
+    execution = workflows.start(machine)
+    token = workflows.token(inbox)
+
+    for _ in range(20):  # three hours of heartbeats: no timeout of its own ends it
+        workflows.aws.clock.advance(9 * MINUTE)
+        workflows.sfn.send_task_heartbeat(taskToken=token)
+    workflows.sfn.send_task_success(taskToken=token, output="{}")
+    workflows.aws.clock.settle()
+
+    assert workflows.describe(execution)["status"] == "SUCCEEDED"
+
+
 def test_retries_an_hour_apart_happen_an_hour_apart(workflows):
     flaky = {
         "Type": "Parallel",

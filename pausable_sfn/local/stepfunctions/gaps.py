@@ -140,6 +140,10 @@
     task of its own, scheduled anew with its parameters (a TaskScheduled event each), and gets a
     token of its own: `give_each_retry_its_own_token` (not checked against a recording: none
     of a retried callback task was at hand).
+37. A task with HeartbeatSeconds and no TimeoutSeconds gets a timeout of 60 seconds; on Step
+    Functions TimeoutSeconds defaults to 99999999 whether or not the task has a heartbeat ("Task
+    workflow state", Step Functions developer guide; AWS's own SQS callback example has that
+    shape): `time_out_heartbeat_tasks_by_default_only`.
 """
 
 import datetime
@@ -177,6 +181,8 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
 from moto.stepfunctions.parser.asl.component.common.retry.retry_outcome import RetryOutcome
 from moto.stepfunctions.parser.asl.component.common.string.string_expression import StringJSONata
+from moto.stepfunctions.parser.asl.component.common.timeouts.heartbeat import Heartbeat
+from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import Timeout, TimeoutSeconds
 from moto.stepfunctions.parser.asl.component.component import Component
 from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
 from moto.stepfunctions.parser.asl.component.state import state as state_module
@@ -751,6 +757,18 @@ def give_each_retry_its_own_token(patches: ExitStack) -> None:
     patches.enter_context(mock.patch.object(StateTaskServiceCallback, "_handle_retry", handle_retry))
 
 
+def time_out_heartbeat_tasks_by_default_only(patches: ExitStack) -> None:
+    """Gap 37."""
+    original = ExecutionState.from_state_props
+
+    def from_state_props(state: ExecutionState, state_props: Any) -> None:
+        original(state, state_props)
+        if state_props.get(Timeout) is None and state_props.get(Heartbeat) is not None:
+            state.timeout = TimeoutSeconds(timeout_seconds=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS, is_default=True)
+
+    patches.enter_context(mock.patch.object(ExecutionState, "from_state_props", from_state_props))
+
+
 # The longest delay a Wait takes, in seconds: Step Functions counts it in a signed 32-bit integer.
 MAX_WAIT_SECONDS = 2**31 - 1
 
@@ -850,6 +868,7 @@ def apply(patches: ExitStack) -> None:
         date_timed_out_executions,
         end_waiting_tasks_with_their_execution,
         give_each_retry_its_own_token,
+        time_out_heartbeat_tasks_by_default_only,
         sqs_integration.run_as_step_functions_does,
         refuse_waits_too_long,
         name_map_inputs_by_their_value,
