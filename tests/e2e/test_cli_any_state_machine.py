@@ -18,7 +18,6 @@ pytestmark = pytest.mark.emulator_only(reason="the state machine is made with a 
 
 # As an author would set it; nobody waits for it: the test moves the embedded AWS's clock.
 HEARTBEAT_SECONDS = 600
-TIMEOUT_SECONDS = 24 * 3600
 WAREHOUSE, MANAGER = "Ask the warehouse", "Ask the manager"
 
 
@@ -97,8 +96,8 @@ def make_orders(embedded: EmbeddedAws, *, heartbeat_seconds: int | None = None) 
         },
     }
     if heartbeat_seconds is not None:
-        # With its own timeout: without one, moto gives such a task 60 s (AWS gives it 99999999).
-        definition["States"][WAREHOUSE].update(HeartbeatSeconds=heartbeat_seconds, TimeoutSeconds=TIMEOUT_SECONDS)
+        # No TimeoutSeconds, as in AWS's own SQS callback example (its default is 99999999: gap 37).
+        definition["States"][WAREHOUSE]["HeartbeatSeconds"] = heartbeat_seconds
     arn = embedded.client("stepfunctions").create_state_machine(
         name=f"Orders-{run}",
         definition=json.dumps(definition),
