@@ -708,6 +708,8 @@ def date_timed_out_executions(patches: ExitStack) -> None:
 
 
 _FINAL_EVENTS = (HistoryEventType.ExecutionAborted, HistoryEventType.ExecutionTimedOut)
+# The event managers (one per execution, shared by its frames) of executions stopped or timed out.
+_ENDED: "weakref.WeakSet[EventManager]" = weakref.WeakSet()
 
 
 def end_waiting_tasks_with_their_execution(patches: ExitStack) -> None:
@@ -718,7 +720,7 @@ def end_waiting_tasks_with_their_execution(patches: ExitStack) -> None:
             original(env, *args, **kwargs)
             if env.is_frame():  # a Parallel branch or Map iteration stopped, not the execution
                 return
-            env.event_manager.execution_ended = True  # shared by the execution's frames
+            _ENDED.add(env.event_manager)
             for endpoint in list(env.callback_pool_manager._pool.values()):
                 endpoint.interrupt_all()  # its task stops waiting (and its token closes: gap 16)
 
@@ -730,13 +732,13 @@ def end_waiting_tasks_with_their_execution(patches: ExitStack) -> None:
     original_set_error = Environment.set_error
 
     def set_error(env: Environment, error: Any) -> None:
-        if not getattr(env.event_manager, "execution_ended", False):  # aborted or timed out stays so
+        if env.event_manager not in _ENDED:  # aborted or timed out stays so
             original_set_error(env, error)
 
     original_add_event = EventManager.add_event
 
     def add_event(manager: EventManager, context: Any, event_type: Any, *args: Any, **kwargs: Any) -> int:
-        if getattr(manager, "execution_ended", False) and event_type not in _FINAL_EVENTS:
+        if manager in _ENDED and event_type not in _FINAL_EVENTS:
             return -1  # what the interrupted task would record after the execution's end
         return int(original_add_event(manager, context, event_type, *args, **kwargs))
 
