@@ -48,7 +48,7 @@ class EmbeddedAws:
         in_process: bool = True,
         port: int = 0,
         latency_ms: float = 0,
-        async_retry_delays: tuple[float, ...] = (1.0, 2.0),
+        async_retry_delays: tuple[float, ...] = (60.0, 120.0),  # AWS's: about 1 and 2 minutes
         max_environments: int = DEFAULT_MAX_ENVIRONMENTS,
     ) -> None:
         self.region = region

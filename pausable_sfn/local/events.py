@@ -1,7 +1,7 @@
 """Asynchronous invocations and SQS event sources, delivered as Lambda delivers them.
 
 - SNS → Lambda is an asynchronous invoke: on a function error Lambda retries (twice by default,
-  after about 1 and 2 minutes; here `retry_delays` seconds), then sends the event to the
+  after about 1 and 2 minutes, as `retry_delays` does by default), then sends the event to the
   function's on-failure destination or dead-letter queue, if it has one. A throttled event (the
   function's reserved concurrency in use) waits and is tried again, without using an attempt;
   with a reserved concurrency of 0 it goes to the destination at once (ZeroReservedConcurrency).
@@ -30,6 +30,8 @@ from . import clock as clocks
 from .runtime import FunctionConfig, Invocation, LambdaRuntime, RuntimeStoppedError, ThrottledError
 
 ClientFactory = Callable[[str], Any]
+# Lambda tries a throttled event again after a backoff that starts at about a second.
+THROTTLED_RETRY_SECONDS = 1.0
 LOGGER = logging.getLogger("pausable_sfn.local")
 
 
@@ -113,7 +115,7 @@ class AsyncInvoker:
                     return
                 # Lambda keeps a throttled event queued and tries it again later; a throttle is not
                 # one of the event's attempts.
-                self._stopping.wait(self._retry_delays[0])
+                self._stopping.wait(min(THROTTLED_RETRY_SECONDS, self._retry_delays[0]))
                 continue
             if not invocation.failed:
                 return

@@ -3,6 +3,7 @@
 import json
 import textwrap
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,7 @@ def write_assembly(folder: Path, resources: dict, handlers: str = HANDLERS) -> P
 
 def test_an_sqs_batch_deletes_what_succeeded_and_redelivers_only_the_failed_items(tmp_path):
     resources = {
-        "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": 1}},
+        "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": 30}},
         "Consumer": function("fail_bad_items"),
         "Mapping": {
             "Type": "AWS::Lambda::EventSourceMapping",
@@ -90,8 +91,9 @@ def test_an_sqs_batch_deletes_what_succeeded_and_redelivers_only_the_failed_item
         deployment = aws.deploy(write_assembly(tmp_path, resources), stack_name="Stack")
         sqs, url = aws.client("sqs"), deployment.resources["Queue"].ref
         sqs.send_message(QueueUrl=url, MessageBody="good")
-        sqs.send_message(QueueUrl=url, MessageBody="bad", DelaySeconds=1)
-        wait_until(lambda: len(aws.runtime.invocations) >= 3, what="three batches")
+        sqs.send_message(QueueUrl=url, MessageBody="bad", DelaySeconds=60)
+        # The delay and the visibility timeout pass on the clock, skipped to while nothing runs.
+        aws.clock.run_until(lambda: len(aws.runtime.invocations) >= 3, timeout=30)
 
     batches = [invocation.result()["bodies"] for invocation in aws.runtime.invocations[:3]]
     # "good" alone (the delayed "bad" was not visible yet) and deleted; "bad" redelivered after
@@ -127,16 +129,21 @@ def test_a_failing_async_invocation_is_retried_twice_then_sent_to_its_dead_lette
                 "DestinationConfig": {"OnFailure": {"Destination": failed_target}},
             },
         }
-    with EmbeddedAws(async_retry_delays=(0.05, 0.1)) as aws:
+    with EmbeddedAws() as aws:  # Lambda's own retry delays, about 1 and 2 minutes, on the clock
         deployment = aws.deploy(write_assembly(tmp_path, resources), stack_name="Stack")
+        started = aws.clock.now()
         aws.client("sns").publish(TopicArn=deployment.resources["Topic"].ref, Message="job 7")
-        aws.wait_idle()
         sqs = aws.client("sqs")
-        messages = sqs.receive_message(
-            QueueUrl=deployment.resources["Failed"].ref, MessageAttributeNames=["All"], WaitTimeSeconds=0
-        ).get("Messages", [])
+
+        def dead_lettered() -> list[dict]:
+            queue = deployment.resources["Failed"].ref
+            return sqs.receive_message(QueueUrl=queue, MessageAttributeNames=["All"]).get("Messages", [])
+
+        messages: list[dict] = []
+        aws.clock.run_until(lambda: bool(messages.extend(dead_lettered()) or messages), timeout=30)
 
     assert [i.error_type for i in aws.runtime.invocations] == ["RuntimeError"] * 3
+    assert aws.clock.now() - started >= timedelta(minutes=3)
     [message] = messages
     body = json.loads(message["Body"])
     if destination == "DeadLetterConfig":
