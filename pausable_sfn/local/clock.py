@@ -74,7 +74,8 @@ class _Waiter:
 class Clock:
     def __init__(self) -> None:
         self._lock = threading.Condition()
-        self._offset = 0.0  # clock seconds minus wall-clock seconds; only ever grows
+        self._offset = 0.0  # clock seconds minus wall-clock seconds
+        self._frozen: float | None = None  # the instant it is held at while an advance's work settles
         self._busy = 0
         self._waiters: set[_Waiter] = set()
         self._advancing = threading.Lock()
@@ -85,7 +86,8 @@ class Clock:
     # --- reading it -------------------------------------------------------------------------
     def time(self) -> float:
         """Seconds since the epoch, as time.time()."""
-        return time.time() + self._offset
+        frozen = self._frozen
+        return frozen if frozen is not None else time.time() + self._offset
 
     def now(self) -> datetime.datetime:
         """The current time, timezone-aware in UTC."""
@@ -98,11 +100,12 @@ class Clock:
     @property
     def offset(self) -> float:
         """How far ahead of the wall clock it is, in seconds (0 until it is advanced)."""
-        return self._offset
+        frozen = self._frozen
+        return self._offset if frozen is None else frozen - time.time()
 
     @property
     def is_wall_clock(self) -> bool:
-        return self._offset == 0
+        return self._offset == 0 and self._frozen is None
 
     # --- moving it --------------------------------------------------------------------------
     def advance(self, seconds: float | datetime.timedelta) -> datetime.datetime:
@@ -127,10 +130,8 @@ class Clock:
             self.settle()
             target = self.time() + seconds
             while (due := self.next_due()) is not None and due <= target:
-                self._move_to(due)
-                self.settle()
-            self._move_to(target)
-            self.settle()
+                self._fire_at(due)
+            self._fire_at(target)
             return self.now()
 
     def advance_to_next_timer(self, unless: Callable[[], bool] = lambda: False) -> datetime.datetime | None:
@@ -141,8 +142,7 @@ class Clock:
             due = self.next_due()
             if due is None or unless():
                 return None
-            self._move_to(due)
-            self.settle()
+            self._fire_at(due)
             return self.now()
 
     def run_until(self, condition: Callable[[], bool], *, timeout: float, poll: float = 0.01) -> None:
@@ -157,12 +157,28 @@ class Clock:
             if not (self.is_idle() and self.next_due() is not None and self.advance_to_next_timer(unless=condition)):
                 time.sleep(poll)
 
-    def _move_to(self, moment: float) -> None:
+    def _fire_at(self, moment: float) -> None:
+        """Moves the clock to `moment` (never back) and holds it there while the timers due run and
+        settle: what they wake writes the instant they fell due, as Step Functions' history does
+        (a Wait of 30 days exits 30 days after it began, whatever the machine's load). Then the
+        clock ticks on from that instant."""
         with self._lock:
-            self._offset = max(self._offset, moment - time.time())
+            if moment > self.time():
+                self._frozen = moment
+        try:
+            self._wake_due()
+            self.settle()
+        finally:
+            with self._lock:
+                if self._frozen is not None:
+                    self._offset = self._frozen - time.time()
+                    self._frozen = None
+
+    def _wake_due(self) -> None:
+        with self._lock:
             waiters = list(self._waiters)
         # Every waiter recomputes what is left of its wait (a ticking wait slept in real seconds);
-        # those now due end their wait, counted busy by _hand_over before the move returns.
+        # those now due end their wait, counted busy by _hand_over before this returns.
         for waiter in sorted(waiters, key=lambda w: (w.deadline or 0, w.order)):
             if waiter.deadline is not None and waiter.deadline <= self.time():
                 self._hand_over(waiter)
