@@ -93,10 +93,6 @@ class Clock:
         """The current time, timezone-aware in UTC."""
         return datetime.datetime.fromtimestamp(self.time(), datetime.UTC)
 
-    def utcnow(self) -> datetime.datetime:
-        """The current time as a naive UTC datetime (moto's convention)."""
-        return self.now().replace(tzinfo=None)
-
     @property
     def offset(self) -> float:
         """How far ahead of the wall clock it is, in seconds (0 until it is advanced)."""
@@ -197,7 +193,7 @@ class Clock:
     @contextmanager
     def busy(self) -> Iterator[None]:
         """Marks work that runs for as long as the block does."""
-        self._acquire()
+        self.acquire()
         try:
             yield
         finally:
@@ -215,8 +211,10 @@ class Clock:
             self.release()
 
     def acquire(self) -> None:
-        """Counts work handed to a thread that will run it under `holding()`."""
-        self._acquire()
+        """Counts work handed to a thread that will run it under `holding()` (or any work that
+        `release` will end)."""
+        with self._lock:
+            self._busy += 1
 
     def is_idle(self) -> bool:
         with self._lock:
@@ -236,10 +234,6 @@ class Clock:
             quiet = quiet + 1 if self.is_idle() else 0
             with self._lock:
                 self._lock.wait(_QUIET_INTERVAL)
-
-    def _acquire(self) -> None:
-        with self._lock:
-            self._busy += 1
 
     def release(self) -> None:
         """Ends what `acquire` counted."""
@@ -439,4 +433,4 @@ def idle_sleep(seconds: float) -> None:
     try:
         time.sleep(seconds)
     finally:
-        clock._acquire()
+        clock.acquire()
