@@ -115,7 +115,7 @@ def built_once(
 ) -> Callable[[str, Callable[[Path], None]], Path]:
     """`built_once(name, build)`: the folder `build(folder)` fills, built once per test run and
     shared by the pytest-xdist workers (whichever worker asks first builds; the others wait for it)."""
-    from .waiting import wait_until
+    from pausable_sfn.testing.waiting import wait_until
 
     shared = tmp_path_factory.getbasetemp()
     shared = shared.parent if worker_id != "master" else shared  # the run's folder, above the workers'

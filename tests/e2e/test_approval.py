@@ -16,8 +16,8 @@ from pausable_sfn.contracts import APPROVAL_TOPIC_OUTPUT, REJECTED_ERROR
 from pausable_sfn.ops import approval_form
 from pausable_sfn.ops.approval_form import fetch
 from pausable_sfn.ops.operations import OperationError, Operations
+from pausable_sfn.testing.waiting import wait_until
 
-from ..waiting import wait_until
 from .conftest import take_messages
 
 LINK = re.compile(r"https?://\S+/approval/[A-Za-z0-9_-]+")

@@ -11,8 +11,7 @@ import pytest
 
 from pausable_sfn.contracts import fingerprint
 from pausable_sfn.local.embedded import EmbeddedAws
-
-from ..waiting import wait_until
+from pausable_sfn.testing.waiting import wait_until
 
 pytestmark = pytest.mark.emulator_only(reason="the state machine is made with a role ARN AWS would refuse")
 

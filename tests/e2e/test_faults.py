@@ -16,8 +16,8 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from pausable_sfn.contracts import fingerprint
+from pausable_sfn.testing.waiting import wait_until
 
-from ..waiting import wait_until
 from .conftest import Stack, assert_fired_after, first, take_messages
 
 pytestmark = pytest.mark.emulator_only(reason="faults are injected into the embedded AWS; AWS cannot be told to")

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from pausable_sfn.ops.graph import COLOURS, WAITING
+from pausable_sfn.testing.waiting import wait_until
 
 from ..readme import example_app
-from ..waiting import wait_until
 from .test_graph import fills
 
 pytestmark = pytest.mark.emulator_only(reason="deploys the README's own app, which make test-live does not")

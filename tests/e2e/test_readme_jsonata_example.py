@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from pausable_sfn.testing.waiting import wait_until
+
 from ..readme import JSONATA_EXAMPLE_HEADING, example_app
-from ..waiting import wait_until
 from .test_readme_example import (
     assert_drawn_waiting_at_pack_order,
     ending_of,

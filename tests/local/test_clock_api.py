@@ -15,8 +15,7 @@ import pytest
 
 from pausable_sfn.clock_route import PATH
 from pausable_sfn.local.embedded import EmbeddedAws
-
-from ..waiting import wait_until
+from pausable_sfn.testing.waiting import wait_until
 
 ROLE = "arn:aws:iam::123456789012:role/clock-api"
 DAY = 86400

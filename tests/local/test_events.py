@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from pausable_sfn.local.embedded import EmbeddedAws
-
-from ..waiting import wait_until
+from pausable_sfn.testing.waiting import wait_until
 
 HANDLERS = """
 def fail_bad_items(event, context):

@@ -20,8 +20,8 @@ from botocore.credentials import Credentials
 
 from pausable_sfn.local.deployer import DeployError
 from pausable_sfn.local.embedded import EmbeddedAws
+from pausable_sfn.testing.waiting import wait_until
 
-from ..waiting import wait_until
 from .asset_code import HOLD_UNTIL_RELEASED
 from .test_events import function, write_assembly
 

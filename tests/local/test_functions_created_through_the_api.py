@@ -21,8 +21,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from pausable_sfn.local.embedded import EmbeddedAws
+from pausable_sfn.testing.waiting import wait_until
 
-from ..waiting import wait_until
 from .test_events import function, write_assembly
 
 HANDLERS = """

@@ -23,7 +23,8 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 
-from ..waiting import wait_until
+from pausable_sfn.testing.waiting import wait_until
+
 from .test_dynamodb import race_conditional_updates
 from .test_step_functions_conformance import DOWNGRADE
 

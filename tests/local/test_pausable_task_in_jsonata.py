@@ -14,9 +14,9 @@ from aws_cdk import aws_stepfunctions as sfn
 
 from pausable_sfn.constructs import PausableStateMachine, PausableTask
 from pausable_sfn.local.embedded import EmbeddedAws
+from pausable_sfn.testing.waiting import wait_until
 
 from ..constructs.conftest import synthesize
-from ..waiting import wait_until
 
 ROLE = "arn:aws:iam::123456789012:role/jsonata-task"
 JSONATA = sfn.QueryLanguage.JSONATA

@@ -11,8 +11,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from pausable_sfn.local.embedded import EmbeddedAws
+from pausable_sfn.testing.waiting import wait_until
 
-from ..waiting import wait_until
 from .asset_code import HOLD_UNTIL_RELEASED
 from .test_events import function, write_assembly
 

@@ -18,8 +18,8 @@ from pausable_sfn.local.runtime import (
     LambdaRuntime,
     ThrottledError,
 )
+from pausable_sfn.testing.waiting import wait_until
 
-from ..waiting import wait_until
 from .asset_code import HOLD_UNTIL_RELEASED
 
 HANDLER = (

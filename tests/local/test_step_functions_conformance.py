@@ -18,8 +18,7 @@ from botocore.exceptions import ClientError
 
 from pausable_sfn.local.embedded import EmbeddedAws
 from pausable_sfn.local.stepfunctions.gaps import MAX_WAIT_SECONDS
-
-from ..waiting import wait_until
+from pausable_sfn.testing.waiting import wait_until
 
 ROLE = "arn:aws:iam::123456789012:role/conformance"
 DOCS = "https://docs.aws.amazon.com/step-functions/latest/dg/"

@@ -1,4 +1,4 @@
-"""Waiting for an event in a test: poll a condition until it holds, with a deadline made for a
+"""Waiting for an outcome in a test: poll a condition until it holds, with a deadline made for a
 loaded machine; never a fixed sleep.
 
 Given the embedded AWS's clock, the wait never waits for a timer either: whenever nothing runs and
@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from pausable_sfn.local.clock import Clock
+from ..local.clock import Clock
 
 T = TypeVar("T")
 
