@@ -104,15 +104,24 @@ class Clock:
         return self._offset == 0 and self._frozen is None
 
     # --- moving it --------------------------------------------------------------------------
-    def advance(self, seconds: float | datetime.timedelta) -> datetime.datetime:
-        """Moves the clock `seconds` forward, firing every timer due on the way in order, and
-        returns the new time once the work they started has settled. The amount counts from the
+    def advance(
+        self,
+        seconds: float | datetime.timedelta = 0,
+        *,
+        days: float = 0,
+        hours: float = 0,
+        minutes: float = 0,
+    ) -> datetime.datetime:
+        """Moves the clock forward by `seconds` (a number or a timedelta) plus `days`, `hours` and
+        `minutes` (`advance(days=3)` reads as the timeout it stands for), firing every timer due on
+        the way in order, and returns the new time once the work they started has settled. The amount counts from the
         moment the work under way when it is called has settled: a timer that work sets (a
         heartbeat just sent re-arms its task's) is on the clock before it moves.
         OutOfReachError (backwards, past the year 9999) leaves the clock where it was; a ClockError
         raised while waiting for work to settle leaves it where it had got to."""
         if isinstance(seconds, datetime.timedelta):
             seconds = seconds.total_seconds()
+        seconds += datetime.timedelta(days=days, hours=hours, minutes=minutes).total_seconds()
         if seconds < 0:
             raise OutOfReachError(f"the clock only moves forward: cannot advance by {seconds} seconds")
         with self._advancing:

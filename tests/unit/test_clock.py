@@ -43,6 +43,14 @@ def test_it_is_the_wall_clock_until_advanced_and_then_ahead_of_it(clock):
     assert abs(clock.time() - time.time() - DAY) < 1
 
 
+def test_an_advance_is_given_in_seconds_or_in_days_hours_and_minutes_added_together(clock):
+    start = clock.time()
+
+    clock.advance(30, days=1, hours=2, minutes=3)
+
+    assert clock.time() - start == pytest.approx(DAY + 2 * 3600 + 3 * 60 + 30, abs=1)
+
+
 def test_it_never_moves_backwards(clock):
     with pytest.raises(ClockError, match="only moves forward"):
         clock.advance(-0.001)
