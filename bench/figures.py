@@ -28,8 +28,9 @@ from pausable_sfn.contracts import STACK_NAME
 from pausable_sfn.local.deployer import _zip_folder
 from pausable_sfn.local.embedded import EmbeddedAws
 from pausable_sfn.local.runtime import FunctionConfig, LambdaRuntime
-from pausable_sfn.ops.history import read_history, wait_for
+from pausable_sfn.ops.history import read_history
 from pausable_sfn.ops.operations import Operations
+from pausable_sfn.testing.polling import wait_for
 
 from .measure import Sample, repeat, run_process
 

@@ -22,9 +22,10 @@ from rich.table import Table
 from .contracts import RESUME_FUNCTION_OUTPUT, STATE_MACHINE_ARN_OUTPUT, fingerprint
 from .local.deployer import Deployment
 from .local.embedded import EmbeddedAws
-from .ops import approval_form
-from .ops.history import Snapshot, timeline, wait_for
+from .ops.history import timeline
 from .ops.operations import OperationError, Operations
+from .testing import approval_form
+from .testing.polling import Snapshot, wait_for
 
 DEMO_JOB_SECONDS = 3
 FLOW_TIMEOUT_SECONDS = 60

@@ -6,14 +6,11 @@ exactly, the state machine's definition says: see tokens.py). The token is retur
 caller, never printed by the timeline.
 """
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 from typing import Any
 
-from ..contracts import LONG_JOB_STATE
 from .tokens import LAMBDA_PAYLOAD, WAIT_FOR_TASK_TOKEN, Path, read_token
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
@@ -185,12 +182,6 @@ def waiting_task(events: list[dict[str, Any]], paths: Sequence[Path] = LAMBDA_PA
     return WaitingTask(task.state, found.token, found.manual, task.scheduled_at)
 
 
-def waiting_task_token(events: list[dict[str, Any]], state: str = LONG_JOB_STATE) -> str | None:
-    """The token of this project's task that waits now in `state`, or None."""
-    task = waiting_task(events)
-    return task.token if task is not None and task.state == state else None
-
-
 def recent_events(sfn: Any, execution_arn: str, page_size: int = 8) -> list[dict[str, Any]]:
     """The newest events, oldest first, back to the entry of the state the execution is in:
     usually one short call, however long the history (a retried task adds pages, not errors)."""
@@ -207,54 +198,3 @@ def recent_events(sfn: Any, execution_arn: str, page_size: int = 8) -> list[dict
             if event["type"].endswith("StateEntered") or event["type"] == "ExecutionStarted":
                 return list(reversed(newest))
     return list(reversed(newest))
-
-
-class Snapshot:
-    """An execution's status at one poll; its history is read only when asked for."""
-
-    def __init__(self, sfn: Any, execution_arn: str, status: str) -> None:
-        self._sfn = sfn
-        self.execution_arn = execution_arn
-        self.status = status
-
-    @cached_property
-    def events(self) -> list[dict[str, Any]]:
-        """The whole history, oldest first."""
-        return read_history(self._sfn, self.execution_arn)
-
-    @cached_property
-    def recent(self) -> list[dict[str, Any]]:
-        return recent_events(self._sfn, self.execution_arn)
-
-    @property
-    def paused(self) -> bool:
-        """Running, with its task handed to the external service and not yet called back."""
-        task_events = [event["type"] for event in self.recent if event["type"].startswith("Task")]
-        return self.status == "RUNNING" and bool(task_events) and task_events[-1] == "TaskSubmitted"
-
-    @property
-    def task_token(self) -> str | None:
-        return waiting_task_token(self.recent)
-
-
-def wait_for(
-    sfn: Any,
-    execution_arn: str,
-    until: Callable[[Snapshot], bool],
-    *,
-    timeout: float,
-    on_poll: Callable[[Snapshot], None] | None = None,
-    interval: float = 0.05,
-) -> Snapshot:
-    """Polls the execution until `until` holds (or it has ended), for at most `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        status = sfn.describe_execution(executionArn=execution_arn)["status"]
-        snapshot = Snapshot(sfn, execution_arn, status)
-        if on_poll is not None:
-            on_poll(snapshot)
-        if until(snapshot) or status in TERMINAL:
-            return snapshot
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{execution_arn} is still {status} after {timeout:.0f} s")
-        time.sleep(interval)

@@ -15,7 +15,7 @@ from pausable_sfn.app.cdk_app import synthesize
 from pausable_sfn.console.app import ConsoleApp
 from pausable_sfn.contracts import STATE_MACHINE_ARN_OUTPUT
 from pausable_sfn.local.embedded import EmbeddedAws
-from pausable_sfn.ops.history import wait_for
+from pausable_sfn.testing.polling import wait_for
 
 from .conftest import CHROMIUM_FLAGS, chromium_path
 

@@ -9,8 +9,8 @@ from playwright.sync_api import Page, expect
 from pausable_sfn.contracts import STATE_MACHINE_ARN_OUTPUT
 from pausable_sfn.local.deployer import Deployment
 from pausable_sfn.local.embedded import EmbeddedAws
-from pausable_sfn.ops.history import wait_for
 from pausable_sfn.ops.operations import Operations
+from pausable_sfn.testing.polling import wait_for
 
 
 def paused_for_a_person(aws: EmbeddedAws, deployment: Deployment) -> tuple[str, str]:

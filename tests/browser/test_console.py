@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from pausable_sfn.console.app import ConsoleApp
 from pausable_sfn.contracts import STATE_MACHINE_ARN_OUTPUT, fingerprint
 from pausable_sfn.ops.graph import COLOURS, SUCCEEDED, WAITING
-from pausable_sfn.ops.history import wait_for
+from pausable_sfn.testing.polling import wait_for
 
 from .console_steps import execution_arn, node_shape, start_from_the_form
 

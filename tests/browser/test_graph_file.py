@@ -7,8 +7,8 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from pausable_sfn.contracts import STATE_MACHINE_ARN_OUTPUT
-from pausable_sfn.ops.history import wait_for
 from pausable_sfn.ops.operations import Operations
+from pausable_sfn.testing.polling import wait_for
 
 
 def test_the_graph_file_opens_offline_and_shows_the_waiting_task(page: Page, deployed, tmp_path: Path):

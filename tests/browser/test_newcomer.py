@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from pausable_sfn.ops.graph import COLOURS, SUCCEEDED, WAITING
-from pausable_sfn.ops.history import wait_for
+from pausable_sfn.testing.polling import wait_for
 
 from ..serving import printed, serve_command, start_serving
 from .console_steps import execution_arn, node_shape, start_from_the_form

@@ -1,7 +1,7 @@
 """Approval by link, end to end: a manual execution asks a person, who decides on the page.
 
 The link comes as people get it (the approval requests topic) or as an operator asks for one
-(`approval-link`); the page is driven over HTTP as a browser drives it (ops/approval_form.py).
+(`approval-link`); the page is driven over HTTP as a browser drives it (testing/approval_form.py).
 """
 
 import json
@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from pausable_sfn.contracts import APPROVAL_TOPIC_OUTPUT, REJECTED_ERROR
-from pausable_sfn.ops import approval_form
-from pausable_sfn.ops.approval_form import fetch
 from pausable_sfn.ops.operations import OperationError, Operations
+from pausable_sfn.testing import approval_form
+from pausable_sfn.testing.approval_form import fetch
 from pausable_sfn.testing.waiting import wait_until
 
 from .conftest import take_messages

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from pausable_sfn.app.settings import Settings
-from pausable_sfn.ops import approval_form
-from pausable_sfn.ops.approval_form import fetch
+from pausable_sfn.testing import approval_form
+from pausable_sfn.testing.approval_form import fetch
 
 from .test_approval import operator_link, paused_for_a_person
 

@@ -2,7 +2,7 @@
 
 import json
 
-from pausable_sfn.ops.history import waiting_task_token
+from pausable_sfn.testing.polling import waiting_task_token
 
 from .conftest import event_types, first, seconds_between
 

@@ -2,7 +2,8 @@
 
 from datetime import UTC, datetime
 
-from pausable_sfn.ops.history import recent_events, waiting_task, waiting_task_token
+from pausable_sfn.ops.history import recent_events, waiting_task
+from pausable_sfn.testing.polling import waiting_task_token
 
 AT = datetime(2026, 11, 25, tzinfo=UTC)
 

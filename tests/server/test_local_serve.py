@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from pausable_sfn import PROJECT_ROOT
 from pausable_sfn.cli import main
 from pausable_sfn.local.server import LocalServer
-from pausable_sfn.ops.history import wait_for
+from pausable_sfn.testing.polling import wait_for
 
 from ..serving import printed, serve_command, start_serving
 
