@@ -77,7 +77,7 @@ unit: setup  ## the fast tier: handlers, constructs, CLI parsing
 	python -m pytest -q tests/unit tests/constructs
 
 test-live: setup  ## the e2e suite against a real AWS deployment (deploys, tests, destroys); needs credentials
-	python -m pausable_sfn.live $(LIVE_ARGS)
+	python -m tests.live $(LIVE_ARGS)
 
 lint: setup  ## the static checks alone: ruff, import boundaries, types
 	ruff check .

@@ -26,13 +26,13 @@ import pytest
 
 from pausable_sfn.app.settings import Settings
 from pausable_sfn.contracts import STACK_NAME
-from pausable_sfn.live import SHORT_STACK, SHORT_TIMEOUTS
 from pausable_sfn.local.clock import Clock
 from pausable_sfn.local.embedded import EmbeddedAws
 from pausable_sfn.local.timekeeping import ClockDatetime
 from pausable_sfn.ops.history import TERMINAL, read_history
 from pausable_sfn.testing.polling import Snapshot, wait_for
 from pausable_sfn.testing.waiting import wait_until
+from tests.live import SHORT_STACK, SHORT_TIMEOUTS
 
 from .targets import AwsTarget, TargetError, stack_outputs, target_name
 

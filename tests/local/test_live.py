@@ -8,9 +8,9 @@ import pytest
 
 from pausable_sfn import PROJECT_ROOT
 from pausable_sfn.app.settings import Settings
-from pausable_sfn.live import SHORT_STACK, SHORT_TIMEOUTS, STACK_NAME, run_live
 from pausable_sfn.local.embedded import EmbeddedAws
 from tests.e2e.targets import AwsTarget, TargetError, stack_outputs, target_name
+from tests.live import SHORT_STACK, SHORT_TIMEOUTS, STACK_NAME, run_live
 
 from .test_deployer import assembly
 
@@ -40,7 +40,7 @@ def test_a_stack_is_found_through_its_outputs(tmp_path):
 
 def test_without_credentials_it_stops_at_once_and_says_why(no_aws_credentials):
     result = subprocess.run(
-        [sys.executable, "-m", "pausable_sfn.live"],
+        [sys.executable, "-m", "tests.live"],
         cwd=PROJECT_ROOT,
         env=no_aws_credentials,
         capture_output=True,
