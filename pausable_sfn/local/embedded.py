@@ -4,7 +4,9 @@ execution environments (and, in server mode, for every client) that also serves 
 URLs."""
 
 import json
+import os
 import threading
+from collections.abc import Mapping
 from contextlib import ExitStack, suppress
 from pathlib import Path
 from typing import Any
@@ -25,11 +27,15 @@ from .events import AsyncInvoker, SqsPoller, wait_until_idle
 from .function_urls import PATH_PREFIX as FUNCTION_URL_PREFIX
 from .function_urls import FunctionUrls
 from .runtime import DEFAULT_MAX_ENVIRONMENTS, FunctionConfig, LambdaRuntime
+from .stepfunctions import mocked_tasks
+from .stepfunctions.mocking import MockRegistry
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 REGION = "us-east-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "embedded", "AWS_SECRET_ACCESS_KEY": "embedded", "AWS_SESSION_TOKEN": "embedded"}
 # State machines that run, and the AWS managed policies that CDK roles attach.
+# Step Functions Local's name for the mock configuration file.
+MOCK_CONFIG_VARIABLE = "SFN_MOCK_CONFIG"
 MOTO_CONFIG: DefaultConfig = {
     "stepfunctions": {"execute_state_machine": True},
     "iam": {"load_aws_managed_policies": True},
@@ -39,7 +45,11 @@ MOTO_CONFIG: DefaultConfig = {
 class EmbeddedAws:
     """Use as a context manager. In process (the default), moto also intercepts every boto3 call
     of this process; in server mode (`in_process=False`) clients reach it at `endpoint_url` only.
-    Either way the endpoint listens on 127.0.0.1:`port` (0: a free one)."""
+    Either way the endpoint listens on 127.0.0.1:`port` (0: a free one).
+
+    `mock_config` (by default the file $SFN_MOCK_CONFIG names) holds Step Functions Local's test
+    cases: an execution started on `<state machine ARN>#<test case>` runs with its mocked tasks;
+    `mocks` takes more."""
 
     def __init__(
         self,
@@ -50,8 +60,14 @@ class EmbeddedAws:
         latency_ms: float = 0,
         async_retry_delays: tuple[float, ...] = (60.0, 120.0),  # AWS's: about 1 and 2 minutes
         max_environments: int = DEFAULT_MAX_ENVIRONMENTS,
+        mock_config: Path | str | Mapping[str, Any] | None = None,
     ) -> None:
         self.region = region
+        self.mocks = MockRegistry()
+        if mock_config is None:
+            mock_config = os.environ.get(MOCK_CONFIG_VARIABLE) or None
+        if mock_config is not None:
+            self.mocks.load(mock_config)  # a file that cannot be used stops us here, saying where
         self.in_process = in_process
         # Every timer of this embedded AWS reads it; the wall clock until a test advances it.
         self.clock = Clock()
@@ -101,6 +117,7 @@ class EmbeddedAws:
             server_port=None if self.in_process else self.endpoint.port,
             endpoint_url=self.endpoint_url,
         )
+        mocked_tasks.apply(self._exit, self.mocks)
         self.endpoint.mount(FUNCTION_URL_PREFIX, FunctionUrls(find_function_url, self.runtime))
         clock_api.mount(self.endpoint, self.clock)
         self._exit.callback(self._stop_delivery)
