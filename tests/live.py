@@ -22,7 +22,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pausable_sfn import PROJECT_ROOT
-from pausable_sfn.contracts import STACK_NAME
+from pausable_sfn.app.names import STACK_NAME
 
 SHORT_STACK = f"{STACK_NAME}ShortTimeouts"
 # Short enough that the timeout scenarios take seconds on AWS, long enough that they hold when one

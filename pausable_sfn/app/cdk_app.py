@@ -8,7 +8,7 @@ import aws_cdk as cdk
 from aws_cdk import Validations
 from cdk_nag import AwsSolutionsChecks
 
-from ..contracts import STACK_NAME
+from .names import STACK_NAME
 from .stack import PausableStepFunctionStack
 
 # The CDK feature flags the app is written for. They live in the package, not in cdk.json, so that

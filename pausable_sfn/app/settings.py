@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..constructs.functions import POWERTOOLS_VERSION
 from ..constructs.human_approval import DEFAULT_PAGE_CONCURRENCY
-from ..contracts import MAX_TASK_WAIT_SECONDS, STACK_NAME
+from ..contracts import MAX_TASK_WAIT_SECONDS
+from .names import STACK_NAME
 
 R = logs.RetentionDays
 # The retention periods CloudWatch Logs accepts, by their number of days.

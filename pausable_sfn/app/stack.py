@@ -7,13 +7,13 @@ from aws_cdk import CfnOutput, Duration, Stack
 from constructs import Construct
 
 from ..constructs import CallbackChannel, FunctionFactory, HumanApproval
-from ..contracts import (
+from .external_service import EmulatedExternalService
+from .names import (
     APPROVAL_FUNCTION_OUTPUT,
     APPROVAL_TOPIC_OUTPUT,
     RESUME_FUNCTION_OUTPUT,
     STATE_MACHINE_ARN_OUTPUT,
 )
-from .external_service import EmulatedExternalService
 from .settings import Settings
 from .workflow import PausableWorkflow
 

@@ -14,7 +14,8 @@ from constructs import Construct
 
 from ..constructs import PausableStateMachine, PausableTask
 from ..constructs.state_machine import Resumer
-from ..contracts import LONG_JOB_STATE, MANUAL_FLAG, MAX_JOB_DURATION_SECONDS, STATE_MACHINE_NAME
+from ..contracts import MAX_JOB_DURATION_SECONDS
+from .names import LONG_JOB_STATE, MANUAL_FLAG, STATE_MACHINE_NAME
 from .settings import Settings
 
 INVALID_INPUT = "InvalidInput"

@@ -33,8 +33,8 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from ..clock_route import ClockReading, ClockRouteError, advance_clock, advance_seconds, read_clock
-from ..contracts import APPROVAL_FUNCTION_OUTPUT, STATE_MACHINE_ARN_OUTPUT
 from ..durations import DurationError
+from ..ops.conventions import NO_APP, AppConventions
 from ..ops.errors import OperationError, UsageError
 from ..ops.graph import WAITING, ExecutionPath, GraphvizMissingError, render_svg
 from ..ops.history import read_history, recent_events, scheduled_task, state_visits
@@ -52,6 +52,10 @@ DONE = {
     "heartbeat": "Heartbeat sent: the task's heartbeat timeout starts again.",
 }
 PAGE_SIZE = 50  # executions per page: the list never reads every history
+NO_APPROVAL_FUNCTION = (
+    "No approval link: no deployed stack names an approval function for this state machine in its outputs. "
+    "Nothing was sent."
+)
 # Where an embedded AWS may answer: the console asks no other endpoint (AWS's) for a clock.
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 CLOCK_KEY = "pausable_sfn.console.clock"  # the request's reading of the clock, in its WSGI environ
@@ -72,10 +76,18 @@ class ConsoleApp:
     """Mounted at any path (`local serve` mounts it at /console): its pages link to each other by
     relative addresses, so the last segment of the path names the page."""
 
-    def __init__(self, clients: ClientFactory, *, clock_endpoint: str | None = None) -> None:
+    def __init__(
+        self, clients: ClientFactory, *, clock_endpoint: str | None = None, conventions: AppConventions = NO_APP
+    ) -> None:
         """`clock_endpoint`: the embedded AWS whose clock the pages show; by default the clients'
-        endpoint if it is on this machine."""
+        endpoint if it is on this machine. `conventions`: what an app says of itself (the outputs
+        that name its approval function, the inputs its Start page offers); the console works on any
+        state machine without them."""
         self._clients = clients
+        self._conventions = conventions
+        self._examples = {
+            label: json.dumps(dict(example), indent=2) for label, example in conventions.start_examples.items()
+        }
         self._clock_endpoint = clock_endpoint
         self._clock_endpoint_known = clock_endpoint is not None
         self._pages = {"": self._executions, "execution": self._execution, "start": self._start_form}
@@ -165,7 +177,7 @@ class ConsoleApp:
 
     def _start_form(self, request: Request, *, problem: str | None = None) -> str:
         example = request.args.get("example", "")
-        text = request.form.get("input") if request.method == "POST" else pages.EXAMPLES.get(example, "{}")
+        text = request.form.get("input") if request.method == "POST" else self._examples.get(example, "{}")
         return pages.start_page(
             self._state_machines(),
             form_key=self._form_key,
@@ -173,6 +185,7 @@ class ConsoleApp:
             name=request.form.get("name", ""),
             chosen=request.form.get("stateMachine") or request.args.get("stateMachine", ""),
             problem=problem,
+            examples=self._examples,
         )
 
     def _start(self, request: Request) -> Response:
@@ -206,7 +219,7 @@ class ConsoleApp:
         machine = arn.replace(":execution:", ":stateMachine:").rsplit(":", 1)[0]
         if machine not in self._state_machines() or action not in ACTIONS:
             raise NotFound("There is no such execution, or no such action.")
-        operations = Operations(state_machine=machine, clients=self._clients)
+        operations = Operations(state_machine=machine, clients=self._clients, conventions=self._conventions)
         try:
             if action == "fail" and not request.form.get("error", "").strip():
                 raise UsageError("Name the error (for example Rejected): a Catch matches on it. Nothing was sent.")
@@ -218,12 +231,15 @@ class ConsoleApp:
             elif action == "heartbeat":
                 operations.heartbeat(token)
             else:
-                link = operations.approval_link(token, function=self._approval_function(machine))
+                function = self._approval_function(machine)
+                if function is None:
+                    raise UsageError(NO_APPROVAL_FUNCTION)
+                link = operations.approval_link(token, function=function)
                 return Response(
                     pages.link_page(arn, link.url, link.expires_at), content_type="text/html; charset=utf-8"
                 )
         except OperationError as error:
-            problem = str(error)
+            problem = error.reason  # in the console's terms: never a flag of the command line
             html = self._execution_page(
                 arn, now=_now(request), problem=problem[:1].upper() + problem[1:], typed=request.form
             )
@@ -231,11 +247,15 @@ class ConsoleApp:
         return redirect(f"execution?arn={quote(arn, safe='')}&done={action}", code=303)
 
     def _approval_function(self, machine: str) -> str | None:
-        """The approval function of the stack whose outputs name this state machine, if any."""
+        """The approval function of the stack whose outputs name this state machine, if the
+        conventions say which outputs name them."""
+        named = self._conventions.outputs
+        if named is None or named.approval_function is None:
+            return None
         for stack in self._clients("cloudformation").describe_stacks().get("Stacks", []):
             outputs = {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
-            if outputs.get(STATE_MACHINE_ARN_OUTPUT) == machine and APPROVAL_FUNCTION_OUTPUT in outputs:
-                return str(outputs[APPROVAL_FUNCTION_OUTPUT])
+            if outputs.get(named.state_machine_arn) == machine and named.approval_function in outputs:
+                return str(outputs[named.approval_function])
         return None
 
     def _executions(self, request: Request) -> str:

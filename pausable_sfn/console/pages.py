@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -36,11 +36,6 @@ details summary{cursor:pointer;color:#3a4350;font-family:ui-monospace,monospace;
 :target{outline:2px solid #6b2fbf}
 """.strip()
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
-# The two inputs the README documents, one click away on the Start page.
-EXAMPLES = {
-    "automatic": json.dumps({"IsManualCallback": "False", "JobDurationSeconds": 10}, indent=2),
-    "manual": json.dumps({"IsManualCallback": "True"}, indent=2),
-}
 
 
 HEADER = '<header><a href="./">pausable-sfn console</a>'
@@ -270,16 +265,22 @@ def execution_page(
 
 
 def start_page(
-    machines: list[str], *, form_key: str, input_text: str, name: str, chosen: str, problem: str | None
+    machines: list[str],
+    *,
+    form_key: str,
+    input_text: str,
+    name: str,
+    chosen: str,
+    problem: str | None,
+    examples: Iterable[str] = (),
 ) -> str:
+    """The Start form; `examples`: the labels of the inputs an app offers one click away."""
     options = "".join(
         f'<option value="{escape(arn)}"{" selected" if arn == chosen else ""}>{escape(arn.rsplit(":", 1)[-1])}</option>'
         for arn in machines
     )
-    examples = " ".join(
-        f'<a href="start?example={key}">{"Automatic callback" if key == "automatic" else "Manual callback"}</a>'
-        for key in EXAMPLES
-    )
+    links = " ".join(f'<a href="start?example={quote(label, safe="")}">{escape(label)}</a>' for label in examples)
+    offered = f"<p>Input: {links}</p>" if links else ""
     notice = f'<p class="FAILED" role="alert">{escape(problem)}</p>' if problem else ""
     body = (
         "<h1>Start execution</h1>"
@@ -288,7 +289,7 @@ def start_page(
         f'<input type="hidden" name="formKey" value="{escape(form_key)}">'
         f'<p><label>State machine <select name="stateMachine">{options}</select></label></p>'
         f'<p><label>Name (optional) <input name="name" maxlength="80" value="{escape(name)}"></label></p>'
-        f"<p>Input: {examples}</p>"
+        f"{offered}"
         f'<p><textarea name="input" rows="10" cols="70" aria-label="Input">{escape(input_text)}</textarea></p>'
         '<p><button type="submit">Start execution</button></p>'
         "</form>"

@@ -1,8 +1,10 @@
 """The operator commands of `pausable-sfn`: start, paused, resume, fail, heartbeat, approval-link, graph, history.
 
 They work on any state machine whose steps pause at `.waitForTaskToken` tasks (--state-machine ARN),
-or on the one a deployed stack names in its outputs (--stack, this project's stack by default), on
-AWS or on the embedded AWS, through boto3.
+or on the one a deployed stack names in its outputs (--stack), on AWS or on the embedded AWS, through
+boto3. What they know of an app (its default stack, its outputs, the input fields of `start --manual`
+and `--job-duration`, the manual flag of its payload) comes from the AppConventions the caller passes:
+`pausable-sfn` passes the demo's; a flag that needs what the conventions leave out is not offered.
 Exit codes: 0 done, 1 the operation failed (the message says why), 2 usage error, 130 interrupted.
 Every failure a person can cause is one line on stderr, never a traceback. What a person copies
 (ARNs, names, tokens, commands) is printed unwrapped, whatever the width of the terminal.
@@ -21,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..contracts import MAX_CONCURRENCY, MAX_JOB_DURATION_SECONDS, MAX_TASK_WAIT_SECONDS, STACK_NAME
+from ..contracts import MAX_CONCURRENCY, MAX_JOB_DURATION_SECONDS, MAX_TASK_WAIT_SECONDS
 from ..durations import DurationError, parse_duration
+from .conventions import NO_APP, AppConventions
 
 if TYPE_CHECKING:  # imported when a command runs: boto3 is slow to import, and --help needs none of it
     from .operations import Operations
@@ -107,14 +110,16 @@ HELP: dict[str, tuple[str, list[str]]] = {
 }
 
 
-def add_operator_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    """Adds start, paused, resume, fail, heartbeat, approval-link, graph and history to the `pausable-sfn` parser."""
+def add_operator_commands(
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]", conventions: AppConventions = NO_APP
+) -> None:
+    """Adds start, paused, resume, fail, heartbeat, approval-link, graph and history to the `pausable-sfn`
+    parser, with the flags that `conventions` make possible."""
     common = argparse.ArgumentParser(add_help=False)
     which = common.add_mutually_exclusive_group()
     # No default here: argparse could not tell `--stack X --state-machine Y` from --state-machine alone.
-    which.add_argument(
-        "--stack", help=f"the deployed stack whose outputs name the state machine (default {STACK_NAME})"
-    )
+    default_stack = f" (default {conventions.stack})" if conventions.stack else ""
+    which.add_argument("--stack", help=f"the deployed stack whose outputs name the state machine{default_stack}")
     which.add_argument(
         "--state-machine",
         metavar="ARN",
@@ -126,14 +131,18 @@ def add_operator_commands(commands: "argparse._SubParsersAction[argparse.Argumen
     common.add_argument("--profile", help="AWS profile (default: AWS_PROFILE)")
     common.add_argument("--json", action="store_true", help="machine-readable output")
 
+    outputs = conventions.outputs
     start = commands.add_parser("start", parents=[common], help="start an execution")
-    start.add_argument("--manual", action="store_true", help="wait for a person to resume it")
-    start.add_argument(
-        "--job-duration",
-        type=_duration,
-        metavar="S",
-        help=f"seconds the emulated job takes (0 to {MAX_JOB_DURATION_SECONDS}, e.g. 2.5)",
-    )
+    start.set_defaults(manual=False, job_duration=None)
+    if conventions.manual_input:
+        start.add_argument("--manual", action="store_true", help="wait for a person to resume it")
+    if conventions.job_duration_input:
+        start.add_argument(
+            "--job-duration",
+            type=_duration,
+            metavar="S",
+            help=f"seconds the emulated job takes (0 to {MAX_JOB_DURATION_SECONDS}, e.g. 2.5)",
+        )
     start.add_argument(
         "--input", type=_json_object, metavar="JSON", help="the execution input (options above add to it)"
     )
@@ -141,16 +150,25 @@ def add_operator_commands(commands: "argparse._SubParsersAction[argparse.Argumen
     start.add_argument("--wait", action="store_true", help="show progress until it ends or pauses")
 
     paused = commands.add_parser("paused", parents=[common], help="list executions waiting for a task token callback")
-    paused.add_argument(
-        "--manual-only", action="store_true", help="only those waiting for a person (isManualCallback in the payload)"
-    )
+    paused.set_defaults(manual_only=False)
+    if conventions.manual_flag:
+        paused.add_argument(
+            "--manual-only",
+            action="store_true",
+            help=f"only those waiting for a person ({conventions.manual_flag} in the payload)",
+        )
     paused.add_argument("--show-token", action="store_true", help="print each full task token (a credential!)")
 
     resume = commands.add_parser("resume", parents=[common], help="resume a paused execution (SendTaskSuccess)")
     _target(resume).add_argument("--all-paused", action="store_true", help="every paused execution")
     resume.add_argument("--output", metavar="JSON", help='the task output (default {"resumed": true})')
-    resume.add_argument("--via-lambda", action="store_true", help="invoke ResumeStepFunctionLambda, as a person would")
-    resume.add_argument("--manual-only", action="store_true", help="with --all-paused: only manual executions")
+    resume.set_defaults(via_lambda=False, manual_only=False)
+    if outputs and outputs.resume_function:
+        resume.add_argument(
+            "--via-lambda", action="store_true", help="invoke ResumeStepFunctionLambda, as a person would"
+        )
+    if conventions.manual_flag:
+        resume.add_argument("--manual-only", action="store_true", help="with --all-paused: only manual executions")
     resume.add_argument(
         "--concurrency",
         type=_concurrency,
@@ -180,7 +198,10 @@ def add_operator_commands(commands: "argparse._SubParsersAction[argparse.Argumen
     link.add_argument(
         "--approval-function",
         metavar="NAME",
-        help="the approval function (default: the stack's ApprovalFunctionName output; needed with --state-machine)",
+        help=f"the approval function (default: the stack's {outputs.approval_function} output; needed with "
+        "--state-machine)"
+        if outputs and outputs.approval_function
+        else "the approval function (HumanApproval's request_function)",
     )
 
     graph = commands.add_parser("graph", parents=[common], help="an execution drawn on its state machine's graph")
@@ -205,9 +226,16 @@ def _target(parser: argparse.ArgumentParser) -> argparse._MutuallyExclusiveGroup
 
 
 def document(parser: argparse.ArgumentParser, description: str, examples: list[str]) -> None:
+    """Its description and those of `examples` whose options it has (an app's conventions may leave
+    out `--manual`, say)."""
     # Set here rather than at each add_parser, so that one table holds the help text of every command.
     parser.description = description
-    parser.epilog = "examples:\n" + "\n".join(f"  {example}" for example in examples)
+    offered = [
+        example
+        for example in examples
+        if all(word in parser._option_string_actions for word in example.split() if word.startswith("--"))
+    ]
+    parser.epilog = "examples:\n" + "\n".join(f"  {example}" for example in offered)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
@@ -260,8 +288,9 @@ def _json_object(text: str) -> dict[str, Any]:
     return value
 
 
-def operate(args: argparse.Namespace) -> int:
-    """Runs an operator command. Whatever a person can get wrong ends here as one line on stderr."""
+def operate(args: argparse.Namespace, conventions: AppConventions = NO_APP) -> int:
+    """Runs an operator command, for the app the conventions describe (those its parser was built
+    with). Whatever a person can get wrong ends here as one line on stderr."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     from .operations import OperationError, Operations, UsageError, describe_client_error
@@ -270,7 +299,11 @@ def operate(args: argparse.Namespace) -> int:
     progress = Console(stderr=True, quiet=args.json)
     try:
         operations = Operations(
-            stack=args.stack, state_machine=args.state_machine, region=args.region, profile=args.profile
+            stack=args.stack,
+            state_machine=args.state_machine,
+            region=args.region,
+            profile=args.profile,
+            conventions=conventions,
         )
         code = COMMANDS[args.command](operations, args, progress)
         sys.stdout.flush()  # here, where a closed pipe can still be caught
@@ -329,10 +362,11 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequ
 
 def _start(operations: "Operations", args: argparse.Namespace, progress: Console) -> int:
     execution_input = dict(args.input or {})
-    if args.manual:
-        execution_input["IsManualCallback"] = "True"
-    if args.job_duration is not None:
-        execution_input["JobDurationSeconds"] = args.job_duration
+    conventions = operations.conventions
+    if args.manual and conventions.manual_input:
+        execution_input.update(conventions.manual_input)
+    if args.job_duration is not None and conventions.job_duration_input:
+        execution_input[conventions.job_duration_input] = args.job_duration
     started = operations.start(execution_input, args.name)
     arn = started["executionArn"]
     if not args.wait:
@@ -366,7 +400,7 @@ def _paused(operations: "Operations", args: argparse.Namespace, progress: Consol
     now = datetime.now(UTC)
     executions = list(operations.paused(manual_only=args.manual_only))
     tokens = [None if e.token is None else e.token if args.show_token else fingerprint(e.token) for e in executions]
-    # The mode is meaningful only where the payload says isManualCallback (this project's does).
+    # The mode is meaningful only where the payload has the conventions' manual flag.
     modes = [None if e.manual is None else "manual" if e.manual else "automatic" for e in executions]
     paused_for = [round((now - e.scheduled_at).total_seconds()) for e in executions]
     if args.json:

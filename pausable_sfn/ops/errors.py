@@ -5,7 +5,15 @@ from ..contracts import TASK_CLOSED
 
 
 class OperationError(Exception):
-    """The operation could not be done; the message says why, for the person who asked."""
+    """The operation could not be done; the message says why, for the person who asked.
+
+    The message may tell a person at the command line what to type (a flag, a command); `reason`
+    says the same without it, for a tool that has no command line (the console), which says what to
+    do in its own terms. Without a `reason`, the message names nothing of the command line."""
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = message if reason is None else reason
 
 
 class UsageError(OperationError):
@@ -31,5 +39,6 @@ class TokenNotFoundError(OperationError):
     definition (the token is inside a string, say): no field is guessed at."""
 
     def __init__(self, state: str, reason: str) -> None:
-        super().__init__(f"cannot find the task token of state {state!r}: {reason}; pass it with --token")
+        found = f"cannot find the task token of state {state!r}: {reason}"
+        super().__init__(f"{found}; pass it with --token", reason=found)
         self.state = state

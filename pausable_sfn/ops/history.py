@@ -171,12 +171,15 @@ def scheduled_task(events: list[dict[str, Any]]) -> ScheduledTask | None:
     return task
 
 
-def waiting_task(events: list[dict[str, Any]], paths: Sequence[Path] = LAMBDA_PAYLOAD) -> WaitingTask | None:
-    """The task that waits now with its token, read at `paths` of its parameters (by default where this
-    project's pausable task puts it: Payload.taskToken), or None. The token of an attempt that has
-    ended is never returned. For any state machine, Operations reads the paths from its definition."""
+def waiting_task(
+    events: list[dict[str, Any]], paths: Sequence[Path] = LAMBDA_PAYLOAD, *, manual_flag: str | None = None
+) -> WaitingTask | None:
+    """The task that waits now with its token, read at `paths` of its parameters (by default where
+    PausableTask puts it: Payload.taskToken), or None; `manual_flag`: the field beside the token that
+    says a person holds it. The token of an attempt that has ended is never returned. For any state
+    machine, Operations reads the paths from its definition."""
     task = scheduled_task(events)
-    found = read_token(task.parameters, paths) if task is not None else None
+    found = read_token(task.parameters, paths, manual_flag) if task is not None else None
     if task is None or found is None:
         return None
     return WaitingTask(task.state, found.token, found.manual, task.scheduled_at)

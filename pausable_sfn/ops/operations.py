@@ -1,12 +1,12 @@
 """Operations on deployed pausable workflows: start, find paused executions, resume them.
 
 Any state machine whose steps pause at `.waitForTaskToken` tasks can be operated: name it by its
-ARN (`state_machine=`), or by a stack whose CloudFormation outputs name it (`stack=`, this
-project's PausableStepFunctionStack by default). Works against AWS and against the embedded AWS
-(`local serve`, or in process): boto3 takes AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL from the
-environment as usual. A waiting task is read from the execution's history, newest event first, so
-one short history page per execution is enough; where its token is, the state machine's definition
-says (tokens.py), read once per state machine.
+ARN (`state_machine=`), or by a stack whose CloudFormation outputs name it (`stack=`, with the
+AppConventions that say which output does, and which stack is meant by default). Works against AWS
+and against the embedded AWS (`local serve`, or in process): boto3 takes AWS_PROFILE, AWS_REGION and
+AWS_ENDPOINT_URL from the environment as usual. A waiting task is read from the execution's history,
+newest event first, so one short history page per execution is enough; where its token is, the state
+machine's definition says (tokens.py), read once per state machine.
 """
 
 import json
@@ -39,7 +39,6 @@ from botocore.exceptions import (
 
 from ..contracts import (
     APPROVAL_ALREADY_DECIDED,
-    APPROVAL_FUNCTION_OUTPUT,
     APPROVAL_NOT_REQUESTED,
     APPROVAL_TASK_EXPIRED,
     ISSUE_LINK_ACTION,
@@ -49,12 +48,10 @@ from ..contracts import (
     MAX_EXECUTION_NAME_LENGTH,
     MAX_OUTPUT_BYTES,
     MAX_TASK_TOKEN_LENGTH,
-    RESUME_FUNCTION_OUTPUT,
-    STACK_NAME,
-    STATE_MACHINE_ARN_OUTPUT,
     TASK_CLOSED_CODES,
     fingerprint,
 )
+from .conventions import NO_APP, AppConventions
 from .errors import ExecutionNotFoundError, OperationError, TaskClosedError, TokenNotFoundError, UsageError
 from .history import (
     TERMINAL,
@@ -108,6 +105,8 @@ _NOT_FOUND = {"ExecutionDoesNotExist", "InvalidArn"}
 # A state machine that is not there: ResourceNotFound is what ListExecutions says of an alias.
 _NO_STATE_MACHINE = {"StateMachineDoesNotExist", "ResourceNotFound", "StateMachineDeleting"}
 _THROTTLED = {"ThrottlingException", "TooManyRequestsException", "Throttling"}
+# Neither a state machine nor a stack, and no app's conventions to name a stack by default.
+UNNAMED = "name the state machine: pass --state-machine ARN, or --stack with the stack whose outputs name it"
 
 
 @dataclass(frozen=True)
@@ -133,14 +132,16 @@ def _give_up_when_unreachable(attempts: int, caught_exception: Exception | None 
         raise caught_exception
 
 
-def _unreachable(error: BotoCoreError) -> str:
+def _unreachable(error: BotoCoreError) -> OperationError:
     # botocore's message names the endpoint: 'Could not connect to the endpoint URL: "http://..."'.
     if isinstance(error, ReadTimeoutError):
-        return (
-            f"no answer within {READ_TIMEOUT} s ({error}): whether it was done is unknown; "
-            "look with `pausable-sfn history` before trying again"
+        unknown = f"no answer within {READ_TIMEOUT} s ({error}): whether it was done is unknown"
+        return OperationError(
+            f"{unknown}; look with `pausable-sfn history` before trying again",
+            reason=f"{unknown}; look at the execution's history before trying again",
         )
-    return f"cannot reach AWS: {error}; check AWS_ENDPOINT_URL, --region and the network"
+    unreachable = f"cannot reach AWS: {error}"
+    return OperationError(f"{unreachable}; check AWS_ENDPOINT_URL, --region and the network", reason=unreachable)
 
 
 @dataclass(frozen=True)
@@ -163,10 +164,8 @@ class StateMachineArn:
         if match is None:
             # Never echo a long value: it may be a task token pasted in the wrong place.
             given = repr(text) if len(text) <= 256 else f"a value of {len(text)} characters"
-            raise UsageError(
-                f"--state-machine takes a state machine ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME), "
-                f"not {given}"
-            )
+            form = "a state machine ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME)"
+            raise UsageError(f"--state-machine takes {form}, not {given}", reason=f"{given} is not {form}")
         return cls(text, match["region"], match["name"])
 
     def execution_arn(self, name: str) -> str:
@@ -183,7 +182,7 @@ class PausedExecution:
     state: str  # the state whose task waits
     scheduled_at: datetime
     token: str | None = field(repr=False)  # None where the definition does not say where it is
-    manual: bool | None  # the payload's isManualCallback, where it has one
+    manual: bool | None  # the payload's manual flag (AppConventions.manual_flag), where it has one
     token_problem: str | None = None  # why the token could not be found
 
 
@@ -211,7 +210,8 @@ def parse_output(text: str | None, *, what: str = "--output") -> str | None:
 
 class Operations:
     """The operations on one state machine: given by its ARN (`state_machine`), or by the stack whose
-    output StateMachineArn names it (`stack`, PausableStepFunctionStack when neither is given)."""
+    output names it (`stack`, the conventions' stack when neither is given; which output, the
+    conventions say)."""
 
     def __init__(
         self,
@@ -221,13 +221,16 @@ class Operations:
         region: str | None = None,
         profile: str | None = None,
         clients: Callable[[str], Any] | None = None,
+        conventions: AppConventions = NO_APP,
     ) -> None:
         """`clients`: a factory of ready AWS clients to use instead of this session's (the console
-        passes the embedded AWS's)."""
+        passes the embedded AWS's). `conventions`: what the app says of itself (its default stack,
+        its outputs, its manual flag); without them, a stack's outputs are not read."""
         self._given_clients = clients
+        self._conventions = conventions
         if stack is not None and state_machine is not None:
             raise UsageError("--stack and --state-machine name the state machine two ways: pass one of them")
-        self.stack = stack or STACK_NAME
+        self.stack = stack or conventions.stack
         self._state_machine = StateMachineArn.parse(state_machine) if state_machine is not None else None
         if self._state_machine is not None:
             # The ARN says where the state machine is; a --region that says otherwise is a mistake.
@@ -250,6 +253,10 @@ class Operations:
         self._locators: dict[str, TokenLocator] = {}
         self._current_definition: str | None = None
         self._definitions_lock = threading.Lock()
+
+    @property
+    def conventions(self) -> AppConventions:
+        return self._conventions
 
     def client(self, service: str) -> Any:
         if self._given_clients is not None:
@@ -290,7 +297,12 @@ class Operations:
     @cached_property
     def outputs(self) -> dict[str, str]:
         if self._state_machine is not None:
-            raise UsageError("this needs the stack's outputs: pass --stack, not --state-machine")
+            raise UsageError(
+                "this needs the stack's outputs: pass --stack, not --state-machine",
+                reason="this needs the outputs of a stack, and the state machine was named by its ARN",
+            )
+        if self.stack is None:
+            raise UsageError(UNNAMED)
         try:
             with self._aws("describe_stacks"):
                 [stack] = self.cloudformation.describe_stacks(StackName=self.stack)["Stacks"]
@@ -314,11 +326,20 @@ class Operations:
         except KeyError:
             raise OperationError(f"stack {self.stack} has no output {key}: is it a pausable-sfn stack?") from None
 
+    def _named_output(self, what: str, key: str | None) -> str:
+        """The value of the stack's output that the conventions say holds `what`."""
+        if self.stack is None:
+            raise UsageError(UNNAMED)
+        if key is None:
+            raise UsageError(f"which output of stack {self.stack} names {what} is not known: no app's conventions say")
+        return self.output(key)
+
     @property
     def state_machine_arn(self) -> str:
         if self._state_machine is not None:
             return self._state_machine.arn
-        return self.output(STATE_MACHINE_ARN_OUTPUT)
+        outputs = self._conventions.outputs
+        return self._named_output("the state machine", outputs.state_machine_arn if outputs else None)
 
     # Executions
 
@@ -444,7 +465,7 @@ class Operations:
     def _locator(self, definition: str) -> TokenLocator:
         with self._definitions_lock:
             if definition not in self._locators:
-                self._locators[definition] = TokenLocator(definition)
+                self._locators[definition] = TokenLocator(definition, manual_flag=self._conventions.manual_flag)
             return self._locators[definition]
 
     # Callbacks
@@ -473,7 +494,9 @@ class Operations:
         callback: dict[str, Any] = {"taskToken": token}
         if output is not None:
             callback["output"] = output
-        result, failure = self._invoke(self.output(RESUME_FUNCTION_OUTPUT), callback)
+        outputs = self._conventions.outputs
+        function = self._named_output("the resume function", outputs.resume_function if outputs else None)
+        result, failure = self._invoke(function, callback)
         if failure is not None:
             reason = str(failure.get("errorMessage", failure))
             raise OperationError(f"ResumeStepFunctionLambda failed: {_without(token, reason)}")
@@ -484,16 +507,18 @@ class Operations:
         self, token: str, *, function: str | None = None, expires_in: int | None = None
     ) -> "ApprovalLink":
         """A fresh link to the approval page of the task that `token` names, from the approval function
-        (`function`, or the stack's ApprovalFunctionName output), expiring after `expires_in` seconds
+        (`function`, or the stack's output that the conventions name), expiring after `expires_in` seconds
         or when the task times out, whichever comes first. The token goes to that function only."""
         _check_length(token)
         if function is None:
             if self._state_machine is not None:
                 raise UsageError(
                     "with --state-machine, name the approval function (HumanApproval's request_function) "
-                    "with --approval-function"
+                    "with --approval-function",
+                    reason="which function issues approval links for this state machine is not known",
                 )
-            function = self.output(APPROVAL_FUNCTION_OUTPUT)
+            outputs = self._conventions.outputs
+            function = self._named_output("the approval function", outputs.approval_function if outputs else None)
         request: dict[str, Any] = {"action": ISSUE_LINK_ACTION, "taskToken": token}
         if expires_in is not None:
             request["expiresInSeconds"] = expires_in
@@ -613,15 +638,15 @@ class Operations:
         except NoCredentialsError:
             raise OperationError(
                 "no AWS credentials: set AWS_PROFILE (or pass --profile), or AWS_ACCESS_KEY_ID and "
-                "AWS_SECRET_ACCESS_KEY; for the embedded AWS, see `make serve`"
+                "AWS_SECRET_ACCESS_KEY; for the embedded AWS, see `make serve`",
+                reason="no AWS credentials",
             ) from None
         except _CONNECTION_FAILURES as error:
-            raise OperationError(_unreachable(error)) from None
+            raise _unreachable(error) from None
         except ClientError as error:
             if error.response["Error"]["Code"] in _THROTTLED:
-                raise OperationError(
-                    f"throttled by AWS on {operation} even after retries: try again, or with a lower --concurrency"
-                ) from None
+                throttled = f"throttled by AWS on {operation} even after retries: try again"
+                raise OperationError(f"{throttled}, or with a lower --concurrency", reason=throttled) from None
             raise
         except BotoCoreError as error:
             raise OperationError(f"{operation} failed: {' '.join(str(error).split())}") from None

@@ -19,7 +19,6 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from ..contracts import MANUAL_FLAG
 from .errors import OperationError, TokenNotFoundError
 
 TOKEN_REFERENCE = "$$.Task.Token"
@@ -37,8 +36,8 @@ LAMBDA_PAYLOAD: tuple[Path, ...] = (("Payload", "taskToken"),)
 
 class FoundToken(NamedTuple):
     token: str
-    # The flag "isManualCallback" beside the token, where the author put one (this project's
-    # payload has it): True or False; None where there is none.
+    # The flag beside the token that says whether a person holds it, when the caller names one
+    # (AppConventions.manual_flag) and the payload has it: True or False; None otherwise.
     manual: bool | None
 
 
@@ -96,9 +95,10 @@ def _is_jsonata_token(text: str) -> bool:
     return text.startswith("{%") and text.endswith("%}") and text[2:-2].strip() == JSONATA_TOKEN_REFERENCE
 
 
-def read_token(parameters: Any, paths: Sequence[Path]) -> FoundToken | None:
+def read_token(parameters: Any, paths: Sequence[Path], manual_flag: str | None = None) -> FoundToken | None:
     """The token at the first of `paths` that holds one in a task's resolved parameters (the JSON
-    text of a TaskScheduled event, or that text parsed), or None."""
+    text of a TaskScheduled event, or that text parsed), or None; with the boolean field `manual_flag`
+    beside it, if named and there."""
     for path in paths:
         container: Any = None
         value = parameters
@@ -112,7 +112,7 @@ def read_token(parameters: Any, paths: Sequence[Path]) -> FoundToken | None:
             container, value = value, value[step]
         else:
             if isinstance(value, str) and value:
-                manual = container.get(MANUAL_FLAG) if isinstance(container, Mapping) else None
+                manual = container.get(manual_flag) if manual_flag and isinstance(container, Mapping) else None
                 return FoundToken(value, manual if isinstance(manual, bool) else None)
     return None
 
@@ -133,7 +133,8 @@ def _parsed(value: Any) -> Any:
 class TokenLocator:
     """The token paths of each state of one state machine definition, worked out once."""
 
-    def __init__(self, definition: str) -> None:
+    def __init__(self, definition: str, *, manual_flag: str | None = None) -> None:
+        self._manual_flag = manual_flag
         try:
             document = json.loads(definition)
         except json.JSONDecodeError:
@@ -164,7 +165,7 @@ class TokenLocator:
         """The token in the resolved parameters of a task of `state`; TokenNotFoundError if the
         definition puts it nowhere exact, or the parameters hold no token where it says."""
         paths = self.paths(state)
-        found = read_token(parameters, paths)
+        found = read_token(parameters, paths, self._manual_flag)
         if found is None:
             where = " or ".join(show(path) for path in paths)
             raise TokenNotFoundError(state, f"its parameters hold no token at {where}, where its definition puts it")

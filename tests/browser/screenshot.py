@@ -12,8 +12,9 @@ from playwright.sync_api import sync_playwright
 
 from pausable_sfn import PROJECT_ROOT
 from pausable_sfn.app.cdk_app import synthesize
+from pausable_sfn.app.conventions import DEMO
+from pausable_sfn.app.names import STATE_MACHINE_ARN_OUTPUT
 from pausable_sfn.console.app import ConsoleApp
-from pausable_sfn.contracts import STATE_MACHINE_ARN_OUTPUT
 from pausable_sfn.local.embedded import EmbeddedAws
 from pausable_sfn.testing.polling import wait_for
 
@@ -26,7 +27,7 @@ def main(folder: Path) -> int:
     assembly = synthesize(folder)
     with EmbeddedAws() as aws:
         deployment = aws.deploy(assembly)
-        aws.endpoint.mount("/console", ConsoleApp(aws.client))
+        aws.endpoint.mount("/console", ConsoleApp(aws.client, conventions=DEMO))
         sfn = aws.client("stepfunctions")
         arn = sfn.start_execution(
             stateMachineArn=deployment.outputs[STATE_MACHINE_ARN_OUTPUT],

@@ -6,7 +6,8 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, expect
 
-from pausable_sfn.contracts import STATE_MACHINE_ARN_OUTPUT
+from pausable_sfn.app.conventions import DEMO
+from pausable_sfn.app.names import STATE_MACHINE_ARN_OUTPUT
 from pausable_sfn.local.deployer import Deployment
 from pausable_sfn.local.embedded import EmbeddedAws
 from pausable_sfn.ops.operations import Operations
@@ -24,7 +25,7 @@ def paused_for_a_person(aws: EmbeddedAws, deployment: Deployment) -> tuple[str, 
     snapshot = wait_for(sfn, arn, lambda s: s.paused, timeout=60)
     assert snapshot.paused
     assert snapshot.task_token
-    return arn, Operations(stack=deployment.stack_name).approval_link(snapshot.task_token).url
+    return arn, Operations(stack=deployment.stack_name, conventions=DEMO).approval_link(snapshot.task_token).url
 
 
 def test_a_person_approves_in_the_browser_and_the_execution_succeeds(page: Page, deployed):

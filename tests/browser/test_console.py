@@ -6,8 +6,10 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
+from pausable_sfn.app.conventions import DEMO
+from pausable_sfn.app.names import STATE_MACHINE_ARN_OUTPUT
 from pausable_sfn.console.app import ConsoleApp
-from pausable_sfn.contracts import STATE_MACHINE_ARN_OUTPUT, fingerprint
+from pausable_sfn.contracts import fingerprint
 from pausable_sfn.ops.graph import COLOURS, SUCCEEDED, WAITING
 from pausable_sfn.testing.polling import wait_for
 
@@ -17,7 +19,7 @@ from .console_steps import execution_arn, node_shape, start_from_the_form
 @pytest.fixture(scope="module")
 def console(deployed) -> str:
     aws, _ = deployed
-    aws.endpoint.mount("/console", ConsoleApp(aws.client))
+    aws.endpoint.mount("/console", ConsoleApp(aws.client, conventions=DEMO))
     return f"{aws.endpoint_url}/console/"
 
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from pausable_sfn.contracts import STATE_MACHINE_ARN_OUTPUT
+from pausable_sfn.app.conventions import DEMO
+from pausable_sfn.app.names import STATE_MACHINE_ARN_OUTPUT
 from pausable_sfn.ops.operations import Operations
 from pausable_sfn.testing.polling import wait_for
 
@@ -21,7 +22,7 @@ def test_the_graph_file_opens_offline_and_shows_the_waiting_task(page: Page, dep
     )["executionArn"]
     assert wait_for(sfn, arn, lambda s: s.paused, timeout=60).paused
     drawing = tmp_path / "graph.html"
-    drawing.write_text(Operations(stack=deployment.stack_name).graph(arn), encoding="utf-8")
+    drawing.write_text(Operations(stack=deployment.stack_name, conventions=DEMO).graph(arn), encoding="utf-8")
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
 

@@ -24,8 +24,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+from pausable_sfn.app.names import STACK_NAME
 from pausable_sfn.app.settings import Settings
-from pausable_sfn.contracts import STACK_NAME
 from pausable_sfn.local.clock import Clock
 from pausable_sfn.local.embedded import EmbeddedAws
 from pausable_sfn.local.timekeeping import ClockDatetime

@@ -12,7 +12,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from pausable_sfn.contracts import APPROVAL_TOPIC_OUTPUT, REJECTED_ERROR
+from pausable_sfn.app.conventions import DEMO
+from pausable_sfn.app.names import APPROVAL_TOPIC_OUTPUT
+from pausable_sfn.contracts import REJECTED_ERROR
 from pausable_sfn.ops.operations import OperationError, Operations
 from pausable_sfn.testing import approval_form
 from pausable_sfn.testing.approval_form import fetch
@@ -78,7 +80,7 @@ def paused_for_a_person(app, name: str | None = None) -> tuple[str, str]:
 
 
 def operator_link(app, arn: str, **options) -> str:
-    operations = Operations(stack=app.name)
+    operations = Operations(stack=app.name, conventions=DEMO)
     return operations.approval_link(operations.token_of(arn), **options).url
 
 
@@ -207,7 +209,7 @@ def test_the_first_of_simultaneous_decisions_wins_and_the_others_are_told(app):
 
 def test_an_expired_link_says_so_and_the_execution_still_waits(app):
     arn, _ = paused_for_a_person(app)
-    operations = Operations(stack=app.name)
+    operations = Operations(stack=app.name, conventions=DEMO)
     token = operations.token_of(arn)
     short = operations.approval_link(token, expires_in=1).url
 
@@ -232,7 +234,7 @@ def test_an_expired_link_says_so_and_the_execution_still_waits(app):
 def test_an_automatic_execution_has_no_approval_link(app):
     arn = app.start({"IsManualCallback": "False", "JobDurationSeconds": 900})
     app.wait_paused(arn)
-    operations = Operations(stack=app.name)
+    operations = Operations(stack=app.name, conventions=DEMO)
     token = operations.token_of(arn)
 
     with pytest.raises(OperationError, match="waits for a service, not a person"):

@@ -12,7 +12,8 @@ from unittest import mock
 import pytest
 
 from pausable_sfn import PROJECT_ROOT
-from pausable_sfn.contracts import STACK_NAME, fingerprint
+from pausable_sfn.app.names import STACK_NAME
+from pausable_sfn.contracts import fingerprint
 from pausable_sfn.ops import operations
 
 

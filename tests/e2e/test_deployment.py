@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from pausable_sfn.contracts import STACK_NAME, fingerprint
+from pausable_sfn.app.names import STACK_NAME
+from pausable_sfn.contracts import fingerprint
 
 
 def test_stack_outputs_are_published_where_tools_look_for_them(app):

@@ -4,6 +4,7 @@ import html
 import re
 from datetime import UTC, datetime
 
+from pausable_sfn.app.conventions import DEMO
 from pausable_sfn.ops.graph import CAUGHT, COLOURS, FAILED, NOT_RUN, SUCCEEDED, WAITING, ExecutionPath, render_html
 from pausable_sfn.ops.operations import Operations
 
@@ -16,7 +17,7 @@ def fills(svg: str) -> dict[str, str]:
 
 
 def graph(app, arn: str) -> str:
-    return Operations(stack=app.name).graph(arn, svg_only=True)
+    return Operations(stack=app.name, conventions=DEMO).graph(arn, svg_only=True)
 
 
 def test_a_paused_execution_shows_its_path_and_the_task_waiting_in_violet(app):
@@ -51,7 +52,7 @@ def test_a_finished_execution_is_green_to_the_end_and_the_page_opens_offline(app
     app.resume({"taskToken": app.wait_paused(arn).task_token})
     assert app.wait_end(arn)["status"] == "SUCCEEDED"
 
-    page = Operations(stack=app.name).graph(arn)
+    page = Operations(stack=app.name, conventions=DEMO).graph(arn)
 
     colours = fills(page)
     assert colours["Post processing"] == COLOURS[SUCCEEDED][0]

@@ -1,6 +1,6 @@
 """Task tokens are credentials: after the flows, no log line, output or error cause holds one."""
 
-from pausable_sfn.contracts import STACK_NAME
+from pausable_sfn.app.names import STACK_NAME
 
 from .conftest import Stack
 

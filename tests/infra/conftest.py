@@ -8,7 +8,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from pausable_sfn.app.cdk_app import build_app
-from pausable_sfn.contracts import STACK_NAME
+from pausable_sfn.app.names import STACK_NAME
 
 from ..templates import Synthesized
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from pausable_sfn import PROJECT_ROOT
-from pausable_sfn.contracts import STACK_NAME
+from pausable_sfn.app.names import STACK_NAME
 
 
 def test_npx_cdk_synth_with_the_pinned_cli_succeeds(tmp_path: Path):

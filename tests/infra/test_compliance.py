@@ -11,7 +11,7 @@ from aws_cdk import Validations
 from aws_cdk import aws_sqs as sqs
 from cdk_nag import AwsSolutionsChecks
 
-from pausable_sfn.contracts import STACK_NAME
+from pausable_sfn.app.names import STACK_NAME
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+from pausable_sfn.app.names import MANUAL_FLAG
 from pausable_sfn.ops.history import recent_events, waiting_task
 from pausable_sfn.testing.polling import waiting_task_token
 
@@ -53,7 +54,7 @@ class FakeSfn:
 
 
 def test_the_live_token_is_the_latest_attempts():
-    task = waiting_task(RETRIED)
+    task = waiting_task(RETRIED, manual_flag=MANUAL_FLAG)
 
     assert task is not None
     assert (task.state, task.token, task.manual) == ("Long job execution", "second", True)

@@ -10,7 +10,7 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from handlers import clients
 
-from pausable_sfn.contracts import STACK_NAME
+from pausable_sfn.app.names import STACK_NAME
 from pausable_sfn.ops.operations import Operations
 
 TOKEN = "AQCEAAAAKgAAAAMAAAAAAAAAA" + "x" * 600  # long and opaque, like the tokens Step Functions issues

@@ -6,7 +6,7 @@ import json
 import pytest
 from botocore.response import StreamingBody
 
-from pausable_sfn.contracts import APPROVAL_FUNCTION_OUTPUT
+from pausable_sfn.app.names import APPROVAL_FUNCTION_OUTPUT
 from pausable_sfn.ops.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 from .conftest import OUTPUTS, TOKEN

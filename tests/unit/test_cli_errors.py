@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 import pytest
 
 from pausable_sfn import PROJECT_ROOT
-from pausable_sfn.contracts import STACK_NAME, fingerprint
+from pausable_sfn.app.conventions import DEMO
+from pausable_sfn.app.names import STACK_NAME
+from pausable_sfn.contracts import fingerprint
 from pausable_sfn.ops.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
 from pausable_sfn.ops.operations import Operations, TaskClosedError
 
@@ -141,7 +143,7 @@ def test_a_task_the_resume_function_found_closed_is_the_same_outcome(aws):
     aws.invoked({"alreadyClosed": [fingerprint(TOKEN)]})
 
     with pytest.raises(TaskClosedError):
-        Operations().resume_via_lambda(TOKEN)
+        Operations(conventions=DEMO).resume_via_lambda(TOKEN)
 
 
 # An endpoint that cannot be reached: in another process, as a person runs the CLI.

@@ -41,15 +41,23 @@ SQS = task("sqs:sendMessage", {"QueueUrl": QUEUE, "MessageBody": {"taskToken.$":
 SNS = task("sns:publish", {"TopicArn": TOPIC, "Message": {"taskToken.$": "$$.Task.Token"}})
 
 
-def locate(state_definition: dict[str, Any], parameters: Any, state: str = "Wait") -> tuple[str, bool | None]:
+def locate(
+    state_definition: dict[str, Any], parameters: Any, state: str = "Wait", manual_flag: str | None = "isManualCallback"
+) -> tuple[str, bool | None]:
     resolved = parameters if isinstance(parameters, str) else json.dumps(parameters)
-    return TokenLocator(definition((state, state_definition))).locate(state, resolved)
+    return TokenLocator(definition((state, state_definition)), manual_flag=manual_flag).locate(state, resolved)
 
 
 def test_a_lambda_task_has_its_token_in_the_payload_with_the_manual_flag_beside_it():
     parameters = {"FunctionName": "CallAsyncService", "Payload": {"taskToken": TOKEN, "isManualCallback": True}}
 
     assert locate(LAMBDA, parameters) == (TOKEN, True)
+
+
+def test_the_manual_flag_is_read_only_when_the_caller_names_one():
+    parameters = {"FunctionName": "CallAsyncService", "Payload": {"taskToken": TOKEN, "isManualCallback": True}}
+
+    assert locate(LAMBDA, parameters, manual_flag=None) == (TOKEN, None)
 
 
 def test_an_sqs_task_has_its_token_in_the_message_body():
