@@ -215,13 +215,10 @@ def test_gap_22_the_context_objects_start_time_breaks_describe_execution(aws):
         run_to_end(arn)
 
 
-def start_paused(
-    recorded_invocations: list[dict[str, Any]], then: dict[str, Any] | None = None, **task: Any
-) -> tuple[str, str]:
-    """An execution paused on a waitForTaskToken task (followed by the state `then`, if given);
-    its ARN and the task's token."""
+def callback_state_machine(then: dict[str, Any] | None = None, **task: Any) -> str:
+    """A state machine whose task "Wait" hands its token to a function and waits for the callback."""
     follow: dict[str, Any] = {"Next": "Then"} if then else {"End": True}
-    arn = create_state_machine(
+    return create_state_machine(
         {
             "StartAt": "Wait",
             "States": {
@@ -236,6 +233,14 @@ def start_paused(
             },
         }
     )
+
+
+def start_paused(
+    recorded_invocations: list[dict[str, Any]], then: dict[str, Any] | None = None, **task: Any
+) -> tuple[str, str]:
+    """An execution paused on a waitForTaskToken task (followed by the state `then`, if given);
+    its ARN and the task's token."""
+    arn = callback_state_machine(then, **task)
     execution = boto3.client("stepfunctions").start_execution(stateMachineArn=arn, name="e")["executionArn"]
     wait_until(lambda: recorded_invocations, what="the task's invocation", interval=0.02)
     return execution, recorded_invocations[0]["event"]["token"]
@@ -637,3 +642,20 @@ def test_gap_37_a_task_with_a_heartbeat_and_no_timeout_times_out_after_60_second
     program, _ = AmazonStateLanguageParser.parse(json.dumps(definition))
 
     assert program.states.states["Work"].timeout.timeout_seconds == 60
+
+
+def test_gap_38_a_callback_before_the_heartbeat_wait_begins_is_not_seen(aws):
+    # A receiver that answers at once: the callback comes while the task is still handing out its
+    # token, before it waits for heartbeats. Plain moto has no clock: a heartbeat of one real second.
+    def answer_at_once(function: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> bytes:
+        token = json.loads(body)["token"]
+        boto3.client("stepfunctions").send_task_success(taskToken=token, output=json.dumps({"done": True}))
+        return b"{}"
+
+    with mock.patch.object(LambdaFunction, "invoke", answer_at_once):
+        arn = callback_state_machine(HeartbeatSeconds=1, TimeoutSeconds=30)
+        described = run_to_end(arn)
+
+    # The callback was taken (no error answered it), yet the task timed out waiting for a heartbeat.
+    assert described["status"] == "FAILED"
+    assert described["error"] == "States.Timeout"

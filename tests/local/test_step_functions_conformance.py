@@ -6,9 +6,11 @@ Every case fails on plain moto, which evaluates no JSONata and no variable (gap 
 """
 
 import hashlib
+import io
 import json
 import re
 import time
+import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -469,6 +471,45 @@ def test_a_catch_naming_the_heartbeat_timeout_takes_it_while_the_history_says_st
     events = aws.client("stepfunctions").get_execution_history(executionArn=ended["executionArn"])["events"]
     [timed_out] = [event for event in events if event["type"] == "TaskTimedOut"]
     assert timed_out["taskTimedOutEventDetails"]["error"] == "States.Timeout"
+
+
+ANSWERS_AT_ONCE = """
+import json, boto3
+
+def handler(event, context):
+    boto3.client("stepfunctions").send_task_success(taskToken=event["token"], output=json.dumps({"packed": True}))
+    return {}
+"""
+
+
+def test_a_callback_that_comes_before_the_task_is_submitted_ends_a_task_with_a_heartbeat(aws):
+    # The receiver answers while it is still being invoked: the callback comes between TaskScheduled
+    # and TaskSubmitted, before the heartbeat wait begins; the token is open, so it ends the task
+    # ("Wait for a Callback with Task Token", Step Functions developer guide). Gap 38.
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("index.py", ANSWERS_AT_ONCE)
+    trust = {
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    }
+    name = f"answers-at-once-{time.monotonic_ns()}"
+    role = aws.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    function = aws.client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role=role,
+        Handler="index.handler",
+        Code={"ZipFile": archive.getvalue()},
+    )["FunctionArn"]
+    definition = task(
+        "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        {"FunctionName": function, "Payload": {"token.$": "$$.Task.Token"}},
+    )
+    definition["States"]["Call"].update(HeartbeatSeconds=600, TimeoutSeconds=3600)
+
+    ended = run(aws, definition, {})
+
+    assert (ended["status"], json.loads(ended["output"])) == ("SUCCEEDED", {"packed": True})
 
 
 def task(resource: str, parameters: dict[str, Any]) -> dict[str, Any]:

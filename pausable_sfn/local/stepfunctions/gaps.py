@@ -144,6 +144,12 @@
     Functions TimeoutSeconds defaults to 99999999 whether or not the task has a heartbeat ("Task
     workflow state", Step Functions developer guide; AWS's own SQS callback example has that
     shape): `time_out_heartbeat_tasks_by_default_only`.
+38. A callback that comes before a task with HeartbeatSeconds starts waiting for heartbeats (a
+    receiver that answers at once, between TaskScheduled and TaskSubmitted) is kept but not seen:
+    the task waits for a heartbeat that never comes and fails with a heartbeat timeout, although
+    its token was resumed. On Step Functions the callback ends the task whenever it comes while
+    the token is open ("Wait for a Callback with Task Token", Step Functions developer guide):
+    `see_callbacks_that_come_before_the_heartbeat_wait`.
 """
 
 import datetime
@@ -771,6 +777,20 @@ def time_out_heartbeat_tasks_by_default_only(patches: ExitStack) -> None:
     patches.enter_context(mock.patch.object(ExecutionState, "from_state_props", from_state_props))
 
 
+def see_callbacks_that_come_before_the_heartbeat_wait(patches: ExitStack) -> None:
+    """Gap 38. The heartbeat wait starts only after the task is submitted; an outcome already in
+    counts as the heartbeat it waits for, and the task reads it at once."""
+    original = CallbackEndpoint.setup_heartbeat_endpoint
+
+    def setup_heartbeat_endpoint(endpoint: CallbackEndpoint, heartbeat_seconds: int) -> Any:
+        heartbeat = original(endpoint, heartbeat_seconds=heartbeat_seconds)
+        if endpoint.get_outcome() is not None:
+            heartbeat.notify()
+        return heartbeat
+
+    patches.enter_context(mock.patch.object(CallbackEndpoint, "setup_heartbeat_endpoint", setup_heartbeat_endpoint))
+
+
 # The longest delay a Wait takes, in seconds: Step Functions counts it in a signed 32-bit integer.
 MAX_WAIT_SECONDS = 2**31 - 1
 
@@ -871,6 +891,7 @@ def apply(patches: ExitStack) -> None:
         end_waiting_tasks_with_their_execution,
         give_each_retry_its_own_token,
         time_out_heartbeat_tasks_by_default_only,
+        see_callbacks_that_come_before_the_heartbeat_wait,
         sqs_integration.run_as_step_functions_does,
         refuse_waits_too_long,
         name_map_inputs_by_their_value,
