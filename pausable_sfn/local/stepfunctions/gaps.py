@@ -783,7 +783,7 @@ def see_callbacks_that_come_before_the_heartbeat_wait(patches: ExitStack) -> Non
     original = CallbackEndpoint.setup_heartbeat_endpoint
 
     def setup_heartbeat_endpoint(endpoint: CallbackEndpoint, heartbeat_seconds: int) -> Any:
-        heartbeat = original(endpoint, heartbeat_seconds=heartbeat_seconds)
+        heartbeat: Any = original(endpoint, heartbeat_seconds=heartbeat_seconds)
         if endpoint.get_outcome() is not None:
             heartbeat.notify()
         return heartbeat

@@ -1,0 +1,179 @@
+"""The pytest plugin (entry point `pytest11`, loaded by pytest once pausable-sfn is installed):
+tests of a user's own CDK app against the embedded AWS, or against the stack deployed on AWS.
+
+Configured in pytest.ini or pyproject.toml's [tool.pytest.ini_options]:
+
+    pausable_sfn_app = python app.py        # or a synthesized cdk.out; default: cdk.json's "app"
+    pausable_sfn_stack = OrderStack          # default: the app's only stack
+    pausable_sfn_mock_config = tests/MockConfigFile.json   # optional: Step Functions Local's mock file
+
+`pytest --pausable-sfn-stack=OrderStack` runs the same tests against that stack deployed on AWS,
+with the ordinary credentials; what only the embedded AWS can do (its clock, mocked tasks,
+tests marked `embedded_only`) is skipped there with the reason, never passed.
+
+Nothing here runs unless a test asks for `embedded_aws`: the app is synthesized and deployed on
+first use, once per session (per pytest-xdist worker).
+"""
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from .app_under_test import AppError, StackResources, synthesize
+from .aws_under_test import ONLY_EMBEDDED, AwsUnderTest
+from .targets import AwsTarget, EmbeddedTarget
+
+APP = "pausable_sfn_app"
+STACK = "pausable_sfn_stack"
+MOCK_CONFIG = "pausable_sfn_mock_config"
+AWS_STACK_OPTION = "--pausable-sfn-stack"
+MARKER = "embedded_only"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(APP, 'the CDK app to test: a command such as "python app.py", or a synthesized cdk.out folder')
+    parser.addini(STACK, "the app's stack to deploy on the embedded AWS (default: its only stack)")
+    parser.addini(MOCK_CONFIG, "Step Functions Local's mock file (MockConfigFile.json) for start(test_case=...)")
+    group = parser.getgroup("pausable-sfn", "pausable-sfn: test your workflows")
+    group.addoption(
+        AWS_STACK_OPTION,
+        metavar="NAME",
+        help="test the stack NAME deployed on AWS (ordinary credentials) instead of the embedded AWS",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{MARKER}(reason): needs the embedded AWS; skipped against AWS")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption(AWS_STACK_OPTION) is None:
+        return
+    for item in items:
+        marker = item.get_closest_marker(MARKER)
+        if marker is not None:
+            reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "marked embedded_only")
+            item.add_marker(pytest.mark.skip(reason=ONLY_EMBEDDED.format(what=reason)))
+
+
+class Session:
+    """The session's stack: synthesized and deployed once, stopped when the session ends."""
+
+    def __init__(self, config: pytest.Config, workspace: Path) -> None:
+        self.config = config
+        self.workspace = workspace
+        self.root = config.inipath.parent if config.inipath is not None else config.rootpath
+        self._stop: Callable[[], None] | None = None
+        self._target: EmbeddedTarget | AwsTarget | None = None
+        self.resources: StackResources | None = None
+
+    @property
+    def target(self) -> EmbeddedTarget | AwsTarget:
+        if self._target is None:
+            self._target = self._start()
+        return self._target
+
+    def started(self) -> EmbeddedTarget | AwsTarget:
+        """The target, or the session's tests fail with what is wrong, without a traceback: a
+        mistake in the settings or in the app is the user's to fix, not a bug to debug."""
+        problem = None
+        try:
+            return self.target
+        except AppError as error:
+            problem = f"pausable-sfn: {error}"
+        pytest.fail(problem, pytrace=False)
+
+    def _start(self) -> EmbeddedTarget | AwsTarget:
+        aws_stack = self.config.getoption(AWS_STACK_OPTION)
+        app = self._setting(APP) or self._app_of_cdk_json()
+        if aws_stack is not None:
+            if app:  # construct ids name the resources of the deployed stack too
+                self.resources = StackResources.read(self._assembly(app), self._setting(STACK) or None)
+            return AwsTarget(aws_stack)
+        if not app:
+            raise AppError(
+                f"no CDK app to test: set {APP} (e.g. {APP} = python app.py) in pytest.ini or in pyproject.toml's "
+                "[tool.pytest.ini_options], or run pytest where a cdk.json names the app"
+            )
+        assembly = self._assembly(app)
+        self.resources = StackResources.read(assembly, self._setting(STACK) or None)
+        mock_config = self._setting(MOCK_CONFIG)
+        mock_file = self.root / mock_config if mock_config else None
+        if mock_file is not None and not mock_file.is_file():
+            raise AppError(f"{MOCK_CONFIG} names {mock_file}, which is not a file")
+        target, self._stop = EmbeddedTarget.deploy(assembly, self.resources, mock_config=mock_file)
+        return target
+
+    def _assembly(self, app: str) -> Path:
+        return synthesize(app, cwd=self.root, out_dir=self.workspace / "cdk.out")
+
+    def _setting(self, name: str) -> str:
+        value = self.config.getini(name)
+        return str(value).strip() if value else ""
+
+    def _app_of_cdk_json(self) -> str:
+        cdk_json = self.root / "cdk.json"
+        if not cdk_json.is_file():
+            return ""
+        try:
+            return str(json.loads(cdk_json.read_text()).get("app", ""))
+        except (OSError, ValueError, AttributeError) as error:
+            raise AppError(f"cannot read the app from {cdk_json}: {error}") from None
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._stop()
+            self._stop = None
+
+
+@pytest.fixture(scope="session")
+def pausable_sfn_session(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
+    """The session's stack, deployed on first use (see `embedded_aws`)."""
+    session = Session(pytestconfig, tmp_path_factory.mktemp("pausable-sfn"))
+    try:
+        yield session
+    finally:
+        session.stop()
+
+
+@pytest.fixture(scope="session")
+def _pausable_sfn_environment(pausable_sfn_session: Session) -> Iterator[dict[str, str]]:
+    """On the embedded AWS: what a process of the code under test needs to reach it (its endpoint,
+    region and dummy credentials, as boto3 and the AWS CLI read them). This process needs none of
+    it: the embedded AWS answers every boto3 call made here, and AWS_ENDPOINT_URL or AWS_PROFILE
+    left over from the user's shell are hidden from it for the session."""
+    target = pausable_sfn_session.started()
+    if not isinstance(target, EmbeddedTarget):
+        yield {}
+        return
+    credentials = {key: "testing" for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
+    with pytest.MonkeyPatch.context() as patch:
+        for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+            patch.delenv(key, raising=False)
+        for key in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+            patch.setenv(key, target.region)
+        yield {
+            **credentials,
+            "AWS_REGION": target.region,
+            "AWS_DEFAULT_REGION": target.region,
+            "AWS_ENDPOINT_URL": target.endpoint_url,
+        }
+
+
+@pytest.fixture
+def embedded_aws(
+    pausable_sfn_session: Session, _pausable_sfn_environment: dict[str, str], request: pytest.FixtureRequest
+) -> Iterator[AwsUnderTest]:
+    """The app's stack, deployed once per session on the embedded AWS (or, with
+    --pausable-sfn-stack, the stack deployed on AWS), as this test sees it: `state_machine(...)`,
+    `clock`, `client(...)`, `outputs`, `logs(...)`, `endpoint_url`. The executions the test leaves
+    running are stopped when it ends."""
+    aws = AwsUnderTest(
+        pausable_sfn_session.target, pausable_sfn_session.resources, request.node.name, _pausable_sfn_environment
+    )
+    try:
+        yield aws
+    finally:
+        aws.end()
