@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import pytest
 from botocore.exceptions import ClientError
 
 from ..ops.operations import Operations
@@ -162,6 +161,8 @@ class AwsUnderTest:
     def embedded(self, what: str) -> EmbeddedTarget:
         """The embedded target; on AWS, skips the test with the reason (`what` needs the emulator)."""
         if not isinstance(self.target, EmbeddedTarget):
+            import pytest  # here, not above: the package serves the demo too, where pytest is not installed
+
             pytest.skip(ONLY_EMBEDDED.format(what=what))
         return self.target
 
