@@ -16,7 +16,7 @@ import pytest
 
 from pausable_sfn import PROJECT_ROOT
 
-from ..readme import example_app
+from ..readme import WORKFLOW_TESTING_PAGE, docs_blocks, example_app
 
 # The slowest fixtures of the suite (about 20 s of pip): built once per run, started before the rest.
 pytestmark = pytest.mark.first
@@ -27,9 +27,13 @@ def run(command: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> 
 
 
 def pinned_versions(folder: Path) -> Path:
-    """requirements.txt as pip constraints (which take no extras): the wheel is installed with the
-    very releases the suite tests, from pip's cache when it has them."""
-    lines = (PROJECT_ROOT / "requirements.txt").read_text().splitlines()
+    """requirements.txt (and the dev pins: pytest) as pip constraints (which take no extras): the
+    wheel is installed with the very releases the suite tests, from pip's cache when it has them."""
+    lines = [
+        line
+        for name in ("requirements.txt", "requirements-dev.txt")
+        for line in (PROJECT_ROOT / name).read_text().splitlines()
+    ]
     pins = [re.sub(r"\[[^\]]*\]", "", line) for line in lines if re.match(r"^[A-Za-z]", line)]
     constraints = folder / "constraints.txt"
     constraints.write_text("\n".join(pins) + "\n")
@@ -49,9 +53,8 @@ def wheel(built_once) -> Path:
     return wheel
 
 
-@pytest.fixture(scope="session")
-def venv(wheel: Path, built_once) -> Path:
-    """The bin folder of a fresh virtualenv holding the wheel with its [cdk] extra, nothing else."""
+def fresh_virtualenv(built_once, name: str, *requirements: str) -> Path:
+    """The bin folder of a fresh virtualenv holding `requirements`, nothing else."""
 
     def create(root: Path) -> None:
         # No pip of its own (this one installs into it) and no .pyc compiled ahead: half the time.
@@ -59,10 +62,22 @@ def venv(wheel: Path, built_once) -> Path:
         assert created.returncode == 0, created.stderr
         pip = [sys.executable, "-m", "pip", "--python", str(root / "bin" / "python"), "install", "--no-compile"]
         options = ["--quiet", "--disable-pip-version-check", "-c", str(pinned_versions(root))]
-        installed = run([*pip, *options, f"{wheel}[cdk]"], cwd=root)
+        installed = run([*pip, *options, *requirements], cwd=root)
         assert installed.returncode == 0, installed.stdout + installed.stderr
 
-    return built_once("venv", create) / "bin"
+    return built_once(name, create) / "bin"
+
+
+@pytest.fixture(scope="session")
+def venv(wheel: Path, built_once) -> Path:
+    """The wheel with its [cdk] extra, nothing else."""
+    return fresh_virtualenv(built_once, "venv", f"{wheel}[cdk]")
+
+
+@pytest.fixture(scope="session")
+def testing_venv(wheel: Path, built_once) -> Path:
+    """What a user who tests their workflows installs: the wheel with both extras, and pytest."""
+    return fresh_virtualenv(built_once, "testing-venv", f"{wheel}[cdk,local]", "pytest")
 
 
 def clean_environment(bin_dir: Path, home: Path) -> dict[str, str]:
@@ -121,3 +136,24 @@ def test_the_readme_example_synthesizes_with_the_installed_construct_library(ven
     assert "sqs:sendMessage.waitForTaskToken" in definition
     assert "lambda:invoke.waitForTaskToken" in definition  # the approval step asks a person
     assert any(r["Type"] == "AWS::Lambda::Url" for r in template["Resources"].values())
+
+
+def test_a_new_project_tests_its_workflow_as_the_docs_page_says_with_plain_pytest(testing_venv, tmp_path):
+    # The README's app.py, and the docs page's configuration, tests and mock file, as a user copies them.
+    [configuration] = docs_blocks(WORKFLOW_TESTING_PAGE, "toml")
+    [tests] = docs_blocks(WORKFLOW_TESTING_PAGE, "python")
+    [mock_file] = docs_blocks(WORKFLOW_TESTING_PAGE, "json")
+    (tmp_path / "app.py").write_text(example_app())
+    (tmp_path / "pyproject.toml").write_text(configuration)
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_workflow.py").write_text(tests)
+    (tmp_path / "tests" / "MockConfigFile.json").write_text(mock_file)
+
+    session = run(
+        [str(testing_venv / "python"), "-m", "pytest", "-p", "no:cacheprovider", "--durations=0", "-vv"],
+        cwd=tmp_path,
+        env=clean_environment(testing_venv, tmp_path),
+    )
+
+    assert session.returncode == 0, session.stdout + session.stderr
+    assert f"{tests.count(chr(10) + 'def test_')} passed" in session.stdout

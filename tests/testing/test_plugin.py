@@ -13,7 +13,11 @@ import pytest
 
 from pausable_sfn.local.embedded import EmbeddedAws
 
+from ..readme import example_app
 from .conftest import UserRun, run_user_tests, write_project
+
+# The README's own example of a user's test ("Test your own workflows") runs in the session too.
+README_TEST = example_app("## Test your own workflows")
 
 MOCK_FILE = {
     "StateMachines": {
@@ -154,7 +158,7 @@ def session(order_assembly: Path, tmp_path_factory: pytest.TempPathFactory) -> U
     """The user's session: their tests above, against the order app on the embedded AWS."""
     folder = write_project(
         tmp_path_factory.mktemp("user-project"),
-        USER_TESTS,
+        USER_TESTS + "\n\n" + README_TEST,
         {"pausable_sfn_app": str(order_assembly), "pausable_sfn_mock_config": "MockConfigFile.json"},
         {"MockConfigFile.json": json.dumps(MOCK_FILE)},
     )
@@ -177,6 +181,7 @@ def session(order_assembly: Path, tmp_path_factory: pytest.TempPathFactory) -> U
         "test_a_retried_lambda_from_the_mock_file",
         "test_a_mock_file_test_case_that_is_not_there",
         "test_a_mock_for_a_state_that_is_not_there",
+        "test_an_approval_nobody_gives_ends_the_order_after_three_days",  # the README's
     ],
 )
 def test_a_user_scenario_passes(session: UserRun, scenario: str):
@@ -185,7 +190,7 @@ def test_a_user_scenario_passes(session: UserRun, scenario: str):
 
 def test_the_session_deploys_the_app_once_and_runs_every_scenario(session: UserRun):
     assert set(session.outcomes.values()) == {"passed"}, session.output
-    assert len(session.outcomes) == USER_TESTS.count("\ndef test_")
+    assert len(session.outcomes) == (USER_TESTS + README_TEST).count("def test_")
 
 
 @pytest.fixture(scope="module")
