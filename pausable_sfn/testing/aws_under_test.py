@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from ..local.clock import ClockError
 from ..ops.operations import Operations
 from .app_under_test import AppError, StackResources, listing
 from .executions import Execution, StartedExecutions, WorkflowError, execution_name
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
     from .targets import MockedResponses
 
 FUNCTION = "AWS::Lambda::Function"
-# What a test that needs the embedded AWS is told on AWS: it is skipped, never passed.
-ONLY_EMBEDDED = "runs on the embedded AWS only ({what}); this session tests the stack deployed on AWS"
 
 
 class StateMachine:
@@ -33,7 +32,8 @@ class StateMachine:
     def __init__(self, aws: "AwsUnderTest", arn: str, path: str) -> None:
         self._aws = aws
         self.arn = arn
-        self.name = arn.rsplit(":", 1)[-1]
+        # arn:aws:states:REGION:ACCOUNT:stateMachine:NAME, and a version's or alias's :QUALIFIER after it
+        self.name = arn.split(":")[6] if arn.count(":") >= 6 else arn
         self.path = path  # its construct path in the app: "Orders"
 
     def __repr__(self) -> str:
@@ -63,7 +63,10 @@ class StateMachine:
             target = self._aws.embedded("mocked tasks")
             if mocks is not None:
                 test_case = f"pytest-{uuid.uuid4().hex[:12]}"
-                target.add_mocks(self.name, test_case, mocks)
+                try:
+                    target.add_mocks(self.name, test_case, mocks)
+                except ValueError as error:  # MockConfigError: a state's responses are not Return or Throw
+                    raise WorkflowError(f"mocks= of {self.path or self.name}: {error}") from None
             arn = f"{arn}#{test_case}"
         name = name or execution_name(self._aws.test_name, uuid.uuid4().hex[:8])
         sfn = self._aws.client("stepfunctions")
@@ -148,7 +151,10 @@ class AwsUnderTest:
         them, seconds behind."""
         _, name = self._find(FUNCTION, function, what="function")
         if self.target.clock is not None:
-            self.target.clock.settle()
+            try:
+                self.target.clock.settle()
+            except ClockError as error:  # an invocation that runs on past the settling limit
+                raise WorkflowError(f"the logs of {function}: {error}") from None
         group = self.target.log_group(name.rsplit(":", 1)[-1])
         logs = self.client("logs")
         try:
@@ -160,11 +166,7 @@ class AwsUnderTest:
 
     def embedded(self, what: str) -> EmbeddedTarget:
         """The embedded target; on AWS, skips the test with the reason (`what` needs the emulator)."""
-        if not isinstance(self.target, EmbeddedTarget):
-            import pytest  # here, not above: the package serves the demo too, where pytest is not installed
-
-            pytest.skip(ONLY_EMBEDDED.format(what=what))
-        return self.target
+        return self.target.embedded(what)
 
     def end(self) -> None:
         """The test is over: stop what it left running."""
@@ -178,6 +180,8 @@ class AwsUnderTest:
         """(its construct path, its physical id: a state machine's ARN, a function's name)."""
         if resource_type == STATE_MACHINE and key.startswith("arn:") and ":stateMachine:" in key:
             return "", key  # an ARN says which; on AWS, a resource's logical id is looked up only when named
+        if resource_type == FUNCTION and key.startswith("arn:") and ":function:" in key:
+            return "", key.split(":")[6]
         if self.resources is not None:
             try:
                 resource = self.resources.find(resource_type, key, what=what)
@@ -192,4 +196,6 @@ class AwsUnderTest:
                         return candidate.path, physical
             known = listing(self.resources.paths(resource_type))
             raise WorkflowError(f"the stack {self.resources.stack} has no {what} {key!r} (it has: {known})")
+        if resource_type == FUNCTION:
+            return "", key  # without the app's assembly, a function is named by its name
         raise WorkflowError(f"{what} {key!r}: without the app's assembly, name it by its ARN")

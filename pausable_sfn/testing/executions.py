@@ -3,8 +3,11 @@ task, and read how it ended, on the embedded AWS or on AWS alike.
 
 What a failure says matters more than what a success does: when an execution does not do what a
 test waits for, the error tells what it did instead (the states it went through and its last
-events), and on the embedded AWS why waiting longer would not help (nothing runs, and the next
-thing to happen is a timer that only the clock can bring).
+events), and on the embedded AWS why waiting longer would not help (nothing runs, and nothing will
+before the wait's deadline: no timer, or one that falls due after it).
+
+Tokens stay credentials here too: a paused task's payload holds its token as a MaskedToken, and
+the history, the story and every message show tokens by their fingerprint.
 """
 
 import functools
@@ -17,9 +20,13 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from botocore.exceptions import ClientError
 
+# The clock's module is standard library only: importing it needs no extra.
+from ..local.clock import ClockError
 from ..ops.errors import OperationError
 from ..ops.history import TERMINAL, ScheduledTask, read_history, state_visits, timeline
 from ..ops.operations import Operations
+from ..ops.tokens import TokenLocator
+from .masking import fingerprinted, keep_unshown
 from .waiting import wait_until
 
 if TYPE_CHECKING:
@@ -28,6 +35,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 DEFAULT_TIMEOUT_SECONDS = 60.0
 POLL_SECONDS = 0.05
+# Step Functions' API refills a few calls a second per account: a test polls AWS gently.
+AWS_POLL_SECONDS = 0.5
 # How many of an execution's last events a failure quotes.
 QUOTED_EVENTS = 8
 # Where each integration hands the task its payload, in the parameters the TaskScheduled event records.
@@ -54,6 +63,8 @@ class Target(Protocol):
     def clock(self) -> "Clock | None": ...
 
     def client(self, service: str) -> Any: ...
+
+    def embedded(self, what: str) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -84,8 +95,9 @@ class PausedTask:
     def payload(self) -> Any:
         """What the receiver got: a Lambda function's event, an SQS message's body, an SNS
         message, an event's detail (JSON text is parsed); for another integration, the task's
-        parameters. The task token is in it, as it is in what the receiver got."""
-        parameters = _parsed(self._parameters)
+        parameters. The task token is in it, as in what the receiver got, as a MaskedToken: equal
+        to the token, shown only as its fingerprint."""
+        parameters = keep_unshown(_parsed(self._parameters), self._token)
         path = next((p for prefix, p in RECEIVER_FIELDS.items() if self.resource.startswith(prefix)), ())
         value = parameters
         for step in path:
@@ -93,7 +105,7 @@ class PausedTask:
                 value = value[step]
             except (KeyError, IndexError, TypeError):
                 return parameters
-        return _parsed(value)
+        return keep_unshown(_parsed(value), self._token)
 
     def resume(self, output: Any = None) -> None:
         """SendTaskSuccess with `output` (anything JSON can hold; `{}` when none is given)."""
@@ -110,10 +122,11 @@ class PausedTask:
 
 class Execution:
     """One execution a test started. Its waits poll the execution until what they wait for holds,
-    for at most `timeout` real seconds. On the embedded AWS the clock stands still unless the test
-    moves it (`clock.advance`) or passes `skip_time=True`, which lets it skip to the next timer
-    (a Wait, a timeout, a retry) whenever nothing runs; without it, a wait that only a timer could
-    end fails at once, saying so."""
+    for at most `timeout` real seconds. The embedded AWS's clock ticks at the wall clock's pace
+    and jumps only when the test moves it (`clock.advance`) or passes `skip_time=True`, which lets
+    it skip to the next timer (a Wait, a timeout, a retry) whenever nothing runs. Without it, a
+    wait that nothing could end before its deadline (nothing runs, and no timer falls due in
+    time) fails at once, saying so. On AWS, `skip_time=True` skips the test."""
 
     def __init__(self, target: Target, operations: Operations, arn: str, name: str, state_machine: str) -> None:
         self._target = target
@@ -131,8 +144,18 @@ class Execution:
 
     @property
     def history(self) -> list[dict[str, Any]]:
-        """Every event, oldest first, as GetExecutionHistory gives them (with execution data)."""
-        return read_history(self._sfn, self.arn)
+        """Every event, oldest first, as GetExecutionHistory gives them (with execution data),
+        each task token in them replaced by its fingerprint."""
+        events = read_history(self._sfn, self.arn)
+        definition = self._sfn.describe_state_machine_for_execution(executionArn=self.arn)["definition"]
+        locator = TokenLocator(definition)
+        tokens = {
+            locator.locate_anywhere(str(event["taskScheduledEventDetails"].get("parameters", "")))
+            for event in events
+            if event["type"] == "TaskScheduled"
+        }
+        masked: list[dict[str, Any]] = fingerprinted(events, [token for token in tokens if token])
+        return masked
 
     @property
     def states_entered(self) -> list[str]:
@@ -144,7 +167,7 @@ class Execution:
     ) -> PausedTask:
         """The task that waits for its callback in `state` (in any state when None), once it does."""
         __tracebackhide__ = True  # a failing test's report shows the test's line and the story, not this
-        what = f"pausing at {state!r}" if state else "pausing at a task that waits for its callback"
+        what = f"paused at {state!r}" if state else "paused at a task that waits for its callback"
 
         def paused() -> PausedTask | None:
             task = self._operations.scheduled_task(self.arn)
@@ -176,7 +199,7 @@ class Execution:
                 description.get("cause"),
             )
 
-        return self._wait(ended, what="ending", timeout=timeout, skip_time=skip_time, ends_it=True)
+        return self._wait(ended, what="reached its end", timeout=timeout, skip_time=skip_time, ends_it=True)
 
     def stop(self) -> None:
         """StopExecution, if it still runs."""
@@ -211,49 +234,68 @@ class Execution:
     def _wait(self, found: Callable[[], T | None], *, what: str, timeout: float, skip_time: bool, ends_it: bool) -> T:
         __tracebackhide__ = True
         clock = self._target.clock
+        if skip_time and clock is None:
+            self._target.embedded("skip_time=True")  # skips the test on AWS, whose timers run in real time
         kept: list[T] = []
+        deadline = time.monotonic() + timeout
 
         def holds() -> bool:
             __tracebackhide__ = True
-            if not kept and (value := found()) is not None:
-                kept.append(value)
+            if not kept:
+                try:
+                    value = found()
+                except OperationError as error:  # throttled, unreachable: said in a test's words
+                    raise WorkflowError(f"{self.name}: {error.reason}") from None
+                if value is not None:
+                    kept.append(value)
             if not kept and not ends_it and self.status in TERMINAL:
-                raise ExecutionError(f"{self.name} ended without {what}.\n{self.story()}")
+                raise ExecutionError(f"{self.name} ended and never {what}.\n{self.story()}")
+            return bool(kept)
+
+        def holds_or_stuck() -> bool:
+            """Holds, or raises when nothing runs and no timer could change that in time."""
+            __tracebackhide__ = True
+            if holds() or clock is None or not clock.is_idle():
+                return bool(kept)
+            try:
+                clock.settle()
+            except ClockError as error:
+                raise ExecutionError(f"{self.name}: {error}") from None
+            due = clock.next_due()
+            in_time = due is not None and (skip_time or due - clock.time() <= deadline - time.monotonic())
+            if not holds() and not in_time:
+                raise ExecutionError(self._stuck(what, clock, due, timeout))
             return bool(kept)
 
         if clock is not None and skip_time:
             try:
-                clock.run_until(holds, timeout=timeout, poll=POLL_SECONDS)
+                clock.run_until(holds_or_stuck, timeout=timeout, poll=POLL_SECONDS)
             except TimeoutError:
                 raise ExecutionError(self._late(what, timeout)) from None
             return kept[0]
-        deadline = time.monotonic() + timeout
-        while not holds():
-            if clock is not None and clock.is_idle():
-                # Nothing runs: only a timer can move it on, and the clock moves when the test says.
-                clock.settle()
-                if not holds():
-                    raise ExecutionError(self._stuck(what, clock))
+        while not holds_or_stuck():
             if time.monotonic() > deadline:
                 raise ExecutionError(self._late(what, timeout))
-            time.sleep(POLL_SECONDS)
+            time.sleep(POLL_SECONDS if clock is not None else AWS_POLL_SECONDS)
         return kept[0]
 
     def _late(self, what: str, timeout: float) -> str:
-        return f"{self.name} was not done {what} within {timeout:g} s.\n{self.story()}"
+        return f"{self.name} has not {what} within {timeout:g} s.\n{self.story()}"
 
-    def _stuck(self, what: str, clock: "Clock") -> str:
-        due = clock.next_due()
-        when = (
-            f"the next timer falls due at {datetime.fromtimestamp(due, clock.now().tzinfo):%Y-%m-%d %H:%M:%S} "
-            f"(the clock is at {clock.now():%Y-%m-%d %H:%M:%S})"
-            if due is not None
-            else "no timer is set, so only a callback can move it on"
-        )
+    def _stuck(self, what: str, clock: "Clock", due: float | None, timeout: float) -> str:
+        now = clock.now()
+        if due is None:
+            why = "and no timer is set: only a callback can move it on"
+        else:
+            when = datetime.fromtimestamp(due, now.tzinfo)
+            why = (
+                f"and its next timer falls due at {when:%Y-%m-%d %H:%M:%S} (the clock is at {now:%Y-%m-%d %H:%M:%S}), "
+                f"after this wait's {timeout:g} s"
+            )
         return (
-            f"{self.name} is not done {what}, and nothing runs on the embedded AWS: {when}. Resume or fail "
-            "its paused task, move the clock (embedded_aws.clock.advance(...)), or pass skip_time=True to let "
-            f"the clock skip to each timer while the test waits.\n{self.story()}"
+            f"{self.name} has not {what}, nothing runs on the embedded AWS, {why}. Resume or fail its paused "
+            "task, move the clock (embedded_aws.clock.advance(...)), or pass skip_time=True to let the clock "
+            f"skip to each timer while the test waits.\n{self.story()}"
         )
 
     def _operate(self, call: Callable[[Operations], None]) -> None:
@@ -294,5 +336,5 @@ def _parsed(value: Any) -> Any:
 
 def execution_name(test_name: str, suffix: str) -> str:
     """A name Step Functions takes (at most 80 of A-Z a-z 0-9 - _) that says which test started it."""
-    readable = "".join(c if c.isalnum() or c in "-_" else "-" for c in test_name).strip("-")
+    readable = "".join(c if (c.isascii() and c.isalnum()) or c in "-_" else "-" for c in test_name).strip("-")
     return f"{readable[: 79 - len(suffix)]}-{suffix}"

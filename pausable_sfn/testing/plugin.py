@@ -16,18 +16,21 @@ first use, once per session (per pytest-xdist worker).
 """
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from .app_under_test import AppError, StackResources, synthesize
-from .aws_under_test import ONLY_EMBEDDED, AwsUnderTest
-from .targets import AwsTarget, EmbeddedTarget
+from .app_under_test import AppError, StackResources, synthesize_once
+from .aws_under_test import AwsUnderTest
+from .targets import ONLY_EMBEDDED, AwsTarget, EmbeddedTarget
 
 APP = "pausable_sfn_app"
 STACK = "pausable_sfn_stack"
 MOCK_CONFIG = "pausable_sfn_mock_config"
+# Step Functions Local's own variable for its mock file.
+MOCK_CONFIG_VARIABLE = "SFN_MOCK_CONFIG"
 AWS_STACK_OPTION = "--pausable-sfn-stack"
 MARKER = "embedded_only"
 
@@ -59,15 +62,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 class Session:
-    """The session's stack: synthesized and deployed once, stopped when the session ends."""
+    """The session's stack: synthesized once (by the first pytest-xdist worker to need it),
+    deployed once per worker, stopped when the session ends."""
 
-    def __init__(self, config: pytest.Config, workspace: Path) -> None:
+    def __init__(self, config: pytest.Config, workspace: Path, shared: Path) -> None:
         self.config = config
         self.workspace = workspace
+        self.shared = shared  # the run's folder, which every worker of it sees
         self.root = config.inipath.parent if config.inipath is not None else config.rootpath
         self._stop: Callable[[], None] | None = None
         self._target: EmbeddedTarget | AwsTarget | None = None
+        self._patched = pytest.MonkeyPatch()
         self.resources: StackResources | None = None
+        # What a process of the code under test needs to reach the embedded AWS.
+        self.environment: dict[str, str] = {}
 
     @property
     def target(self) -> EmbeddedTarget | AwsTarget:
@@ -79,18 +87,20 @@ class Session:
         """The target, or the session's tests fail with what is wrong, without a traceback: a
         mistake in the settings or in the app is the user's to fix, not a bug to debug."""
         problem = None
+        users_mistakes: tuple[type[Exception], ...] = (AppError, *_user_errors())
         try:
             return self.target
-        except AppError as error:
+        except users_mistakes as error:
             problem = f"pausable-sfn: {error}"
         pytest.fail(problem, pytrace=False)
 
     def _start(self) -> EmbeddedTarget | AwsTarget:
         aws_stack = self.config.getoption(AWS_STACK_OPTION)
         app = self._setting(APP) or self._app_of_cdk_json()
+        stack = self._setting(STACK) or None
         if aws_stack is not None:
             if app:  # construct ids name the resources of the deployed stack too
-                self.resources = StackResources.read(self._assembly(app), self._setting(STACK) or None)
+                self.resources = StackResources.read(self._assembly(app), stack or aws_stack)
             return AwsTarget(aws_stack)
         if not app:
             raise AppError(
@@ -98,16 +108,31 @@ class Session:
                 "[tool.pytest.ini_options], or run pytest where a cdk.json names the app"
             )
         assembly = self._assembly(app)
-        self.resources = StackResources.read(assembly, self._setting(STACK) or None)
-        mock_config = self._setting(MOCK_CONFIG)
-        mock_file = self.root / mock_config if mock_config else None
+        self.resources = StackResources.read(assembly, stack)
+        # Step Functions Local's variable names the mock file too, when the settings do not.
+        mock_setting = self._setting(MOCK_CONFIG) or os.environ.get(MOCK_CONFIG_VARIABLE, "")
+        mock_file = self.root / mock_setting if mock_setting else None
         if mock_file is not None and not mock_file.is_file():
             raise AppError(f"{MOCK_CONFIG} names {mock_file}, which is not a file")
+        self._hide_the_users_aws_settings()
         target, self._stop = EmbeddedTarget.deploy(assembly, self.resources, mock_config=mock_file)
+        credentials = {key: "testing" for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
+        region = {"AWS_REGION": target.region, "AWS_DEFAULT_REGION": target.region}
+        for key, value in region.items():
+            self._patched.setenv(key, value)
+        self.environment = {**credentials, **region, "AWS_ENDPOINT_URL": target.endpoint_url}
         return target
 
+    def _hide_the_users_aws_settings(self) -> None:
+        """The embedded AWS answers every boto3 call of this process: an endpoint or a profile left
+        in the user's shell (LocalStack's :4566, a service's own AWS_ENDPOINT_URL_SQS) must not send
+        the deployment, or the code under test, elsewhere; nor may a second mock file be read."""
+        for key in list(os.environ):
+            if key.startswith("AWS_ENDPOINT_URL") or key in ("AWS_PROFILE", MOCK_CONFIG_VARIABLE):
+                self._patched.delenv(key)
+
     def _assembly(self, app: str) -> Path:
-        return synthesize(app, cwd=self.root, out_dir=self.workspace / "cdk.out")
+        return synthesize_once(app, cwd=self.root, shared=self.shared)
 
     def _setting(self, name: str) -> str:
         value = self.config.getini(name)
@@ -126,12 +151,28 @@ class Session:
         if self._stop is not None:
             self._stop()
             self._stop = None
+        self._patched.undo()
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """What the embedded AWS raises for a mistake in the user's app or files (a resource type it
+    cannot deploy, an assembly it cannot read, a mock file it cannot use), where it is installed."""
+    try:
+        from ..local.assembly import AssemblyError
+        from ..local.deployer import DeployError
+        from ..local.stepfunctions.mocking import MockConfigError
+    except ImportError:  # a session against AWS, without the [local] extra
+        return ()
+    return (AssemblyError, DeployError, MockConfigError)
 
 
 @pytest.fixture(scope="session")
 def pausable_sfn_session(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
     """The session's stack, deployed on first use (see `embedded_aws`)."""
-    session = Session(pytestconfig, tmp_path_factory.mktemp("pausable-sfn"))
+    base = tmp_path_factory.getbasetemp()
+    # Under pytest-xdist each worker has a folder of its own below the run's.
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    session = Session(pytestconfig, tmp_path_factory.mktemp("pausable-sfn"), shared)
     try:
         yield session
     finally:
@@ -139,27 +180,11 @@ def pausable_sfn_session(pytestconfig: pytest.Config, tmp_path_factory: pytest.T
 
 
 @pytest.fixture(scope="session")
-def _pausable_sfn_environment(pausable_sfn_session: Session) -> Iterator[dict[str, str]]:
-    """On the embedded AWS: what a process of the code under test needs to reach it (its endpoint,
-    region and dummy credentials, as boto3 and the AWS CLI read them). This process needs none of
-    it: the embedded AWS answers every boto3 call made here, and AWS_ENDPOINT_URL or AWS_PROFILE
-    left over from the user's shell are hidden from it for the session."""
-    target = pausable_sfn_session.started()
-    if not isinstance(target, EmbeddedTarget):
-        yield {}
-        return
-    credentials = {key: "testing" for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
-    with pytest.MonkeyPatch.context() as patch:
-        for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-            patch.delenv(key, raising=False)
-        for key in ("AWS_REGION", "AWS_DEFAULT_REGION"):
-            patch.setenv(key, target.region)
-        yield {
-            **credentials,
-            "AWS_REGION": target.region,
-            "AWS_DEFAULT_REGION": target.region,
-            "AWS_ENDPOINT_URL": target.endpoint_url,
-        }
+def _pausable_sfn_environment(pausable_sfn_session: Session) -> dict[str, str]:
+    """Starts the session's stack (or fails its tests, saying why); what a process of the code
+    under test needs to reach it."""
+    pausable_sfn_session.started()
+    return pausable_sfn_session.environment
 
 
 @pytest.fixture

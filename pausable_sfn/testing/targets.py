@@ -8,9 +8,10 @@ it is made, so that a session against AWS needs none of it.
 
 import json
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -18,6 +19,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .app_under_test import AppError, StackResources
 
 STATE_MACHINE = "AWS::StepFunctions::StateMachine"
+# What a test that needs the embedded AWS is told on AWS: it is skipped, never passed.
+ONLY_EMBEDDED = "runs on the embedded AWS only ({what}); this session tests the stack deployed on AWS"
 
 if TYPE_CHECKING:
     from ..local.clock import Clock
@@ -92,6 +95,9 @@ class EmbeddedTarget:
     def clock(self) -> "Clock":
         return self.aws.clock
 
+    def embedded(self, what: str) -> "EmbeddedTarget":
+        return self
+
     @property
     def endpoint_url(self) -> str:
         return self.aws.endpoint_url
@@ -129,6 +135,7 @@ class AwsTarget:
         # AWS_REGION too, as the AWS CLI reads it: boto3 reads only AWS_DEFAULT_REGION.
         self._session = boto3.Session(region_name=os.environ.get("AWS_REGION") or None)
         self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()  # a session is not thread-safe; the clients it makes are
         try:
             [stack] = self.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
         except (BotoCoreError, ClientError) as error:
@@ -139,10 +146,17 @@ class AwsTarget:
     def region(self) -> str:
         return str(self._session.region_name)
 
+    def embedded(self, what: str) -> NoReturn:
+        """Skips the test, which needs the embedded AWS for `what`, saying so."""
+        import pytest  # here, not above: the package serves the demo too, where pytest is not installed
+
+        pytest.skip(ONLY_EMBEDDED.format(what=what))
+
     def client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self._session.client(service)
-        return self._clients[service]
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = self._session.client(service)
+            return self._clients[service]
 
     def physical_id(self, logical_id: str) -> str:
         described = self.client("cloudformation").describe_stack_resource(

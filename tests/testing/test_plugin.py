@@ -25,6 +25,7 @@ MOCK_FILE = {
             "TestCases": {
                 "PackedAtOnce": {"Pack order": "ParcelP9"},
                 "ApprovalServiceHiccups": {"Pack order": "ParcelP9", "Approve shipment": "ThrottledTwiceThenApproved"},
+                "ApprovalThrottledOnce": {"Pack order": "ParcelP9", "Approve shipment": "ThrottledOnceThenApproved"},
             }
         }
     },
@@ -33,6 +34,10 @@ MOCK_FILE = {
         "ThrottledTwiceThenApproved": {
             "0-1": {"Throw": {"Error": "Lambda.ServiceException", "Cause": "busy"}},
             "2": {"Return": {"approved": True}},
+        },
+        "ThrottledOnceThenApproved": {
+            "0": {"Throw": {"Error": "Lambda.ServiceException", "Cause": "busy"}},
+            "1": {"Return": {"approved": True}},
         },
     },
 }
@@ -46,7 +51,7 @@ import sys
 import boto3
 import pytest
 
-from pausable_sfn.testing import Return, Throw, WorkflowError
+from pausable_sfn.testing import ExecutionError, Return, Throw, WorkflowError
 
 
 def test_an_order_nobody_approves_times_out_after_three_days(embedded_aws):
@@ -142,6 +147,31 @@ def test_a_retried_lambda_from_the_mock_file(embedded_aws):
     assert [e["type"] for e in run.history].count("TaskFailed") == 2
 
 
+def test_a_retry_two_seconds_away_fires_in_real_time_without_skipping_time(embedded_aws):
+    run = embedded_aws.state_machine("Orders").start({"order": {"id": "o-9"}}, test_case="ApprovalThrottledOnce")
+    assert run.result(timeout=30).status == "SUCCEEDED"  # the retry's 2 s pass on the clock as on a wall clock
+
+
+def test_a_wait_that_no_timer_could_end_before_its_deadline_fails_at_once(embedded_aws):
+    run = embedded_aws.state_machine("Orders").start({"order": {"id": "o-10"}})
+    run.wait_until_paused("Pack order")
+    with pytest.raises(ExecutionError, match=r"its next timer falls due at .* after this wait's 5 s"):
+        run.result(timeout=5)  # the heartbeat falls due in 10 minutes
+
+
+def test_the_history_shows_tokens_by_their_fingerprint_only(embedded_aws):
+    run = embedded_aws.state_machine("Orders").start({"order": {"id": "o-11"}})
+    packing = run.wait_until_paused("Pack order")
+    token = packing.payload["taskToken"]
+    assert repr(token).startswith("<task token tok-")
+    assert json.loads(json.dumps(packing.payload))["taskToken"] == token  # sent as the token itself
+    packing.resume({"parcel": "P-11"})
+    run.wait_until_paused("Approve shipment")
+    history = json.dumps(run.history, default=str)
+    assert str(token) not in history
+    assert repr(token)[len("<task token "):-1] in history
+
+
 def test_a_mock_file_test_case_that_is_not_there(embedded_aws):
     with pytest.raises(WorkflowError, match="Test case 'Nope' is not one of state machine"):
         embedded_aws.state_machine("Orders").start({}, test_case="Nope")
@@ -150,6 +180,11 @@ def test_a_mock_file_test_case_that_is_not_there(embedded_aws):
 def test_a_mock_for_a_state_that_is_not_there(embedded_aws):
     with pytest.raises(WorkflowError, match="Pack orders"):
         embedded_aws.state_machine("Orders").start({}, mocks={"Pack orders": Throw("Nope")})
+
+
+def test_mocked_responses_that_are_not_return_or_throw(embedded_aws):
+    with pytest.raises(WorkflowError, match="mocks= of Orders: .*Pack order"):
+        embedded_aws.state_machine("Orders").start({}, mocks={"Pack order": {"parcel": "P-1"}})
 """
 
 
@@ -179,8 +214,12 @@ def session(order_assembly: Path, tmp_path_factory: pytest.TempPathFactory) -> U
         "test_names_the_state_machines_the_app_has",
         "test_a_packing_service_mocked_from_python",
         "test_a_retried_lambda_from_the_mock_file",
+        "test_a_retry_two_seconds_away_fires_in_real_time_without_skipping_time",
+        "test_a_wait_that_no_timer_could_end_before_its_deadline_fails_at_once",
+        "test_the_history_shows_tokens_by_their_fingerprint_only",
         "test_a_mock_file_test_case_that_is_not_there",
         "test_a_mock_for_a_state_that_is_not_there",
+        "test_mocked_responses_that_are_not_return_or_throw",
         "test_an_approval_nobody_gives_ends_the_order_after_three_days",  # the README's
     ],
 )
@@ -218,6 +257,11 @@ def test_moves_the_clock(embedded_aws):
     embedded_aws.clock.advance(days=3)
 
 
+def test_skips_time(embedded_aws):
+    run = embedded_aws.state_machine(embedded_aws.outputs["StateMachineArn"]).start({"order": {"id": "o-12"}})
+    run.result(skip_time=True)
+
+
 def test_mocks_a_task(embedded_aws):
     embedded_aws.state_machine(embedded_aws.outputs["StateMachineArn"]).start({}, mocks={"Pack order": Return({})})
 
@@ -245,6 +289,7 @@ def test_against_aws_what_only_the_embedded_aws_can_do_is_skipped_with_its_reaso
     for skipped, reason in [
         ("test_moves_the_clock", "advancing the clock"),
         ("test_mocks_a_task", "mocked tasks"),
+        ("test_skips_time", "skip_time=True"),
         ("test_marked", "injects a fault"),
     ]:
         assert run.outcome(skipped) == "skipped", run.output
@@ -264,32 +309,44 @@ def test_a_failing_user_test_says_what_the_execution_did_and_never_shows_its_tok
             token = run.wait_until_paused("Pack order").payload["taskToken"]
             pathlib.Path("token.txt").write_text(token)
             run.result()
+
+        def test_compares_a_payload_that_differs(embedded_aws):
+            run = embedded_aws.state_machine("Orders").start({"order": {"id": "o-6"}})
+            packing = run.wait_until_paused("Pack order")
+            pathlib.Path("second-token.txt").write_text(packing.payload["taskToken"])
+            assert packing.payload == {"order": {"id": "another"}}
         """
     )
 
     outcome = pytester.runpytest_subprocess()
 
-    outcome.assert_outcomes(failed=1)
+    outcome.assert_outcomes(failed=2)
     report = outcome.stdout.str()
-    assert "is not done ending, and nothing runs on the embedded AWS" in report
+    assert "has not reached its end, nothing runs on the embedded AWS, and its next timer falls due" in report
     assert "states entered: Pack order" in report
     assert "TaskSubmitted [Pack order]: paused: waiting for the callback" in report
     assert "skip_time=True" in report
     # The report points at the user's line, not into the plugin's machinery.
     assert "run.result()" in report
     assert "def _wait" not in report
-    token = (pytester.path / "token.txt").read_text()
-    assert len(token) > 20
-    assert token not in report
+    assert "<task token tok-" in report  # the differing payload, as pytest shows it
+    for name in ("token.txt", "second-token.txt"):
+        token = (pytester.path / name).read_text()
+        assert len(token) > 20
+        assert token not in report
+
+
+def session_error(pytester: pytest.Pytester) -> str:
+    """What a user's session with one test reports when its stack cannot be started."""
+    pytester.makepyfile(test_workflow="def test_x(embedded_aws):\n    pass\n")
+    outcome = pytester.runpytest_subprocess()
+    outcome.assert_outcomes(errors=1)
+    return outcome.stdout.str()
 
 
 def test_without_an_app_to_test_the_session_says_how_to_name_one_without_a_traceback(pytester: pytest.Pytester):
-    pytester.makepyfile(test_workflow="def test_x(embedded_aws):\n    pass\n")
+    report = session_error(pytester)
 
-    outcome = pytester.runpytest_subprocess()
-
-    outcome.assert_outcomes(errors=1)
-    report = outcome.stdout.str()
     assert "pausable-sfn: no CDK app to test: set pausable_sfn_app" in report
     assert "Traceback" not in report
     assert "app_under_test.py" not in report
@@ -298,11 +355,20 @@ def test_without_an_app_to_test_the_session_says_how_to_name_one_without_a_trace
 def test_an_app_command_that_fails_is_quoted_in_the_error(pytester: pytest.Pytester):
     pytester.makeini("[pytest]\npausable_sfn_app = python app.py\n")
     pytester.makepyfile(app="raise SystemExit('the app could not find its settings')")
-    pytester.makepyfile(test_workflow="def test_x(embedded_aws):\n    pass\n")
+    report = session_error(pytester)
 
-    outcome = pytester.runpytest_subprocess()
-
-    outcome.assert_outcomes(errors=1)
-    report = outcome.stdout.str()
     assert "the app command 'python app.py' failed (exit code 1)" in report
     assert "the app could not find its settings" in report
+
+
+def test_a_mock_file_that_names_a_response_it_does_not_have_is_named_without_a_traceback(
+    pytester: pytest.Pytester, order_assembly: Path
+):
+    pytester.makeini(f"[pytest]\npausable_sfn_app = {order_assembly}\npausable_sfn_mock_config = mocks.json\n")
+    broken = {"StateMachines": {"Orders": {"TestCases": {"T": {"Pack order": "Missing"}}}}, "MockedResponses": {}}
+    (pytester.path / "mocks.json").write_text(json.dumps(broken))
+    report = session_error(pytester)
+
+    assert "pausable-sfn: the mock file" in report
+    assert "Missing" in report
+    assert "Traceback" not in report
