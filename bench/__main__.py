@@ -83,6 +83,7 @@ def main() -> int:
         ("embedded flows", lambda: figures.embedded_flows(assembly, args.executions)),
         ("lambda runtime", lambda: figures.lambda_runtime(assembly, args.runs)),
         ("virtual time", lambda: figures.virtual_time(assembly, args.runs)),
+        ("user session", lambda: figures.user_session(args.runs)),
         ("bulk resume", lambda: figures.bulk_resume(assembly, args.bulk)),
         ("bulk resume with latency", lambda: figures.bulk_resume(assembly, args.bulk, latency_ms=args.latency)),
         ("console list", lambda: figures.console_list(assembly, args.bulk, args.runs)),

@@ -203,6 +203,28 @@ def virtual_time(assembly: Path, runs: int, scaled_down_seconds: int = 10) -> li
     ]  # fmt: skip
 
 
+def user_session(runs: int) -> list[Figure]:
+    """A user's test session as docs/testing-your-workflows.md writes it (the README's order app,
+    its six tests and its mock file) run by plain `pytest`: the synth, the deploy and the tests;
+    beside the synth of the same app alone, the part the plugin cannot make faster."""
+    from tests.readme import docs_example_project
+
+    project = Path(tempfile.mkdtemp(prefix="pausable-sfn-user-session-"))
+    docs_example_project(project)
+    session = [str(BIN / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    ours = repeat(lambda: run_process(session, cwd=project, env=_env()).seconds, runs=runs)
+
+    def synth_alone() -> float:
+        with tempfile.TemporaryDirectory() as out:
+            return run_process([str(BIN / "python"), "app.py"], cwd=project, env={**_env(), "CDK_OUTDIR": out}).seconds
+
+    alone = repeat(synth_alone, runs=runs)
+    return [
+        Figure("a user's test session: the docs page's six tests of the README's app, by plain `pytest`", "s",
+               ours, "the synth of that app alone (`python app.py`)", alone, "report"),
+    ]  # fmt: skip
+
+
 @contextmanager
 def _served(assembly: Path, latency_ms: float = 0) -> Iterator[tuple[str, str]]:
     """`local serve` of the assembly in its own process: its endpoint and its console's address;

@@ -1,6 +1,7 @@
 """The README's code, as the tests run it: what a user copies from it must work."""
 
 import re
+from pathlib import Path
 
 from pausable_sfn import PROJECT_ROOT
 
@@ -24,3 +25,17 @@ def docs_blocks(page: str, language: str) -> list[str]:
     """The fenced blocks of a docs page in `language`, in order: what a reader copies from it."""
     text = (PROJECT_ROOT / page).read_text()
     return re.findall(rf"```{language}\n(.*?)```", text, re.S)
+
+
+def docs_example_project(folder: Path) -> str:
+    """A user's project as docs/testing-your-workflows.md makes it: the README's app.py, the page's
+    pyproject.toml, tests/test_workflow.py and tests/MockConfigFile.json. Returns the tests."""
+    [configuration] = docs_blocks(WORKFLOW_TESTING_PAGE, "toml")
+    [tests] = docs_blocks(WORKFLOW_TESTING_PAGE, "python")
+    [mock_file] = docs_blocks(WORKFLOW_TESTING_PAGE, "json")
+    (folder / "app.py").write_text(example_app())
+    (folder / "pyproject.toml").write_text(configuration)
+    (folder / "tests").mkdir(exist_ok=True)
+    (folder / "tests" / "test_workflow.py").write_text(tests)
+    (folder / "tests" / "MockConfigFile.json").write_text(mock_file)
+    return tests

@@ -16,7 +16,7 @@ import pytest
 
 from pausable_sfn import PROJECT_ROOT
 
-from ..readme import WORKFLOW_TESTING_PAGE, docs_blocks, example_app
+from ..readme import docs_example_project, example_app
 
 # The slowest fixtures of the suite (about 20 s of pip): built once per run, started before the rest.
 pytestmark = pytest.mark.first
@@ -140,14 +140,7 @@ def test_the_readme_example_synthesizes_with_the_installed_construct_library(ven
 
 def test_a_new_project_tests_its_workflow_as_the_docs_page_says_with_plain_pytest(testing_venv, tmp_path):
     # The README's app.py, and the docs page's configuration, tests and mock file, as a user copies them.
-    [configuration] = docs_blocks(WORKFLOW_TESTING_PAGE, "toml")
-    [tests] = docs_blocks(WORKFLOW_TESTING_PAGE, "python")
-    [mock_file] = docs_blocks(WORKFLOW_TESTING_PAGE, "json")
-    (tmp_path / "app.py").write_text(example_app())
-    (tmp_path / "pyproject.toml").write_text(configuration)
-    (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "test_workflow.py").write_text(tests)
-    (tmp_path / "tests" / "MockConfigFile.json").write_text(mock_file)
+    tests = docs_example_project(tmp_path)
 
     session = run(
         [str(testing_venv / "python"), "-m", "pytest", "-p", "no:cacheprovider", "--durations=0", "-vv"],
