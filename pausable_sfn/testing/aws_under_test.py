@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from ..local.clock import ClockError
 from ..ops.operations import Operations
 from .app_under_test import AppError, StackResources, listing
-from .executions import Execution, StartedExecutions, WorkflowError, execution_name
+from .executions import Execution, StartedExecutions, WorkflowError, check_state_names, execution_name
 from .targets import STATE_MACHINE, AwsTarget, EmbeddedTarget
 
 if TYPE_CHECKING:
@@ -56,28 +56,30 @@ class StateMachine:
         embedded AWS, `test_case` runs it with a test case of the session's mock file (Step
         Functions Local's MockConfigFile.json), and `mocks` with the mocked responses given here:
         `{"Charge card": Return({...})}`, or a list of them, one per attempt."""
+        __tracebackhide__ = True  # a mistake here is reported at the test's own line
         if test_case is not None and mocks is not None:
             raise WorkflowError("pass test_case= (a test case of the mock file) or mocks=, not both")
-        arn = self.arn
-        if test_case is not None or mocks is not None:
-            target = self._aws.embedded("mocked tasks")
-            if mocks is not None:
-                test_case = f"pytest-{uuid.uuid4().hex[:12]}"
-                try:
-                    target.add_mocks(self.name, test_case, mocks)
-                except ValueError as error:  # MockConfigError: a state's responses are not Return or Throw
-                    raise WorkflowError(f"mocks= of {self.path or self.name}: {error}") from None
-            arn = f"{arn}#{test_case}"
+        target = self._aws.embedded("mocked tasks") if test_case is not None or mocks is not None else None
+        generated = None
+        if target is not None and mocks is not None:
+            check_state_names(self.definition, mocks, what=f"mocks= of {self}")
+            generated = test_case = f"pytest-{uuid.uuid4().hex[:12]}"
+            try:
+                target.add_mocks(self.name, generated, mocks)
+            except ValueError as error:  # MockConfigError: a state's responses are not Return or Throw
+                raise WorkflowError(f"mocks= of {self}: {error}".replace(f"{self.name}#{generated}.", "")) from None
+        arn = self.arn if test_case is None else f"{self.arn}#{test_case}"
         name = name or execution_name(self._aws.test_name, uuid.uuid4().hex[:8])
-        sfn = self._aws.client("stepfunctions")
         try:
-            started = sfn.start_execution(
+            started = self._aws.client("stepfunctions").start_execution(
                 stateMachineArn=arn, name=name, input=json.dumps({} if input is None else input)
             )
         except ClientError as error:  # a test case that is not there, a mocked state that is not either
-            raise WorkflowError(
-                f"cannot start {self.path or self.name}: {error.response['Error']['Message']}"
-            ) from None
+            said = error.response["Error"]["Message"].replace(f"'{self.name}'", f"'{self.path or self.name}'")
+            raise WorkflowError(f"cannot start {self}: {said}") from None
+        finally:
+            if target is not None and generated is not None:
+                target.remove_mocks(self.name, generated)  # the execution took its test case as it started
         execution = Execution(
             self._aws.target,
             Operations(state_machine=self.arn, clients=self._aws.client),
@@ -87,6 +89,9 @@ class StateMachine:
         )
         self._aws.started.executions.append(execution)
         return execution
+
+    def __str__(self) -> str:
+        return self.path or self.name
 
 
 class AwsUnderTest:
@@ -141,6 +146,7 @@ class AwsUnderTest:
     def state_machine(self, key: str) -> StateMachine:
         """A state machine of the stack by its construct id or path in the app ("Orders"), its name
         or its ARN."""
+        __tracebackhide__ = True
         resource, physical = self._find(STATE_MACHINE, key, what="state machine")
         return StateMachine(self, physical, resource)
 
@@ -149,6 +155,7 @@ class AwsUnderTest:
         each log event's message, oldest first. On the embedded AWS, once what runs has settled
         (an invocation under way has printed all it will); on AWS, as far as CloudWatch Logs has
         them, seconds behind."""
+        __tracebackhide__ = True
         _, name = self._find(FUNCTION, function, what="function")
         if self.target.clock is not None:
             try:
@@ -178,6 +185,7 @@ class AwsUnderTest:
 
     def _find(self, resource_type: str, key: str, *, what: str) -> tuple[str, str]:
         """(its construct path, its physical id: a state machine's ARN, a function's name)."""
+        __tracebackhide__ = True
         if resource_type == STATE_MACHINE and key.startswith("arn:") and ":stateMachine:" in key:
             return "", key  # an ARN says which; on AWS, a resource's logical id is looked up only when named
         if resource_type == FUNCTION and key.startswith("arn:") and ":function:" in key:

@@ -10,10 +10,11 @@ Tokens stay credentials here too: a paused task's payload holds its token as a M
 the history, the story and every message show tokens by their fingerprint.
 """
 
+import difflib
 import functools
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -25,7 +26,7 @@ from ..local.clock import ClockError
 from ..ops.errors import OperationError
 from ..ops.history import TERMINAL, ScheduledTask, read_history, state_visits, timeline
 from ..ops.operations import Operations
-from ..ops.tokens import TokenLocator
+from ..ops.tokens import TokenLocator, states_of
 from .masking import fingerprinted, keep_unshown
 from .waiting import wait_until
 
@@ -167,6 +168,9 @@ class Execution:
     ) -> PausedTask:
         """The task that waits for its callback in `state` (in any state when None), once it does."""
         __tracebackhide__ = True  # a failing test's report shows the test's line and the story, not this
+        if state is not None:
+            definition = self._sfn.describe_state_machine_for_execution(executionArn=self.arn)["definition"]
+            check_state_names(json.loads(definition), [state], what=self.state_machine)
         what = f"paused at {state!r}" if state else "paused at a task that waits for its callback"
 
         def paused() -> PausedTask | None:
@@ -338,3 +342,15 @@ def execution_name(test_name: str, suffix: str) -> str:
     """A name Step Functions takes (at most 80 of A-Z a-z 0-9 - _) that says which test started it."""
     readable = "".join(c if (c.isascii() and c.isalnum()) or c in "-_" else "-" for c in test_name).strip("-")
     return f"{readable[: 79 - len(suffix)]}-{suffix}"
+
+
+def check_state_names(definition: Mapping[str, Any], names: Iterable[str], *, what: str) -> None:
+    """WorkflowError for a name that is no state of the definition (a task never waits there, a
+    mock never applies), with the nearest ones."""
+    __tracebackhide__ = True
+    states = [name for name, _ in states_of(definition)]
+    for name in names:
+        if name not in states:
+            near = difflib.get_close_matches(name, states, n=3)
+            hint = f"; did you mean {' or '.join(map(repr, near))}?" if near else f" (its states: {', '.join(states)})"
+            raise WorkflowError(f"{what}: {name!r} is not a state of its definition{hint}")

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from .app_under_test import AppError, StackResources, synthesize_once
+from .app_under_test import AppError, StackResources, names_an_assembly, synthesize_once
 from .aws_under_test import AwsUnderTest
+from .synth_cache import AssemblyCache, inputs_key
 from .targets import ONLY_EMBEDDED, AwsTarget, EmbeddedTarget
 
 APP = "pausable_sfn_app"
@@ -32,6 +33,7 @@ MOCK_CONFIG = "pausable_sfn_mock_config"
 # Step Functions Local's own variable for its mock file.
 MOCK_CONFIG_VARIABLE = "SFN_MOCK_CONFIG"
 AWS_STACK_OPTION = "--pausable-sfn-stack"
+SYNTH_OPTION = "--pausable-sfn-synth"
 MARKER = "embedded_only"
 
 
@@ -44,6 +46,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         AWS_STACK_OPTION,
         metavar="NAME",
         help="test the stack NAME deployed on AWS (ordinary credentials) instead of the embedded AWS",
+    )
+    group.addoption(
+        SYNTH_OPTION,
+        action="store_true",
+        help="synthesize the app even if its inputs are unchanged since a session synthesized it",
     )
 
 
@@ -104,8 +111,8 @@ class Session:
             return AwsTarget(aws_stack)
         if not app:
             raise AppError(
-                f"no CDK app to test: set {APP} (e.g. {APP} = python app.py) in pytest.ini or in pyproject.toml's "
-                "[tool.pytest.ini_options], or run pytest where a cdk.json names the app"
+                f'no CDK app to test: set {APP} = "python app.py" under [tool.pytest.ini_options] in pyproject.toml '
+                f"(or {APP} = python app.py under [pytest] in pytest.ini), or run pytest where a cdk.json names the app"
             )
         assembly = self._assembly(app)
         self.resources = StackResources.read(assembly, stack)
@@ -132,7 +139,21 @@ class Session:
                 self._patched.delenv(key)
 
     def _assembly(self, app: str) -> Path:
-        return synthesize_once(app, cwd=self.root, shared=self.shared)
+        """The app's assembly: the folder named, or the one synthesized for this run, or, while
+        the app's inputs are unchanged, the one a session synthesized before (pytest's cache)."""
+        cache = self._cache()
+        if names_an_assembly(app, self.root) or cache is None:
+            return synthesize_once(app, cwd=self.root, shared=self.shared)
+        key = inputs_key(app, self.root)  # before the synth, which may write the app's context file
+        cached = None if self.config.getoption(SYNTH_OPTION) else cache.get(key)
+        if cached is not None:
+            return cached
+        return cache.put(key, synthesize_once(app, cwd=self.root, shared=self.shared))
+
+    def _cache(self) -> AssemblyCache | None:
+        """Where assemblies are kept between sessions; None with pytest's cache off (-p no:cacheprovider)."""
+        cache = getattr(self.config, "cache", None)
+        return AssemblyCache(cache.mkdir("pausable-sfn-assemblies")) if cache is not None else None
 
     def _setting(self, name: str) -> str:
         value = self.config.getini(name)
@@ -170,8 +191,8 @@ def _user_errors() -> tuple[type[Exception], ...]:
 def pausable_sfn_session(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
     """The session's stack, deployed on first use (see `embedded_aws`)."""
     base = tmp_path_factory.getbasetemp()
-    # Under pytest-xdist each worker has a folder of its own below the run's.
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    # A pytest-xdist worker (which xdist gives its `workerinput`) has a folder of its own below the run's.
+    shared = base.parent if hasattr(pytestconfig, "workerinput") else base
     session = Session(pytestconfig, tmp_path_factory.mktemp("pausable-sfn"), shared)
     try:
         yield session

@@ -122,6 +122,9 @@ class EmbeddedTarget:
     def add_mocks(self, state_machine_name: str, test_case: str, states: "Mapping[str, MockedResponses]") -> None:
         self.aws.mocks.add_test_case(state_machine_name, test_case, states)
 
+    def remove_mocks(self, state_machine_name: str, test_case: str) -> None:
+        self.aws.mocks.remove_test_case(state_machine_name, test_case)
+
 
 class AwsTarget:
     """A stack already deployed on AWS, reached with the ordinary credentials (AWS_PROFILE, ...)."""

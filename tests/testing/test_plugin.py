@@ -173,8 +173,23 @@ def test_the_history_shows_tokens_by_their_fingerprint_only(embedded_aws):
 
 
 def test_a_mock_file_test_case_that_is_not_there(embedded_aws):
-    with pytest.raises(WorkflowError, match="Test case 'Nope' is not one of state machine"):
+    embedded_aws.state_machine("Orders").start({}, mocks={"Pack order": Return({})})  # leaves no test case
+    with pytest.raises(WorkflowError) as refused:
         embedded_aws.state_machine("Orders").start({}, test_case="Nope")
+    assert str(refused.value) == (
+        "cannot start Orders: Test case 'Nope' is not one of state machine 'Orders' in the mock configuration "
+        "(its test cases: ApprovalServiceHiccups, ApprovalThrottledOnce, PackedAtOnce)"
+    )
+
+
+def test_a_state_name_with_a_typo_is_named_with_the_nearest_ones(embedded_aws):
+    run = embedded_aws.state_machine("Orders").start({"order": {"id": "o-13"}})
+    typo = r"Orders: 'Pack Order' is not a state of its definition; did you mean 'Pack order'"
+    with pytest.raises(WorkflowError, match=typo):
+        run.wait_until_paused("Pack Order")
+    mocked_typo = r"mocks= of Orders: 'Pack the order' is not a state .* did you mean 'Pack order'"
+    with pytest.raises(WorkflowError, match=mocked_typo):
+        embedded_aws.state_machine("Orders").start({}, mocks={"Pack the order": Return({})})
 
 
 def test_a_mock_for_a_state_that_is_not_there(embedded_aws):
@@ -219,6 +234,7 @@ def session(order_assembly: Path, tmp_path_factory: pytest.TempPathFactory) -> U
         "test_the_history_shows_tokens_by_their_fingerprint_only",
         "test_a_mock_file_test_case_that_is_not_there",
         "test_a_mock_for_a_state_that_is_not_there",
+        "test_a_state_name_with_a_typo_is_named_with_the_nearest_ones",
         "test_mocked_responses_that_are_not_return_or_throw",
         "test_an_approval_nobody_gives_ends_the_order_after_three_days",  # the README's
     ],
@@ -326,6 +342,7 @@ def test_a_failing_user_test_says_what_the_execution_did_and_never_shows_its_tok
     assert "states entered: Pack order" in report
     assert "TaskSubmitted [Pack order]: paused: waiting for the callback" in report
     assert "skip_time=True" in report
+    assert "eval_component" not in report  # moto's log of the failures it handled stays out of it
     # The report points at the user's line, not into the plugin's machinery.
     assert "run.result()" in report
     assert "def _wait" not in report

@@ -14,7 +14,9 @@
    written as JSON (moto does not escape a string's quotes).
 9. SendTaskFailure drops the `cause`: `keep_task_failure_cause` passes it on.
 10. The state machine interpreter logs each failure it handles (an InvalidInput, a rejected
-    task) as an error with its whole parse tree: `quiet_interpreter` keeps that off stderr.
+    task) as an error with its whole parse tree: `quiet_interpreter` keeps that off stderr, and
+    out of a test's report (pytest captures loggers that do not propagate too), since the
+    history records each failure.
 11. A callback for a task that has closed (resumed, timed out) whose execution has ended is
     refused as InvalidToken; Step Functions answers TaskTimedOut ("Provided task does not exist
     anymore"): `report_closed_tasks` does so for tokens the interpreter issued. moto's own
@@ -375,6 +377,10 @@ def quiet_interpreter(patches: ExitStack) -> None:
     interpreter = logging.getLogger("moto.stepfunctions.parser")
     patches.enter_context(mock.patch.object(interpreter, "handlers", [logging.NullHandler()]))
     patches.enter_context(mock.patch.object(interpreter, "propagate", False))
+    # Only what is worse than an error: what the interpreter reports of a failure it handled is
+    # in the history. (setLevel, not the attribute: loggers cache their effective level.)
+    patches.callback(interpreter.setLevel, interpreter.level)
+    interpreter.setLevel(logging.CRITICAL)
 
 
 def page_execution_history(patches: ExitStack) -> None:

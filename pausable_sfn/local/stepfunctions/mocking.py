@@ -194,6 +194,12 @@ class MockRegistry:
         with self._lock:
             self._added[state_machine_name, test_case] = checked
 
+    def remove_test_case(self, state_machine_name: str, test_case: str) -> None:
+        """Forgets a test case added from Python (the executions started with it keep it: each
+        takes its test case when it starts)."""
+        with self._lock:
+            self._added.pop((state_machine_name, test_case), None)
+
     def test_case(self, state_machine_name: str, test_case: str) -> TestCase:
         """The test case an execution runs with, or a MockConfigError naming what is not there."""
         machine_name = state_machine_name
