@@ -362,6 +362,33 @@ class Deployer:
         )["stateMachineArn"]
         return Created(arn, {"Arn": arn, "Name": name})
 
+    def _events_bus(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
+        arn = self._clients("events").create_event_bus(Name=props["Name"])["EventBusArn"]
+        return Created(props["Name"], {"Arn": arn, "Name": props["Name"]})
+
+    def _events_rule(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
+        """A rule and its targets. A schedule is recorded, not run (docs/embedded-aws.md)."""
+        events = self._clients("events")
+        name = props.get("Name") or run.physical_name(logical_id, 64)
+        bus = props.get("EventBusName", "default")
+        rule = {
+            key: value
+            for key, value in (
+                ("EventPattern", json.dumps(props["EventPattern"]) if "EventPattern" in props else None),
+                ("ScheduleExpression", props.get("ScheduleExpression")),
+                ("Description", props.get("Description")),
+                ("RoleArn", props.get("RoleArn")),
+            )
+            if value is not None
+        }
+        state = "DISABLED" if props.get("State") == "DISABLED" else "ENABLED"
+        arn = events.put_rule(Name=name, EventBusName=bus, State=state, **rule)["RuleArn"]
+        if props.get("Targets"):
+            events.put_targets(Rule=name, EventBusName=bus, Targets=props["Targets"])
+        bus_name = bus.rsplit("/", 1)[-1]
+        # Ref is the rule's name, "bus|name" on a bus of the stack's own (AWS::Events::Rule, CloudFormation).
+        return Created(name if bus_name == "default" else f"{bus_name}|{name}", {"Arn": arn})
+
     def _alarm(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
         name = props.get("AlarmName") or run.physical_name(logical_id, 255)
         keys = (
@@ -392,6 +419,8 @@ class Deployer:
         "AWS::Lambda::Url": _lambda_url,
         "AWS::StepFunctions::StateMachine": _state_machine,
         "AWS::CloudWatch::Alarm": _alarm,
+        "AWS::Events::EventBus": _events_bus,
+        "AWS::Events::Rule": _events_rule,
         "AWS::DynamoDB::Table": _dynamodb_table,
         "AWS::DynamoDB::GlobalTable": _dynamodb_global_table,
     }

@@ -3,11 +3,12 @@ list for every service. Each gap is worked around in the home of the service it 
 docstring says what moto does, what AWS does, and how it is closed:
 
 - stepfunctions/gaps.py: 5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33,
-  34, 35, 36, 37
+  34, 35, 36, 37, 38
   (stepfunctions/jsonata.py and functions.py evaluate JSONata for gap 8, sqs_integration.py is 28,
   sdk_metadata.py 31)
 - awslambda/gaps.py: 2, 7, 18, 23
 - sns/gaps.py: 3
+- eventbridge/gaps.py: 39
 - sqs/gaps.py: 4
 - dynamodb/gaps.py: 17
 - core/gaps.py (every service's paging): 19
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING
 from .awslambda import gaps as awslambda
 from .core import gaps as core
 from .dynamodb import gaps as dynamodb
+from .eventbridge import gaps as eventbridge
 from .sns import gaps as sns
 from .stepfunctions import gaps as stepfunctions
 
@@ -48,6 +50,7 @@ def apply(
     awslambda.route_lambda_invocations(patches, runtime, async_invoker)
     awslambda.serve_function_urls(patches, endpoint_url)
     sns.deliver_to_lambda_asynchronously(patches, async_invoker)
+    eventbridge.deliver_to_lambda_asynchronously(patches, async_invoker)
     stepfunctions.apply(patches)
     dynamodb.apply_dynamodb_requests_one_at_a_time(patches)
     core.refuse_malformed_page_tokens(patches)

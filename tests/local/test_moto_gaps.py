@@ -659,3 +659,26 @@ def test_gap_38_a_callback_before_the_heartbeat_wait_begins_is_not_seen(aws):
     # The callback was taken (no error answered it), yet the task timed out waiting for a heartbeat.
     assert described["status"] == "FAILED"
     assert described["error"] == "States.Timeout"
+
+
+def test_gap_39_a_lambda_target_of_an_eventbridge_rule_is_not_invoked(aws):
+    events = boto3.client("events")
+    events.put_rule(Name="payments", EventPattern=json.dumps({"source": ["shop.payments"]}))
+    events.put_targets(Rule="payments", Targets=[{"Id": "f", "Arn": create_function()}])
+    entry = {"Source": "shop.payments", "DetailType": "PaymentSettled", "Detail": "{}"}
+
+    with pytest.raises(NotImplementedError):  # raised inside PutEvents: nothing is delivered
+        events.put_events(Entries=[entry])
+
+
+def test_gap_39_a_disabled_rule_still_delivers_its_events(aws):
+    sqs = boto3.client("sqs")
+    queue = sqs.create_queue(QueueName="settled")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = boto3.client("events")
+    events.put_rule(Name="off", EventPattern=json.dumps({"source": ["shop.payments"]}), State="DISABLED")
+    events.put_targets(Rule="off", Targets=[{"Id": "q", "Arn": queue_arn}])
+
+    events.put_events(Entries=[{"Source": "shop.payments", "DetailType": "PaymentSettled", "Detail": "{}"}])
+
+    assert sqs.receive_message(QueueUrl=queue).get("Messages")

@@ -1,0 +1,1 @@
+"""EventBridge in the embedded AWS: what moto lacks of it (gaps.py)."""
