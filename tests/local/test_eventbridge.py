@@ -64,6 +64,9 @@ def aws(tmp_path_factory: pytest.TempPathFactory):
         ),
         "Disabled": rule({"source": ["shop.refunds"]}, target("disabled"), State="DISABLED"),
         "OnItsBus": rule({"source": ["shop.orders"]}, target("bus"), EventBusName={"Ref": "Bus"}),
+        "Executions": rule(
+            {"source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"]}, target("executions")
+        ),
     }
     assembly = write_assembly(tmp_path_factory.mktemp("eventbridge"), resources, HANDLERS)
     with EmbeddedAws() as embedded:
@@ -132,3 +135,26 @@ def printed(aws: EmbeddedAws) -> list[str]:
         return [event["message"] for page in pages for event in page["events"]]
     except logs.exceptions.ResourceNotFoundException:
         return []  # nothing printed yet
+
+
+def test_a_standard_execution_sends_its_start_and_its_end_to_eventbridge_as_step_functions_does(aws):
+    # "the detail section ... the same information as the DescribeExecution API" (Step Functions
+    # developer guide, EventBridge events for execution status changes). Gap 40.
+    sfn = aws.client("stepfunctions")
+    definition = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "Result": {"ok": True}, "End": True}}}
+    machine = sfn.create_state_machine(
+        name="status-events", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/any"
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=machine, name="order-7", input='{"order": 7}')["executionArn"]
+
+    started, ended = received(aws, execution, 2)
+
+    assert [started["detail"]["status"], ended["detail"]["status"]] == ["RUNNING", "SUCCEEDED"]
+    assert started["source"] == "aws.states"
+    assert started["resources"] == [execution]
+    assert started["detail"]["stopDate"] is None
+    assert started["detail"]["input"] == '{"order":7}'
+    described = sfn.describe_execution(executionArn=execution)
+    assert ended["detail"]["output"] == described["output"]
+    assert ended["detail"]["startDate"] == int(described["startDate"].timestamp() * 1000 + 0.5)
+    assert ended["detail"]["stopDate"] == int(described["stopDate"].timestamp() * 1000 + 0.5)

@@ -682,3 +682,17 @@ def test_gap_39_a_disabled_rule_still_delivers_its_events(aws):
     events.put_events(Entries=[{"Source": "shop.payments", "DetailType": "PaymentSettled", "Detail": "{}"}])
 
     assert sqs.receive_message(QueueUrl=queue).get("Messages")
+
+
+def test_gap_40_an_execution_sends_no_status_change_to_eventbridge(aws):
+    sqs = boto3.client("sqs")
+    queue = sqs.create_queue(QueueName="status-changes")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = boto3.client("events")
+    events.put_rule(Name="executions", EventPattern=json.dumps({"source": ["aws.states"]}))
+    events.put_targets(Rule="executions", Targets=[{"Id": "q", "Arn": queue_arn}])
+    arn = create_state_machine({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+
+    assert run_to_end(arn)["status"] == "SUCCEEDED"
+
+    assert not sqs.receive_message(QueueUrl=queue).get("Messages")

@@ -152,6 +152,9 @@
     its token was resumed. On Step Functions the callback ends the task whenever it comes while
     the token is open ("Wait for a Callback with Task Token", Step Functions developer guide):
     `see_callbacks_that_come_before_the_heartbeat_wait`.
+40. A Standard execution sends no "Step Functions Execution Status Change" event to EventBridge
+    when it starts or ends, as Step Functions does (status_events.py has the details):
+    `status_events.emit_execution_status_changes`.
 """
 
 import datetime
@@ -224,7 +227,7 @@ from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
 from ..clock import current_time
-from . import jsonata, sdk_metadata, sqs_integration
+from . import jsonata, sdk_metadata, sqs_integration, status_events
 
 # What Step Functions answers for a callback to a task that no longer waits (gaps 11 and 16).
 CLOSED_TASK = "Task Timed Out: 'Provided task does not exist anymore'"
@@ -898,6 +901,7 @@ def apply(patches: ExitStack) -> None:
         give_each_retry_its_own_token,
         time_out_heartbeat_tasks_by_default_only,
         see_callbacks_that_come_before_the_heartbeat_wait,
+        status_events.emit_execution_status_changes,
         sqs_integration.run_as_step_functions_does,
         refuse_waits_too_long,
         name_map_inputs_by_their_value,
