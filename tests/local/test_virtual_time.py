@@ -83,9 +83,10 @@ class Workflows:
         return self.sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
 
     def advance_to(self, moment: datetime) -> None:
-        """Moves the clock to `moment`: "a second before the deadline" counts from the event that
-        set the deadline, not from whenever the test gets to it (the clock ticks meanwhile, and on
-        a loaded machine a second can pass between the two)."""
+        """Moves the clock to `moment`: "a second before the deadline" and "a second after it"
+        count from the event that set the deadline, not from whenever the test gets there (the
+        clock ticks meanwhile, and on a loaded machine a second can pass between the two; the
+        timer itself starts a few milliseconds after its event's timestamp)."""
         self.aws.clock.advance(moment.timestamp() - self.aws.clock.time())
 
     def at(self, execution: str, event_type: str, nth: int = 0) -> datetime:
@@ -148,9 +149,10 @@ def test_a_thirty_day_wait_ends_thirty_days_after_it_began(workflows):
     )
     execution = workflows.start(machine)
 
-    workflows.advance_to(workflows.at(execution, "WaitStateEntered") + timedelta(days=30, seconds=-1))
+    entered = workflows.at(execution, "WaitStateEntered")
+    workflows.advance_to(entered + timedelta(days=30, seconds=-1))
     assert workflows.describe(execution)["status"] == "RUNNING"
-    workflows.aws.clock.advance(1)
+    workflows.advance_to(entered + timedelta(days=30, seconds=1))
 
     assert workflows.describe(execution)["status"] == "SUCCEEDED"
     waited = workflows.at(execution, "WaitStateExited") - workflows.at(execution, "WaitStateEntered")
@@ -163,9 +165,10 @@ def test_a_seven_day_callback_timeout_fires_after_seven_days_and_not_before(work
     execution = workflows.start(machine)
     token = workflows.token(inbox)
 
-    workflows.advance_to(workflows.at(execution, "TaskScheduled") + timedelta(days=7, seconds=-1))
+    scheduled = workflows.at(execution, "TaskScheduled")
+    workflows.advance_to(scheduled + timedelta(days=7, seconds=-1))
     assert workflows.describe(execution)["status"] == "RUNNING"
-    workflows.aws.clock.advance(1)
+    workflows.advance_to(scheduled + timedelta(days=7, seconds=1))
 
     described = workflows.describe(execution)
     assert (described["status"], described["error"]) == ("FAILED", "States.Timeout")
