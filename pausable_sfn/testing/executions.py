@@ -218,7 +218,7 @@ class Execution:
         never in it: the timeline describes events by their type, error and cause."""
         events = self.history
         status = self.status
-        path = " → ".join(self.states_entered) or "no state"
+        path = " → ".join(visit.name for visit in state_visits(events)) or "no state"  # one history read
         lines = [f"{self.name} is {status}; states entered: {path}"]
         entries = timeline(events)
         if entries:

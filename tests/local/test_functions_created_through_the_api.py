@@ -4,12 +4,10 @@ server mode alike; UpdateFunctionCode, UpdateFunctionConfiguration and DeleteFun
 runtime in step; what it cannot run is a function error, what Lambda refuses a 400 (gap 23)."""
 
 import base64
-import io
 import json
 import logging
 import os
 import uuid
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +21,7 @@ from botocore.exceptions import ClientError
 from pausable_sfn.local.embedded import EmbeddedAws
 from pausable_sfn.testing.waiting import wait_until
 
+from .asset_code import zipped
 from .test_events import function, write_assembly
 
 HANDLERS = """
@@ -57,14 +56,6 @@ NOT_A_ZIP = "Could not unzip uploaded file. Please check your file, then try to 
 NO_SUCH_KEY = (
     "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: The specified key does not exist."
 )
-
-
-def zipped(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
 
 
 def handlers(version: int = 1) -> bytes:

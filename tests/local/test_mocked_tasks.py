@@ -5,11 +5,9 @@ an execution started on `<arn>#<test case>` runs its mocked tasks as Step Functi
 
 Every case fails on plain moto, which takes the `#` for part of the state machine's ARN."""
 
-import io
 import json
 import threading
 import uuid
-import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +17,8 @@ from botocore.exceptions import ClientError
 from pausable_sfn.local.embedded import EmbeddedAws
 from pausable_sfn.local.stepfunctions.mocking import MockConfig, MockConfigError, Return, Throw
 from pausable_sfn.testing.waiting import wait_until
+
+from .asset_code import python_function
 
 ROLE = "arn:aws:iam::123456789012:role/mocked"
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/myQueue"
@@ -421,29 +421,8 @@ def test_a_lambda_function_arn_resource_returns_the_mocks_payload_with_lambdas_e
 HANDLER = "def handle(event, context):\n    return {'real': event}\n"
 
 
-def zipped(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
-
-
 def test_a_state_the_test_case_does_not_mock_runs_the_real_lambda_code(aws):
-    trust = {
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
-    }
-    role = aws.client("iam").create_role(
-        RoleName=f"r-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=json.dumps(trust)
-    )
-    function = f"real-{uuid.uuid4().hex[:8]}"
-    aws.client("lambda").create_function(
-        FunctionName=function,
-        Runtime="python3.13",
-        Role=role["Role"]["Arn"],
-        Handler="handlers.handle",
-        Code={"ZipFile": zipped({"handlers.py": HANDLER})},
-    )
+    function = python_function(aws, f"real-{uuid.uuid4().hex[:8]}", HANDLER)
     mocked = task(INVOKE, Parameters={"FunctionName": function, "Payload": {}}, OutputPath="$.Payload")
     real = task(INVOKE, Parameters={"FunctionName": function, "Payload.$": "$"}, OutputPath="$.Payload")
     name, arn = create(aws, machine(("Mocked", mocked), ("Real", real)))

@@ -6,11 +6,9 @@ Every case fails on plain moto, which evaluates no JSONata and no variable (gap 
 """
 
 import hashlib
-import io
 import json
 import re
 import time
-import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +19,8 @@ from botocore.exceptions import ClientError
 from pausable_sfn.local.embedded import EmbeddedAws
 from pausable_sfn.local.stepfunctions.gaps import MAX_WAIT_SECONDS
 from pausable_sfn.testing.waiting import wait_until
+
+from .asset_code import python_function
 
 ROLE = "arn:aws:iam::123456789012:role/conformance"
 DOCS = "https://docs.aws.amazon.com/step-functions/latest/dg/"
@@ -476,7 +476,7 @@ def test_a_catch_naming_the_heartbeat_timeout_takes_it_while_the_history_says_st
 ANSWERS_AT_ONCE = """
 import json, boto3
 
-def handler(event, context):
+def handle(event, context):
     boto3.client("stepfunctions").send_task_success(taskToken=event["token"], output=json.dumps({"packed": True}))
     return {}
 """
@@ -486,21 +486,7 @@ def test_a_callback_that_comes_before_the_task_is_submitted_ends_a_task_with_a_h
     # The receiver answers while it is still being invoked: the callback comes between TaskScheduled
     # and TaskSubmitted, before the heartbeat wait begins; the token is open, so it ends the task
     # ("Wait for a Callback with Task Token", Step Functions developer guide). Gap 38.
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as bundle:
-        bundle.writestr("index.py", ANSWERS_AT_ONCE)
-    trust = {
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
-    }
-    name = f"answers-at-once-{time.monotonic_ns()}"
-    role = aws.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-    function = aws.client("lambda").create_function(
-        FunctionName=name,
-        Runtime="python3.13",
-        Role=role,
-        Handler="index.handler",
-        Code={"ZipFile": archive.getvalue()},
-    )["FunctionArn"]
+    function = python_function(aws, f"answers-at-once-{time.monotonic_ns()}", ANSWERS_AT_ONCE)
     definition = task(
         "arn:aws:states:::lambda:invoke.waitForTaskToken",
         {"FunctionName": function, "Payload": {"token.$": "$$.Task.Token"}},
