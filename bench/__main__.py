@@ -16,7 +16,7 @@ from pathlib import Path
 from pausable_sfn import PROJECT_ROOT
 from pausable_sfn.app.cdk_app import synthesize
 
-from . import figures
+from . import emulators, figures
 from .figures import Figure
 
 TABLE_MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
@@ -80,6 +80,7 @@ def main() -> int:
         ("cdk synth", lambda: figures.synth(args.runs)),
         ("cold imports", lambda: figures.cold_imports(args.runs * 2)),
         ("asset size", lambda: figures.asset_size(assembly)),
+        ("emulators", lambda: emulators.figures(assembly, runs=args.runs, executions=args.executions)),
         ("embedded flows", lambda: figures.embedded_flows(assembly, args.executions)),
         ("lambda runtime", lambda: figures.lambda_runtime(assembly, args.runs)),
         ("virtual time", lambda: figures.virtual_time(assembly, args.runs)),

@@ -25,6 +25,8 @@ from .runtime import FunctionConfig
 from .sqs.gaps import detach_sqs_push_delivery
 
 ClientFactory = Callable[[str], Any]
+# Creates the CloudFormation stack that holds a deployment's outputs (name, template).
+StackPublisher = Callable[[str, dict[str, Any]], None]
 POWERTOOLS_PARAMETER_PREFIX = "/aws/service/powertools/"
 SKIPPED_TYPES = {"AWS::CDK::Metadata"}  # CDK's usage report; not a resource of the app
 
@@ -61,14 +63,22 @@ class Deployment:
 
 
 class Deployer:
-    def __init__(self, clients: ClientFactory, *, region: str, account_id: str) -> None:
+    def __init__(
+        self, clients: ClientFactory, *, region: str, account_id: str, publish_stack: StackPublisher | None = None
+    ) -> None:
         self._clients = clients
         self._region = region
         self._account_id = account_id
+        self._publish_stack = publish_stack or self._create_stack
 
     def deploy(self, stack: StackArtifact, *, stack_name: str | None = None) -> Deployment:
         run = _Run(self, stack, stack_name or stack.name)
         return run.execute()
+
+    def _create_stack(self, stack_name: str, template: dict[str, Any]) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # moto warns that it only records this resource type
+            self._clients("cloudformation").create_stack(StackName=stack_name, TemplateBody=json.dumps(template))
 
     # Resource creators: each returns the resource's Ref value and its attributes (Fn::GetAtt).
 
@@ -444,9 +454,7 @@ class Deployer:
             "Resources": {"EmbeddedDeployment": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
             "Outputs": {key: {"Value": value} for key, value in outputs.items()},
         }
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # moto warns that it only records this resource type
-            self._clients("cloudformation").create_stack(StackName=stack_name, TemplateBody=json.dumps(template))
+        self._publish_stack(stack_name, template)
 
 
 class _Run:

@@ -16,12 +16,13 @@ import boto3
 from botocore.config import Config
 from moto import mock_aws
 from moto.core.config import DefaultConfig, default_user_config
+from moto.utilities.utils import get_partition
 
-from . import clock_api, gaps, timekeeping
+from . import clock_api, gaps, quick_start, timekeeping
 from .assembly import read_stack
 from .awslambda.gaps import find_function_url
 from .clock import Clock
-from .deployer import Deployer, Deployment
+from .deployer import Deployer, DeployError, Deployment
 from .endpoint import Endpoint
 from .events import AsyncInvoker, SqsPoller, wait_until_idle
 from .function_urls import PATH_PREFIX as FUNCTION_URL_PREFIX
@@ -83,6 +84,7 @@ class EmbeddedAws:
         self._exit = ExitStack()
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
+        self.stacks = quick_start.DeferredStacks(account_id=ACCOUNT_ID, region=region)
 
     @property
     def endpoint_url(self) -> str:
@@ -105,6 +107,8 @@ class EmbeddedAws:
             self._exit.enter_context(mock_aws(config=MOTO_CONFIG))
         else:
             self._exit.enter_context(mock.patch.dict(default_user_config, MOTO_CONFIG))
+        quick_start.load_managed_policies_of(self._exit, get_partition(self.region))
+        self.stacks.enter(self._exit)
         self._exit.callback(self.endpoint.stop)
         self.endpoint.start()
         self.runtime.aws_environment["AWS_ENDPOINT_URL"] = self.endpoint_url
@@ -144,7 +148,14 @@ class EmbeddedAws:
         """Deploys a stack of a synthesized assembly (by default its only one; under another stack
         name with `as_stack`)."""
         stack = read_stack(Path(assembly_dir), stack_name)
-        deployment = Deployer(self.client, region=self.region, account_id=ACCOUNT_ID).deploy(stack, stack_name=as_stack)
+        if (as_stack or stack.name) in self.stacks:
+            raise DeployError(
+                f"a stack named {as_stack or stack.name} is deployed already: deploy it again under another name"
+                " (as_stack=...), or into a new embedded AWS"
+            )
+        deployment = Deployer(
+            self.client, region=self.region, account_id=ACCOUNT_ID, publish_stack=self.stacks.publish
+        ).deploy(stack, stack_name=as_stack)
         for function in deployment.functions:
             self.runtime.register(function)
         for source in deployment.sqs_event_sources:

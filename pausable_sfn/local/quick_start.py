@@ -1,0 +1,135 @@
+"""What the embedded AWS does so that it starts in about a second where moto, imported whole, took
+four: work moto does at import or at its first request that no deployed app of ours needs, put
+off until something does need it, or done once instead of once per copy. None of it changes an
+answer; docs/benchmarks.md has the before and after of each (`make bench`, the emulators rows).
+
+- `defer_moto_batch`: moto's Step Functions interpreter imports moto.batch for one enum, and
+  moto.batch imports moto.ec2, whose module bodies build three boto3 sessions and read every
+  instance type (0.9 s of the 2 s import). The package is put in place without running its
+  `__init__`; the first use of Batch itself (its backend, its models) runs it.
+- `load_managed_policies_of(partition)`: moto's IAM makes a backend for each of the six AWS
+  partitions of an account on its first request, and each parses and builds all ~1,400 AWS managed
+  policies (0.16 s each). Only the embedded AWS's partition gets them (parsed once per process),
+  which is where the templates it deploys attach them.
+- `DeferredStacks`: the stack that carries a deployment's outputs is a CloudFormation stack, and
+  moto's CloudFormation imports the models of some thirty services when it is first used (1.5 s,
+  EC2, RDS and SageMaker among them). The stack is created on the first request to CloudFormation
+  (DescribeStacks from a tool, say) instead of at the deploy: apps that never ask, as most tests
+  do not, never pay for it, and the first one that asks pays once (a row of `make bench`).
+"""
+
+import functools
+import importlib.util
+import json
+import sys
+import threading
+import warnings
+from contextlib import ExitStack
+from types import ModuleType
+from typing import Any, cast
+from unittest import mock
+
+DEFERRED_PACKAGE = "moto.batch"
+
+
+def defer_moto_batch() -> None:
+    """Call before moto's Step Functions interpreter is imported (this package's __init__ does)."""
+    if DEFERRED_PACKAGE in sys.modules:
+        return
+    spec = importlib.util.find_spec(DEFERRED_PACKAGE)
+    if spec is None or spec.loader is None or spec.submodule_search_locations is None:
+        return  # not the moto we know: import it as it comes
+    package = importlib.util.module_from_spec(spec)
+    loader = spec.loader
+
+    def run_package(name: str) -> Any:
+        # A module-level __getattr__ (PEP 562) is asked only for names the module lacks: the
+        # package's own, which its __init__ defines. Submodules (utils, models) import without it.
+        del package.__dict__["__getattr__"]
+        loader.exec_module(package)
+        return getattr(package, name)
+
+    package.__dict__["__getattr__"] = run_package
+    sys.modules[DEFERRED_PACKAGE] = package
+    parent, _, child = DEFERRED_PACKAGE.rpartition(".")
+    setattr(importlib.import_module(parent), child, package)
+
+
+@functools.cache
+def _managed_policies_data() -> dict[str, Any]:
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    return dict(json.loads(aws_managed_policies_data))
+
+
+def load_managed_policies_of(patches: ExitStack, partition: str) -> None:
+    """AWS managed policies for the backends of `partition` only (moto's IAM backends are named
+    after their partition)."""
+    from moto.iam.models import AWSManagedPolicy, IAMBackend
+    from moto.settings import load_iam_aws_managed_policies
+
+    def init_aws_policies(backend: IAMBackend) -> list[Any]:
+        if not load_iam_aws_managed_policies() or backend.region_name != partition:
+            return []
+        return [
+            AWSManagedPolicy.from_data(name, backend.account_id, backend.region_name, data)
+            for name, data in _managed_policies_data().items()
+        ]
+
+    patches.enter_context(mock.patch.object(IAMBackend, "_init_aws_policies", init_aws_policies))
+
+
+def deferred(module: ModuleType) -> bool:
+    """Whether `module` is still waiting for its first use (for tests)."""
+    return "__getattr__" in module.__dict__
+
+
+class DeferredStacks:
+    """CloudFormation stacks of one account and region, created when moto's CloudFormation is
+    first asked for (moto.backends.get_backend, which its server and its in-process mock both call
+    before they answer a CloudFormation request); at once once it has been."""
+
+    def __init__(self, *, account_id: str, region: str) -> None:
+        self._account_id = account_id
+        self._region = region
+        self._pending: list[tuple[str, str]] = []
+        self._names: set[str] = set()
+        self._lock = threading.Lock()
+        self._ready = "moto.cloudformation.models" in sys.modules
+
+    def enter(self, patches: ExitStack) -> None:
+        import moto.backends
+
+        get_backend = moto.backends.get_backend
+
+        def get_backend_with_stacks(name: str) -> Any:
+            if name == "cloudformation":
+                self.create_pending()
+            return get_backend(cast(Any, name))
+
+        patches.enter_context(mock.patch.object(moto.backends, "get_backend", get_backend_with_stacks))
+
+    def __contains__(self, stack_name: str) -> bool:
+        return stack_name in self._names
+
+    def publish(self, stack_name: str, template: dict[str, Any]) -> None:
+        with self._lock:
+            self._names.add(stack_name)
+            self._pending.append((stack_name, json.dumps(template)))
+            if self._ready:
+                self._create()
+
+    def create_pending(self) -> None:
+        with self._lock:
+            self._ready = True
+            self._create()
+
+    def _create(self) -> None:
+        from moto.cloudformation.models import cloudformation_backends
+
+        backend = cloudformation_backends[self._account_id][self._region]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # moto warns that it only records the resource types we use
+            for stack_name, template in self._pending:
+                backend.create_stack(name=stack_name, template=template, parameters={})
+        self._pending.clear()
