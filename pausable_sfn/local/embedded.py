@@ -79,11 +79,12 @@ class EmbeddedAws:
             log_sink=self._write_logs,
             max_environments=max_environments,
         )
-        self._async = AsyncInvoker(self.runtime, self.client, retry_delays=async_retry_delays)
+        self._async = AsyncInvoker(self.runtime, self._own_client, retry_delays=async_retry_delays)
         self._pollers: list[SqsPoller] = []
         self._exit = ExitStack()
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[tuple[str, bool], Any] = {}
         self._clients_lock = threading.Lock()
+        self._session: boto3.session.Session | None = None
         self.stacks = quick_start.DeferredStacks(account_id=ACCOUNT_ID, region=region)
 
     @property
@@ -109,6 +110,9 @@ class EmbeddedAws:
             self._exit.enter_context(mock.patch.dict(default_user_config, MOTO_CONFIG))
         quick_start.load_managed_policies_of(self._exit, get_partition(self.region))
         self.stacks.enter(self._exit)
+        quick_start.generate_kms_key_pairs_when_used(self._exit)
+        self._session = boto3.session.Session()
+        quick_start.read_service_models_once(self._exit, self._session)
         self._exit.callback(self.endpoint.stop)
         self.endpoint.start()
         self.runtime.aws_environment["AWS_ENDPOINT_URL"] = self.endpoint_url
@@ -131,18 +135,32 @@ class EmbeddedAws:
 
     def client(self, service: str) -> Any:
         """A boto3 client for the embedded AWS (shared; boto3 clients are thread-safe)."""
+        return self._cached_client(service, direct=False)
+
+    def _own_client(self, service: str) -> Any:
+        """A client for the embedded AWS's own calls (the deploy, log writes, event delivery): in
+        server mode too they are answered in this process, as in-process mode answers them,
+        without a round trip through the endpoint (3 ms a call)."""
+        return self._cached_client(service, direct=not self.in_process)
+
+    def _cached_client(self, service: str, *, direct: bool) -> Any:
         with self._clients_lock:
-            if service not in self._clients:
-                self._clients[service] = boto3.client(
+            key = (service, direct)
+            if key not in self._clients:
+                assert self._session is not None, "enter the embedded AWS first"
+                client = self._session.client(
                     service,
                     region_name=self.region,
-                    endpoint_url=None if self.in_process else self.endpoint_url,
+                    endpoint_url=None if self.in_process or direct else self.endpoint_url,
                     aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
                     aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
                     aws_session_token=CREDENTIALS["AWS_SESSION_TOKEN"],
                     config=Config(retries={"mode": "standard"}),
                 )
-            return self._clients[service]
+                if direct:
+                    quick_start.answer_in_process(client)
+                self._clients[key] = client
+            return self._clients[key]
 
     def deploy(self, assembly_dir: Path, *, stack_name: str | None = None, as_stack: str | None = None) -> Deployment:
         """Deploys a stack of a synthesized assembly (by default its only one; under another stack
@@ -154,12 +172,12 @@ class EmbeddedAws:
                 " (as_stack=...), or into a new embedded AWS"
             )
         deployment = Deployer(
-            self.client, region=self.region, account_id=ACCOUNT_ID, publish_stack=self.stacks.publish
+            self._own_client, region=self.region, account_id=ACCOUNT_ID, publish_stack=self.stacks.publish
         ).deploy(stack, stack_name=as_stack)
         for function in deployment.functions:
             self.runtime.register(function)
         for source in deployment.sqs_event_sources:
-            poller = SqsPoller(source, self.runtime, self.client)
+            poller = SqsPoller(source, self.runtime, self._own_client)
             poller.start()
             self._pollers.append(poller)
         return deployment
@@ -189,7 +207,7 @@ class EmbeddedAws:
     def _write_logs(self, config: FunctionConfig, stream: str, lines: list[str]) -> None:
         """An environment's lines go to its own stream; as Lambda does, a missing log group (the
         default /aws/lambda/<name> is never declared by most apps) is created on first use."""
-        logs = self.client("logs")
+        logs = self._own_client("logs")
         now = int(self.clock.time() * 1000)
         events = [{"timestamp": now, "message": line} for line in lines if line]  # CloudWatch refuses empty ones
         try:

@@ -11,6 +11,18 @@ answer; docs/benchmarks.md has the before and after of each (`make bench`, the e
   partitions of an account on its first request, and each parses and builds all ~1,400 AWS managed
   policies (0.16 s each). Only the embedded AWS's partition gets them (parsed once per process),
   which is where the templates it deploys attach them.
+- `read_service_models_once`: botocore reads each service's JSON model into OrderedDicts (twice
+  as slow as plain dicts, which keep their order as well), and moto makes a new loader, which
+  lists every service on disk again, for each service it parses requests for. One loader serves
+  moto, and botocore's files are read into plain dicts: 0.3 s of a deploy's requests. moto also
+  lists each service's regions from a boto3 session of its own, which parses every service model
+  a third time: it shares the embedded AWS's session (whose clients have parsed them already).
+- `answer_in_process`: in server mode, the embedded AWS's own calls (its deploy's sixty, the log
+  lines of each invocation) went out through its own HTTP endpoint and came back in: moto answers
+  them in this process instead, as it answers every call in in-process mode.
+- `generate_kms_key_pairs_when_used`: moto makes an RSA key pair for every KMS key it creates,
+  even a symmetric one (20 to 300 ms each, random: the AWS managed keys that an encrypted topic or
+  table asks for are two of them). It is made when first used (Sign, Verify, GetPublicKey).
 - `DeferredStacks`: the stack that carries a deployment's outputs is a CloudFormation stack, and
   moto's CloudFormation imports the models of some thirty services when it is first used (1.5 s,
   EC2, RDS and SageMaker among them). The stack is created on the first request to CloudFormation
@@ -21,6 +33,7 @@ answer; docs/benchmarks.md has the before and after of each (`make bench`, the e
 import functools
 import importlib.util
 import json
+import os
 import sys
 import threading
 import warnings
@@ -77,6 +90,66 @@ def load_managed_policies_of(patches: ExitStack, partition: str) -> None:
         ]
 
     patches.enter_context(mock.patch.object(IAMBackend, "_init_aws_policies", init_aws_policies))
+
+
+def read_service_models_once(patches: ExitStack, session: Any) -> None:
+    """`session`: the boto3 Session of the embedded AWS's own clients."""
+    import moto.core.utils
+    from botocore.loaders import JSONFileLoader
+    from moto.core.base_backend import AccountSpecificBackend
+
+    def load_json(loader: JSONFileLoader, full_path: str, open_method: Any) -> Any:
+        if not os.path.isfile(full_path):
+            return None
+        with open_method(full_path, "rb") as file:
+            return json.loads(file.read().decode("utf-8"))
+
+    # moto's modules import these names from their homes; the patches replace them where used.
+    shared = functools.cache(moto.core.utils.create_loader)  # type: ignore[attr-defined]
+    patches.enter_context(mock.patch.object(JSONFileLoader, "_load_file", load_json))
+    patches.enter_context(mock.patch.object(moto.core.utils, "create_loader", shared))
+    patches.enter_context(mock.patch.object(AccountSpecificBackend, "get_session", return_value=session))
+
+
+def answer_in_process(client: Any) -> None:
+    """Has moto answer `client`'s calls in this process, whether or not moto's mock is on; a call
+    moto does not know is refused, never sent to AWS."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    stubber = BotocoreStubber()
+    stubber.enabled = True
+
+    def answer(request: Any, **kwargs: Any) -> Any:
+        response = stubber(request=request, **kwargs)
+        if response is None:
+            raise RuntimeError(f"the embedded AWS does not answer {request.method} {request.url}")
+        return response
+
+    client.meta.events.register("before-send", answer)
+
+
+def generate_kms_key_pairs_when_used(patches: ExitStack) -> None:
+    import moto.kms.models
+
+    generate = moto.kms.models.generate_private_key  # type: ignore[attr-defined]
+    patches.enter_context(
+        mock.patch.object(
+            moto.kms.models, "generate_private_key", lambda key_spec: _MadeOnFirstUse(lambda: generate(key_spec))
+        )
+    )
+
+
+class _MadeOnFirstUse:
+    def __init__(self, make: Any) -> None:
+        self._make = make
+        self._made: Any = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        with self._lock:
+            if self._made is None:
+                self._made = self._make()
+        return getattr(self._made, name)
 
 
 def deferred(module: ModuleType) -> bool:

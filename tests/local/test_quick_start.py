@@ -91,3 +91,27 @@ def test_a_stack_name_deployed_twice_is_refused_either_way(tmp_path: Path, ask_f
             aws.client("cloudformation").list_stacks()
         with pytest.raises(DeployError, match="a stack named Stack is deployed already"):
             aws.deploy(assembly(tmp_path, TOPIC), stack_name="Stack")
+
+
+def test_kms_keys_whose_key_pair_is_made_on_first_use_still_sign_verify_and_encrypt():
+    with EmbeddedAws() as aws:
+        kms = aws.client("kms")
+        signing = kms.create_key(KeyUsage="SIGN_VERIFY", KeySpec="RSA_2048")["KeyMetadata"]["KeyId"]
+        signature = kms.sign(
+            KeyId=signing, Message=b"order 7", SigningAlgorithm="RSASSA_PSS_SHA_256", MessageType="RAW"
+        )["Signature"]
+        verified = kms.verify(
+            KeyId=signing,
+            Message=b"order 7",
+            Signature=signature,
+            SigningAlgorithm="RSASSA_PSS_SHA_256",
+            MessageType="RAW",
+        )["SignatureValid"]
+        public_key = kms.get_public_key(KeyId=signing)["PublicKey"]
+        symmetric = kms.create_key()["KeyMetadata"]["KeyId"]
+        sealed = kms.encrypt(KeyId=symmetric, Plaintext=b"secret")["CiphertextBlob"]
+        opened = kms.decrypt(CiphertextBlob=sealed)["Plaintext"]
+
+    assert verified is True
+    assert len(public_key) > 200  # a DER-encoded RSA 2048 public key
+    assert opened == b"secret"
