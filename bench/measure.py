@@ -3,6 +3,7 @@
 import os
 import statistics
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -38,12 +39,14 @@ class ProcessRun:
 
 
 def run_process(command: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None) -> ProcessRun:
-    started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        said = process.stderr.read().decode()[-2000:] if process.stderr else ""
-        raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}): {said}")
+    with tempfile.TemporaryFile() as output:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            output.seek(0)
+            said = output.read().decode(errors="replace")[-3000:]
+            raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}): {said}")
     return ProcessRun(seconds, usage.ru_maxrss / 1024)
