@@ -81,6 +81,7 @@ def main() -> int:
         ("cold imports", lambda: figures.cold_imports(args.runs * 2)),
         ("asset size", lambda: figures.asset_size(assembly)),
         ("emulators", lambda: emulators.figures(assembly, runs=args.runs, executions=args.executions)),
+        ("memory", lambda: emulators.memory(assembly, paused=args.bulk)),
         ("embedded flows", lambda: figures.embedded_flows(assembly, args.executions)),
         ("lambda runtime", lambda: figures.lambda_runtime(assembly, args.runs)),
         ("virtual time", lambda: figures.virtual_time(assembly, args.runs)),

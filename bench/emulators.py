@@ -18,17 +18,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import boto3
 from botocore.config import Config
 
 from pausable_sfn import PROJECT_ROOT
+from pausable_sfn.local.embedded import CREDENTIALS
+from pausable_sfn.local.runtime import LambdaRuntime
 
 from .measure import Sample
 
 BIN = Path(sys.executable).parent
 ROLE = "arn:aws:iam::123456789012:role/bench"  # neither emulator checks it
 PASS_CHAIN = 10
+KEPT_INVOCATIONS = LambdaRuntime.kept_invocations
 POLL_SECONDS = 0.002  # how often a waiting client asks; the same for both targets
 
 
@@ -135,17 +139,17 @@ def _machine(sfn: Any, name: str, definition: str) -> str:
     return sfn.create_state_machine(name=name, definition=definition, roleArn=ROLE)["stateMachineArn"]
 
 
-def _start(sfn: Any, machine: str) -> str:
+def _start(sfn: Any, machine: str, document: str = "{}") -> str:
     # Named: plain moto names an unnamed execution "None", and a second one then already exists.
-    return str(sfn.start_execution(stateMachineArn=machine, name=str(uuid.uuid4()), input="{}")["executionArn"])
+    return str(sfn.start_execution(stateMachineArn=machine, name=str(uuid.uuid4()), input=document)["executionArn"])
 
 
-def _until_ended(sfn: Any, arn: str, timeout: float = 60) -> str:
+def _until_ended(sfn: Any, arn: str, timeout: float = 60, interval: float = POLL_SECONDS) -> str:
     deadline = time.monotonic() + timeout
     while (status := sfn.describe_execution(executionArn=arn)["status"]) == "RUNNING":
         if time.monotonic() > deadline:
             raise RuntimeError(f"{arn} still running after {timeout} s")
-        time.sleep(POLL_SECONDS)
+        time.sleep(interval)
     return str(status)
 
 
@@ -241,6 +245,37 @@ def measure(target: Target, *, runs: int, executions: int) -> Measured:
             callbacks.append(callback_ms(server.endpoint, runs=10).median)
     measured.latency_ms, measured.callback_ms = Sample.of(latencies), Sample.of(callbacks)
     return measured
+
+
+def memory(assembly: Path, *, paused: int, rounds: int = 2) -> list[Any]:
+    """`local serve` with the demo deployed: its resident memory idle, with `paused` manual
+    executions waiting, and after each of `rounds` more batches of as many automatic executions
+    run to their end (three Lambda invocations, an SNS and an SQS message each)."""
+    from .figures import Figure, _pause
+
+    with started(embedded(assembly)) as server, mock.patch.dict(os.environ, CREDENTIALS):
+        deployed = rss_mb(server.pid)
+        arns = _pause(server.endpoint, paused)
+        waiting = rss_mb(server.pid)
+        sfn = _client(server.endpoint, "stepfunctions")
+        machine = sfn.describe_execution(executionArn=arns[0])["stateMachineArn"]
+        after = []
+        for _ in range(rounds):
+            with ThreadPoolExecutor(4) as pool:
+                arns = list(pool.map(lambda _: _start(sfn, machine, '{"JobDurationSeconds": 0}'), range(paused)))
+            for arn in arns:
+                _until_ended(sfn, arn, timeout=300, interval=0.05)
+            after.append(rss_mb(server.pid))
+    growth = (after[-1] - after[0]) / (rounds - 1) if rounds > 1 else 0.0
+    return [
+        Figure("`local serve` memory (RSS), the demo deployed", "MB", Sample.of([deployed]), target="report"),
+        Figure(f"… with {paused} paused executions", "MB", Sample.of([waiting]), "deployed, idle",
+               Sample.of([deployed]), "report"),
+        Figure(f"… growth per {paused} more automatic executions run to their end", "MB", Sample.of([growth]),
+               target="report", note="moto keeps every execution and its history, as AWS does for 90 days; "
+               f"the runtime keeps the newest {KEPT_INVOCATIONS} invocations",
+               extra={"rss_after_rounds_mb": after}),
+    ]  # fmt: skip
 
 
 def figures(assembly: Path, *, runs: int, executions: int) -> list[Any]:

@@ -232,7 +232,10 @@ class LambdaRuntime:
     log_sink: LogSink | None = None
     max_environments: int = DEFAULT_MAX_ENVIRONMENTS
     functions: dict[str, FunctionConfig] = field(default_factory=dict)
+    # The newest invocations, for tests to look at: a long session keeps no more than about
+    # `kept_invocations` of them (their payloads and log lines), so its memory stays bounded.
     invocations: list[Invocation] = field(default_factory=list)
+    kept_invocations: int = 10_000
 
     def __post_init__(self) -> None:
         self._pools: dict[str, _Environments] = {}
@@ -241,6 +244,7 @@ class LambdaRuntime:
         # Lambda counts against a reserved concurrency.
         self._running: dict[str, int] = {}
         self._throttles: dict[str, int] = {}
+        self._billed_ms: dict[str, float] = {}
         # The environments' log files; made with the first environment, removed by stop().
         self.scratch: Path | None = None
         self._stopped = False
@@ -346,6 +350,9 @@ class LambdaRuntime:
         )
         with self._lock:
             self.invocations.append(invocation)
+            self._billed_ms[config.name] = self._billed_ms.get(config.name, 0.0) + duration_ms
+            if len(self.invocations) > self.kept_invocations * 1.1:  # trimmed now and then, not at every call
+                del self.invocations[: len(self.invocations) - self.kept_invocations]
         if self.log_sink is not None:
             try:
                 self.log_sink(config, environment.log_stream, platform_lines(invocation, config))
@@ -374,9 +381,9 @@ class LambdaRuntime:
             return _error(EXITED, message), EXITED, [message]
 
     def billed_ms(self, function: str | None = None) -> float:
+        """Every invocation's duration since the start, the forgotten ones too."""
         with self._lock:
-            invocations = list(self.invocations)
-        return sum(i.duration_ms for i in invocations if function is None or i.function == function)
+            return sum(ms for name, ms in self._billed_ms.items() if function is None or name == function)
 
     def environments(self, function: str) -> int:
         """How many environments the function has now (warm or busy)."""

@@ -337,3 +337,16 @@ def test_billed_time_adds_up_the_invocations(runtime):
 
     assert runtime.billed_ms("fn") == pytest.approx(sum(i.duration_ms for i in runtime.invocations))
     assert len(runtime.invocations) == 2
+
+
+def test_a_long_session_keeps_only_its_newest_invocations_but_bills_them_all(runtime):
+    runtime.kept_invocations = 10
+    first = [runtime.invoke("fn", {"n": n}) for n in range(12)]
+    billed_while_all_kept = runtime.billed_ms("fn")
+
+    later = [runtime.invoke("fn", {"n": n}) for n in range(12, 30)]
+
+    assert 10 <= len(runtime.invocations) <= 11
+    assert runtime.invocations == later[-len(runtime.invocations) :]
+    assert billed_while_all_kept == pytest.approx(sum(i.duration_ms for i in first))
+    assert runtime.billed_ms("fn") == pytest.approx(sum(i.duration_ms for i in first + later))
