@@ -227,7 +227,7 @@ from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
 from ..clock import current_time
-from . import jsonata, sdk_metadata, sqs_integration, status_events
+from . import fast_paths, jsonata, sdk_metadata, sqs_integration, status_events
 
 # What Step Functions answers for a callback to a task that no longer waits (gaps 11 and 16).
 CLOSED_TASK = "Task Timed Out: 'Provided task does not exist anymore'"
@@ -875,7 +875,8 @@ def read_wait_timestamps_as_rfc_3339(patches: ExitStack) -> None:
 
 
 def apply(patches: ExitStack) -> None:
-    """Every Step Functions workaround but gap 6's, which only server mode needs."""
+    """Every Step Functions workaround but gap 6's, which only server mode needs, and the
+    interpreter's fast paths (fast_paths.py)."""
     for workaround in (
         name_unnamed_executions,
         validate_execution_names,  # around gap 5's: a name it gives is not checked again
@@ -909,3 +910,4 @@ def apply(patches: ExitStack) -> None:
         sdk_metadata.add_sdk_metadata,
     ):
         workaround(patches)
+    fast_paths.apply(patches)

@@ -1,0 +1,110 @@
+"""What the interpreter keeps between executions (a parsed definition, a compiled JSONPath) never
+changes what an execution does: executions running at once each write into their own data, and
+a state machine updated runs its new definition from its next execution."""
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from pausable_sfn.local.embedded import EmbeddedAws
+from pausable_sfn.testing.waiting import wait_until
+
+ROLE = "arn:aws:iam::123456789012:role/fast-paths"
+
+
+@pytest.fixture(scope="module")
+def aws():
+    with EmbeddedAws() as aws:
+        yield aws
+
+
+def machine(aws: EmbeddedAws, name: str, definition: dict[str, Any]) -> str:
+    return aws.client("stepfunctions").create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)[
+        "stateMachineArn"
+    ]
+
+
+def run(aws: EmbeddedAws, arn: str, given: Any) -> Any:
+    sfn = aws.client("stepfunctions")
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps(given))["executionArn"]
+    ended = wait_until(
+        lambda: (described := sfn.describe_execution(executionArn=execution))["status"] != "RUNNING" and described,
+        what=f"{execution} ends",
+    )
+    assert ended["status"] == "SUCCEEDED", ended
+    return json.loads(ended["output"])
+
+
+def pass_with(result_path: Any) -> dict[str, Any]:
+    state: dict[str, Any] = {"Type": "Pass", "Parameters": {"doubled.$": "States.MathAdd($.n, $.n)"}, "End": True}
+    if result_path != "default":
+        state["ResultPath"] = result_path
+    return {"StartAt": "Double", "States": {"Double": state}}
+
+
+@pytest.mark.parametrize(
+    ("result_path", "expected"),
+    [
+        ("default", lambda n: {"doubled": 2 * n}),
+        ("$", lambda n: {"doubled": 2 * n}),
+        ("$.result", lambda n: {"n": n, "result": {"doubled": 2 * n}}),
+        ("$.deep.er", lambda n: {"n": n, "deep": {"er": {"doubled": 2 * n}}}),
+        (None, lambda n: {"n": n}),
+    ],
+    ids=["no ResultPath", "$", "a field", "a nested field", "null"],
+)
+def test_executions_running_at_once_each_place_their_result_in_their_own_input(aws, result_path, expected):
+    named = {"default": "none", "$": "root", "$.result": "field", "$.deep.er": "nested", None: "null"}
+    arn = machine(aws, f"result-path-{named[result_path]}", pass_with(result_path))
+
+    with ThreadPoolExecutor(4) as pool:
+        outputs = list(pool.map(lambda n: run(aws, arn, {"n": n}), range(12)))
+
+    assert outputs == [expected(n) for n in range(12)]
+
+
+def test_state_machines_that_differ_in_their_result_path_only_keep_their_own(aws):
+    into_a = machine(aws, "into-a", pass_with("$.a"))
+    into_b = machine(aws, "into-b", pass_with("$.b"))
+
+    with ThreadPoolExecutor(4) as pool:
+        outputs = list(pool.map(lambda n: run(aws, into_a if n % 2 else into_b, {"n": n}), range(8)))
+
+    assert outputs == [{"n": n, ("a" if n % 2 else "b"): {"doubled": 2 * n}} for n in range(8)]
+
+
+def test_an_updated_state_machine_runs_its_new_definition_from_its_next_execution(aws):
+    def answering(answer: str) -> dict[str, Any]:
+        return {"StartAt": "Answer", "States": {"Answer": {"Type": "Pass", "Result": answer, "End": True}}}
+
+    arn = machine(aws, "updated", answering("before"))
+    before = run(aws, arn, {})
+    aws.client("stepfunctions").update_state_machine(stateMachineArn=arn, definition=json.dumps(answering("after")))
+    after = run(aws, arn, {})
+    aws.client("stepfunctions").update_state_machine(stateMachineArn=arn, definition=json.dumps(answering("before")))
+    back = run(aws, arn, {})
+
+    assert (before, after, back) == ("before", "after", "before")
+
+
+def test_jsonata_and_jsonpath_state_machines_run_side_by_side(aws):
+    jsonata = machine(
+        aws,
+        "fast-jsonata",
+        {
+            "QueryLanguage": "JSONata",
+            "StartAt": "Double",
+            "States": {
+                "Double": {"Type": "Pass", "Assign": {"twice": "{% $states.input.n * 2 %}"}, "Next": "Answer"},
+                "Answer": {"Type": "Pass", "Output": {"doubled": "{% $twice %}"}, "End": True},
+            },
+        },
+    )
+    jsonpath = machine(aws, "fast-jsonpath", pass_with("$.result"))
+
+    with ThreadPoolExecutor(4) as pool:
+        outputs = list(pool.map(lambda n: run(aws, jsonata if n % 2 else jsonpath, {"n": n}), range(8)))
+
+    assert outputs == [{"doubled": 2 * n} if n % 2 else {"n": n, "result": {"doubled": 2 * n}} for n in range(8)]
