@@ -8,7 +8,9 @@ leaves the caller waiting forever: here the socket is bound first, in the caller
 taken port is an error the caller sees at once.
 """
 
+import contextlib
 import errno
+import io
 import logging
 import socket
 import threading
@@ -43,6 +45,34 @@ class _Delayed:
         return self._app(environ, start_response)
 
 
+class _Dispatcher(DomainDispatcherApplication):
+    """moto's dispatcher, which finds each request's service anew (issue 22): it lists moto's
+    package folders on disk (some 200 `isdir` calls) and tries every service's URL patterns, a
+    fifth of an API call's CPU, under one lock that every request takes. What it finds for a host
+    depends on the host only (the folders and the patterns are fixed once moto is imported), so
+    each host is looked up once."""
+
+    def __init__(self, create_app: Callable[[Any], Any]) -> None:
+        super().__init__(create_app)
+        self._backend_of: dict[str, Any] = {}  # read and written under self.lock, as moto calls it
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        if host is None:
+            return None
+        backend = self._backend_of.get(host)
+        if backend is None:
+            backend = super().get_backend_for_host(host)
+            # A host no service serves is looked up again (moto prints a hint for it each time),
+            # and the hosts kept are the few the clients of one embedded AWS use.
+            if backend is not None and len(self._backend_of) < _HOSTS_KEPT:
+                self._backend_of[host] = backend
+        return backend
+
+
+# Far more than the distinct hosts (service, region) one embedded AWS is called at.
+_HOSTS_KEPT = 4096
+
+
 class _Routes:
     """Requests under a mounted path go to its application (a function URL is no API call);
     every other request is an AWS API call, for moto."""
@@ -66,13 +96,66 @@ class _Routes:
         return self.default(environ, start_response)
 
 
+class _KeepAliveHandler(MotoRequestHandler):
+    """Keeps a client's connection open between its calls, as AWS's endpoints do (HTTP/1.1).
+
+    werkzeug's development server closes every connection after one answer (a request body the
+    application left unread would be taken for the next request line), so every API call opened
+    a TCP connection and the server a thread to serve it: a third of the server's CPU for
+    200 executions started over HTTP, and a fourth of the client's (issue 22). Here the body is
+    read whole before the application runs, so the next request starts where this one ended; a
+    chunked body, whose end is known only once it is read, still closes the connection, and so
+    does a client that asks to close it (http.server reads its Connection header)."""
+
+    # The headers and the body go out in two writes: with Nagle's algorithm the body would wait
+    # for the client's delayed ACK (40 ms) on a connection that stays open.
+    disable_nagle_algorithm = True
+    _whole_body_read = False
+
+    def setup(self) -> None:
+        super().setup()
+        _open_connections(self.server).add(self.connection)
+
+    def finish(self) -> None:
+        _open_connections(self.server).discard(self.connection)
+        super().finish()
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        self._whole_body_read = not environ.get("wsgi.input_terminated")  # not chunked
+        if self._whole_body_read:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            environ["wsgi.input"] = io.BytesIO(self.rfile.read(length) if length > 0 else b"")
+        return environ
+
+    def run_wsgi(self) -> None:
+        rfile = self.rfile
+        try:
+            super().run_wsgi()
+        finally:
+            self.rfile = rfile
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if keyword.lower() == "connection" and value.lower() == "close" and self._whole_body_read:
+            # werkzeug's close, and the drain that follows the answer (which reads what is left
+            # of the connection's input) finds nothing: the next request is the client's.
+            self.rfile = io.BytesIO()
+            return
+        super().send_header(keyword, value)
+
+
+def _open_connections(server: Any) -> set[socket.socket]:
+    connections: set[socket.socket] = server.__dict__.setdefault("pausable_sfn_connections", set())
+    return connections
+
+
 class Endpoint:
     def __init__(self, *, port: int = 0, latency_ms: float = 0) -> None:
         self._requested_port = port
         self.latency_ms = latency_ms
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
-        self._routes = _Routes(DomainDispatcherApplication(create_backend_app))
+        self._routes = _Routes(_Dispatcher(create_backend_app))
 
     def mount(self, prefix: str, app: WsgiApp) -> None:
         """Serves the requests whose path starts with `prefix` with `app` (before or after start)."""
@@ -108,7 +191,7 @@ class Endpoint:
         port = listener.getsockname()[1]
         try:
             self._server = make_server(
-                HOST, port, app, threaded=True, request_handler=MotoRequestHandler, fd=listener.fileno()
+                HOST, port, app, threaded=True, request_handler=_KeepAliveHandler, fd=listener.fileno()
             )
         finally:
             listener.close()  # the server holds its own duplicate of the socket
@@ -119,5 +202,9 @@ class Endpoint:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            # A client's idle connection would otherwise still reach moto after the stop.
+            for connection in list(_open_connections(self._server)):
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
         if self._thread is not None:
             self._thread.join(timeout=10)
