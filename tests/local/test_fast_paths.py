@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from pausable_sfn.local.embedded import EmbeddedAws
 from pausable_sfn.testing.waiting import wait_until
@@ -108,3 +109,50 @@ def test_jsonata_and_jsonpath_state_machines_run_side_by_side(aws):
         outputs = list(pool.map(lambda n: run(aws, jsonata if n % 2 else jsonpath, {"n": n}), range(8)))
 
     assert outputs == [{"doubled": 2 * n} if n % 2 else {"n": n, "result": {"doubled": 2 * n}} for n in range(8)]
+
+
+def test_an_action_the_emulator_lacks_is_still_refused_and_the_ones_it_has_still_answer():
+    with EmbeddedAws(in_process=False) as aws:
+        sfn = aws.client("stepfunctions")
+
+        with pytest.raises(ClientError) as refused:
+            sfn.redrive_execution(executionArn="arn:aws:states:us-east-1:123456789012:execution:absent:absent")
+        listed = sfn.list_activities()
+
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert listed["activities"] == []
+
+
+def test_a_failed_execution_keeps_its_error_and_cause_and_a_stopped_one_ends_aborted(aws):
+    sfn = aws.client("stepfunctions")
+    failing = machine(
+        aws,
+        "fast-failing",
+        {"StartAt": "Fail", "States": {"Fail": {"Type": "Fail", "Error": "Broken", "Cause": "on purpose"}}},
+    )
+    waiting = machine(
+        aws, "fast-waiting", {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+    )
+
+    failed = sfn.start_execution(stateMachineArn=failing)["executionArn"]
+    stopped = sfn.start_execution(stateMachineArn=waiting)["executionArn"]
+    wait_until(
+        lambda: any(
+            event["type"] == "WaitStateEntered" for event in sfn.get_execution_history(executionArn=stopped)["events"]
+        ),
+        what="the wait starts",
+    )
+    sfn.stop_execution(executionArn=stopped)
+
+    def ended(arn: str) -> dict[str, Any]:
+        return wait_until(
+            lambda: (described := sfn.describe_execution(executionArn=arn))["status"] != "RUNNING" and described,
+            what=f"{arn} ends",
+        )
+
+    assert {key: ended(failed).get(key) for key in ("status", "error", "cause")} == {
+        "status": "FAILED",
+        "error": "Broken",
+        "cause": "on purpose",
+    }
+    assert ended(stopped)["status"] == "ABORTED"
