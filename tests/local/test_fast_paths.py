@@ -156,3 +156,55 @@ def test_a_failed_execution_keeps_its_error_and_cause_and_a_stopped_one_ends_abo
         "cause": "on purpose",
     }
     assert ended(stopped)["status"] == "ABORTED"
+
+
+def test_an_execution_past_its_timeout_seconds_times_out_and_map_and_parallel_still_give_every_result(aws):
+    sfn = aws.client("stepfunctions")
+    slow = machine(
+        aws,
+        "fast-timeout",
+        {"TimeoutSeconds": 60, "StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 3600, "End": True}}},
+    )
+    fanned = machine(
+        aws,
+        "fast-fan-out",
+        {
+            "StartAt": "Both",
+            "States": {
+                "Both": {
+                    "Type": "Parallel",
+                    "End": True,
+                    "Branches": [
+                        {"StartAt": "Same", "States": {"Same": {"Type": "Pass", "End": True}}},
+                        {
+                            "StartAt": "Each",
+                            "States": {
+                                "Each": {
+                                    "Type": "Map",
+                                    "ItemsPath": "$.items",
+                                    "ItemProcessor": {
+                                        "StartAt": "Item",
+                                        "States": {
+                                            "Item": {"Type": "Pass", "Parameters": {"seen.$": "$"}, "End": True}
+                                        },
+                                    },
+                                    "End": True,
+                                }
+                            },
+                        },
+                    ],
+                }
+            },
+        },
+    )
+
+    timing_out = sfn.start_execution(stateMachineArn=slow)["executionArn"]
+    wait_until(
+        lambda: sfn.describe_execution(executionArn=timing_out)["status"] != "RUNNING",
+        what="the timeout",
+        clock=aws.clock,
+    )
+    fanned_out = run(aws, fanned, {"items": [1, 2, 3]})
+
+    assert sfn.describe_execution(executionArn=timing_out)["status"] == "TIMED_OUT"
+    assert fanned_out == [{"items": [1, 2, 3]}, [{"seen": 1}, {"seen": 2}, {"seen": 3}]]

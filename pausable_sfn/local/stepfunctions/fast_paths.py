@@ -24,11 +24,22 @@ Performance only: each patch here returns what moto's own code returns, and gap 
   attributes is the deep copy; an error's or a stop's details (dicts) are still deep-copied.
   Measured with the one before it, 3 alternating pairs of 3 runs: the server's CPU for the 200
   executions 1.45 s -> 1.25 s (medians), their time 1.81 s -> 1.58 s.
+- `run_programs_without_a_timeout_in_their_thread`: a program (an execution's, a Map
+  iteration's, a Parallel branch's) runs in a thread of its own that the thread which started it
+  joins, with the program's TimeoutSeconds as the join's timeout. Without TimeoutSeconds the
+  join waits for the end whatever it takes, so the starting thread, which does nothing
+  meanwhile, runs the program itself: one thread fewer per execution (its start, its join, the
+  clock's count of it). What would end that thread (an exception escaping the program's own
+  handling) goes to threading.excepthook as it did, and the starting thread goes on as it did.
+  Measured, 3 alternating pairs of 3 runs: the server's CPU for the 200 executions 1.07 s ->
+  1.02 s (medians; their time, 1.75 s either way, was the busy machine's).
 """
 
 import copy
 import functools
 import inspect
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
@@ -36,6 +47,8 @@ from unittest import mock
 
 from moto.core import responses
 from moto.stepfunctions.parser.asl.component.common.path import result_path
+from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+from moto.stepfunctions.parser.asl.component.program.program import Program
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramEnded, ProgramRunning, ProgramTimedOut
 
@@ -88,6 +101,28 @@ def copy_running_states_cheaply(patches: ExitStack) -> None:
     patches.enter_context(mock.patch.object(Environment, "program_state", program_state))
 
 
+def run_programs_without_a_timeout_in_their_thread(patches: ExitStack) -> None:
+    original = Program.eval
+
+    def evaluate(program: Program, env: Environment) -> None:
+        if program.timeout_seconds:
+            original(program, env)
+            return
+        env.next_state_name = program.start_at.start_at_name
+        try:
+            EvalComponent.eval(program, env)  # what Program.eval's thread runs
+        except Exception:
+            kind, error, trace = sys.exc_info()
+            threading.excepthook(threading.ExceptHookArgs((kind, error, trace, threading.current_thread())))
+
+    patches.enter_context(mock.patch.object(Program, "eval", evaluate))
+
+
 def apply(patches: ExitStack) -> None:
-    for fast_path in (compile_result_paths_once, find_actions_without_listing_them, copy_running_states_cheaply):
+    for fast_path in (
+        compile_result_paths_once,
+        find_actions_without_listing_them,
+        copy_running_states_cheaply,
+        run_programs_without_a_timeout_in_their_thread,
+    ):
         fast_path(patches)
