@@ -208,3 +208,21 @@ def test_an_execution_past_its_timeout_seconds_times_out_and_map_and_parallel_st
 
     assert sfn.describe_execution(executionArn=timing_out)["status"] == "TIMED_OUT"
     assert fanned_out == [{"items": [1, 2, 3]}, [{"seen": 1}, {"seen": 2}, {"seen": 3}]]
+
+
+def test_a_long_session_keeps_no_thread_of_an_ended_execution():
+    from moto.stepfunctions.parser.asl.component.program import program
+
+    with EmbeddedAws() as aws:
+        sfn = aws.client("stepfunctions")
+        # With a TimeoutSeconds, moto runs each execution's program in a thread of its own.
+        definition = {"TimeoutSeconds": 60, "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+        machine = sfn.create_state_machine(name="many", definition=json.dumps(definition), roleArn=ROLE)
+        arns = [sfn.start_execution(stateMachineArn=machine["stateMachineArn"])["executionArn"] for _ in range(300)]
+        statuses = lambda: {sfn.describe_execution(executionArn=arn)["status"] for arn in arns}  # noqa: E731
+        wait_until(lambda: "RUNNING" not in statuses(), timeout=120)
+        ended = statuses()
+        kept = len(program.TMP_THREADS)
+
+    assert ended == {"SUCCEEDED"}
+    assert kept < 300  # moto kept all 300
