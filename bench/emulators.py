@@ -136,7 +136,7 @@ def pass_chain(states: int = PASS_CHAIN) -> str:
 
 
 def _machine(sfn: Any, name: str, definition: str) -> str:
-    return sfn.create_state_machine(name=name, definition=definition, roleArn=ROLE)["stateMachineArn"]
+    return str(sfn.create_state_machine(name=name, definition=definition, roleArn=ROLE)["stateMachineArn"])
 
 
 def _start(sfn: Any, machine: str, document: str = "{}") -> str:
