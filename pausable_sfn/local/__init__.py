@@ -8,7 +8,3 @@ server.py serve it all on 127.0.0.1. Where moto falls short of AWS, each service
 (stepfunctions/, awslambda/, sns/, sqs/, dynamodb/, core/) works around it; gaps.py is the
 numbered list of those gaps.
 """
-
-from .quick_start import defer_moto_batch
-
-defer_moto_batch()  # before anything imports moto's Step Functions interpreter

@@ -37,6 +37,9 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "embedded", "AWS_SECRET_ACCESS_KEY": "embedd
 # State machines that run, and the AWS managed policies that CDK roles attach.
 # Step Functions Local's name for the mock configuration file.
 MOCK_CONFIG_VARIABLE = "SFN_MOCK_CONFIG"
+# An AWS_ENDPOINT_URL left in the environment (local serve's own export line, say) must not send
+# the embedded AWS's clients elsewhere. (botocore-stubs do not know the setting yet.)
+OWN_CLIENT_CONFIG = Config(retries={"mode": "standard"}, ignore_configured_endpoint_urls=True)  # type: ignore[call-arg]
 MOTO_CONFIG: DefaultConfig = {
     "stepfunctions": {"execute_state_machine": True},
     "iam": {"load_aws_managed_policies": True},
@@ -155,7 +158,7 @@ class EmbeddedAws:
                     aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
                     aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
                     aws_session_token=CREDENTIALS["AWS_SESSION_TOKEN"],
-                    config=Config(retries={"mode": "standard"}),
+                    config=OWN_CLIENT_CONFIG,
                 )
                 if direct:
                     quick_start.answer_in_process(client)

@@ -144,8 +144,41 @@ class _KeepAliveHandler(MotoRequestHandler):
         super().send_header(keyword, value)
 
 
-def _open_connections(server: Any) -> set[socket.socket]:
-    connections: set[socket.socket] = server.__dict__.setdefault("pausable_sfn_connections", set())
+class _Connections:
+    """A server's open connections; once closed, a connection accepted late (a thread that was
+    about to serve it when the server stopped) is shut at once rather than left serving."""
+
+    def __init__(self) -> None:
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def add(self, connection: socket.socket) -> None:
+        with self._lock:
+            if not self._closed:
+                self._open.add(connection)
+                return
+        _shut(connection)
+
+    def discard(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._open.discard(connection)
+
+    def close_all(self) -> None:
+        with self._lock:
+            self._closed = True
+            connections = list(self._open)
+        for connection in connections:
+            _shut(connection)
+
+
+def _shut(connection: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        connection.shutdown(socket.SHUT_RDWR)
+
+
+def _open_connections(server: Any) -> _Connections:
+    connections: _Connections = server.__dict__.setdefault("pausable_sfn_connections", _Connections())
     return connections
 
 
@@ -203,8 +236,6 @@ class Endpoint:
             self._server.shutdown()
             self._server.server_close()
             # A client's idle connection would otherwise still reach moto after the stop.
-            for connection in list(_open_connections(self._server)):
-                with contextlib.suppress(OSError):
-                    connection.shutdown(socket.SHUT_RDWR)
+            _open_connections(self._server).close_all()
         if self._thread is not None:
             self._thread.join(timeout=10)

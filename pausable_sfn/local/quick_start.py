@@ -1,7 +1,8 @@
 """What the embedded AWS does so that it starts in about a second where moto, imported whole, took
 four: work moto does at import or at its first request that no deployed app of ours needs, put
-off until something does need it, or done once instead of once per copy. None of it changes an
-answer; docs/benchmarks.md has the before and after of each (`make bench`, the emulators rows).
+off until something does need it, or done once instead of once per copy. What a client can see
+of it is listed in docs/embedded-aws.md (a stack's CreationTime, a deployed queue's URL, managed
+policies of other partitions); docs/benchmarks.md has the figures (`make bench`).
 
 - `defer_moto_batch`: moto's Step Functions interpreter imports moto.batch for one enum, and
   moto.batch imports moto.ec2, whose module bodies build three boto3 sessions and read every
@@ -46,20 +47,25 @@ DEFERRED_PACKAGE = "moto.batch"
 
 
 def defer_moto_batch() -> None:
-    """Call before moto's Step Functions interpreter is imported (this package's __init__ does)."""
+    """Call before moto's Step Functions interpreter is imported (stepfunctions/__init__.py does)."""
     if DEFERRED_PACKAGE in sys.modules:
         return
-    spec = importlib.util.find_spec(DEFERRED_PACKAGE)
+    try:
+        spec = importlib.util.find_spec(DEFERRED_PACKAGE)
+    except ImportError:  # an install without moto: nothing to defer
+        return
     if spec is None or spec.loader is None or spec.submodule_search_locations is None:
         return  # not the moto we know: import it as it comes
     package = importlib.util.module_from_spec(spec)
     loader = spec.loader
+    running = threading.RLock()  # two threads may ask at once (concurrent first Batch calls)
 
     def run_package(name: str) -> Any:
         # A module-level __getattr__ (PEP 562) is asked only for names the module lacks: the
         # package's own, which its __init__ defines. Submodules (utils, models) import without it.
-        del package.__dict__["__getattr__"]
-        loader.exec_module(package)
+        with running:
+            if package.__dict__.pop("__getattr__", None) is not None:
+                loader.exec_module(package)
         return getattr(package, name)
 
     package.__dict__["__getattr__"] = run_package
@@ -203,6 +209,7 @@ class DeferredStacks:
         backend = cloudformation_backends[self._account_id][self._region]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # moto warns that it only records the resource types we use
-            for stack_name, template in self._pending:
+            while self._pending:
+                # Taken before it is made: a stack that fails fails one request, not every later one.
+                stack_name, template = self._pending.pop(0)
                 backend.create_stack(name=stack_name, template=template, parameters={})
-        self._pending.clear()

@@ -233,7 +233,8 @@ class LambdaRuntime:
     max_environments: int = DEFAULT_MAX_ENVIRONMENTS
     functions: dict[str, FunctionConfig] = field(default_factory=dict)
     # The newest invocations, for tests to look at: a long session keeps no more than about
-    # `kept_invocations` of them (their payloads and log lines), so its memory stays bounded.
+    # `kept_invocations` of them (their payloads and log lines), so its memory stays bounded. Once
+    # it is trimmed, positions in it move: past that many, find an invocation by its request id.
     invocations: list[Invocation] = field(default_factory=list)
     kept_invocations: int = 10_000
 

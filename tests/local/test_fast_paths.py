@@ -212,6 +212,7 @@ def test_an_execution_past_its_timeout_seconds_times_out_and_map_and_parallel_st
 
 def test_a_long_session_keeps_no_thread_of_an_ended_execution():
     from moto.stepfunctions.parser.asl.component.program import program
+    from moto.stepfunctions.parser.backend import execution_worker
 
     with EmbeddedAws() as aws:
         sfn = aws.client("stepfunctions")
@@ -222,7 +223,9 @@ def test_a_long_session_keeps_no_thread_of_an_ended_execution():
         statuses = lambda: {sfn.describe_execution(executionArn=arn)["status"] for arn in arns}  # noqa: E731
         wait_until(lambda: "RUNNING" not in statuses(), timeout=120)
         ended = statuses()
-        kept = len(program.TMP_THREADS)
+        kept = {len(program.TMP_THREADS), len(execution_worker.TMP_THREADS)}
+        shared = program.TMP_THREADS is execution_worker.TMP_THREADS
 
     assert ended == {"SUCCEEDED"}
-    assert kept < 300  # moto kept all 300
+    assert shared
+    assert max(kept) < 600  # moto kept all: two threads per execution

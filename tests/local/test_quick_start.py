@@ -43,6 +43,17 @@ def test_importing_the_embedded_aws_imports_neither_batch_nor_ec2_until_batch_is
     assert seen == {"ec2": False, "deferred": True, "after": True, "queues": []}
 
 
+def test_the_testing_package_imports_in_an_install_without_moto():
+    seen = in_a_new_interpreter("""
+        import json, sys
+        sys.modules["moto"] = None  # as if the [local] extra were not installed
+        import pausable_sfn.testing.waiting, pausable_sfn.testing.aws_under_test
+        print(json.dumps({"imported": True}))
+    """)
+
+    assert seen == {"imported": True}
+
+
 def test_the_step_functions_interpreter_still_has_its_batch_integration():
     seen = in_a_new_interpreter("""
         import json
@@ -115,3 +126,17 @@ def test_kms_keys_whose_key_pair_is_made_on_first_use_still_sign_verify_and_encr
     assert verified is True
     assert len(public_key) > 200  # a DER-encoded RSA 2048 public key
     assert opened == b"secret"
+
+
+@pytest.mark.parametrize("in_process", [True, False])
+def test_an_endpoint_url_left_in_the_environment_does_not_move_the_embedded_aws_own_calls(
+    tmp_path: Path, in_process: bool, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SNS", "http://127.0.0.1:9")
+
+    with EmbeddedAws(in_process=in_process) as aws:
+        deployed = aws.deploy(assembly(tmp_path, TOPIC), stack_name="Stack")
+        topics = aws.client("sns").list_topics()["Topics"]
+
+    assert topics == [{"TopicArn": deployed.resources["Topic"].ref}]

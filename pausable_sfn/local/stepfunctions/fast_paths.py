@@ -8,7 +8,7 @@ Performance only: each patch here returns what moto's own code returns, and gap 
   execution, the larger part. Gap 13 caches the interpreter's other JSONPaths (those of
   `json_path.extract_json`, compiled by jsonpath_ng.ext), not this one, which result_path.py
   imports from jsonpath_ng itself. Safe to share: a compiled expression is set up in its
-  `__init__` and never changed after (jsonpath_ng 1.8: `update_or_create` writes into the data
+  `__init__` and never changed after (jsonpath_ng 1.16: `update_or_create` writes into the data
   it is given, never into `self`), so executions running at once may use one. Measured: the
   server's CPU for 200 executions of a 10-Pass chain started over HTTP, 2.96 s -> 2.45 s.
 - `find_actions_without_listing_them`: every API call (Step Functions' and every other
@@ -41,7 +41,6 @@ Performance only: each patch here returns what moto's own code returns, and gap 
 
 import copy
 import functools
-import importlib
 import inspect
 import sys
 import threading
@@ -51,6 +50,7 @@ from typing import Any
 from unittest import mock
 
 from moto.core import responses
+from moto.stepfunctions.parser import utils
 from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
 from moto.stepfunctions.parser.asl.component.program.program import Program
@@ -123,15 +123,6 @@ def run_programs_without_a_timeout_in_their_thread(patches: ExitStack) -> None:
     patches.enter_context(mock.patch.object(Program, "eval", evaluate))
 
 
-# The modules that append to moto's list of interpreter threads (each holds it by name).
-_THREAD_LISTS = (
-    "moto.stepfunctions.parser.utils",
-    "moto.stepfunctions.parser.asl.component.program.program",
-    "moto.stepfunctions.parser.asl.component.test_state.program.test_state_program",
-    "moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.inline_iteration_component",
-    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback",
-    "moto.stepfunctions.parser.asl.component.state.exec.state_parallel.branch_worker",
-)
 _PRUNE_BEYOND = 256
 
 
@@ -143,9 +134,13 @@ class _LiveThreads(list[threading.Thread]):
 
 
 def forget_ended_threads(patches: ExitStack) -> None:
+    # Each module that appends to the list holds it by name (`from ... import TMP_THREADS`): every
+    # module of moto's interpreter holding that very list gets the pruned one instead.
+    original = utils.TMP_THREADS
     live = _LiveThreads()
-    for name in _THREAD_LISTS:
-        patches.enter_context(mock.patch.object(importlib.import_module(name), "TMP_THREADS", live))
+    for module in list(sys.modules.values()):
+        if getattr(module, "__name__", "").startswith("moto.") and vars(module).get("TMP_THREADS") is original:
+            patches.enter_context(mock.patch.object(module, "TMP_THREADS", live))
 
 
 def apply(patches: ExitStack) -> None:
