@@ -9,7 +9,6 @@ template's. A resource type it does not know stops the deploy with its type and 
 import hashlib
 import io
 import json
-import warnings
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,22 +62,15 @@ class Deployment:
 
 
 class Deployer:
-    def __init__(
-        self, clients: ClientFactory, *, region: str, account_id: str, publish_stack: StackPublisher | None = None
-    ) -> None:
+    def __init__(self, clients: ClientFactory, *, region: str, account_id: str, publish_stack: StackPublisher) -> None:
         self._clients = clients
         self._region = region
         self._account_id = account_id
-        self._publish_stack = publish_stack or self._create_stack
+        self._publish_stack = publish_stack
 
     def deploy(self, stack: StackArtifact, *, stack_name: str | None = None) -> Deployment:
         run = _Run(self, stack, stack_name or stack.name)
         return run.execute()
-
-    def _create_stack(self, stack_name: str, template: dict[str, Any]) -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # moto warns that it only records this resource type
-            self._clients("cloudformation").create_stack(StackName=stack_name, TemplateBody=json.dumps(template))
 
     # Resource creators: each returns the resource's Ref value and its attributes (Fn::GetAtt).
 

@@ -169,9 +169,10 @@ class EmbeddedAws:
         """Deploys a stack of a synthesized assembly (by default its only one; under another stack
         name with `as_stack`)."""
         stack = read_stack(Path(assembly_dir), stack_name)
-        if (as_stack or stack.name) in self.stacks:
+        name = as_stack or stack.name
+        if name in self.stacks:
             raise DeployError(
-                f"a stack named {as_stack or stack.name} is deployed already: deploy it again under another name"
+                f"a stack named {name} is deployed already: deploy it again under another name"
                 " (as_stack=...), or into a new embedded AWS"
             )
         deployment = Deployer(
