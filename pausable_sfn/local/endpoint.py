@@ -177,8 +177,11 @@ def _shut(connection: socket.socket) -> None:
         connection.shutdown(socket.SHUT_RDWR)
 
 
+_CONNECTIONS = "pausable_sfn_connections"  # the server's attribute, set once when it is made
+
+
 def _open_connections(server: Any) -> _Connections:
-    connections: _Connections = server.__dict__.setdefault("pausable_sfn_connections", _Connections())
+    connections: _Connections = getattr(server, _CONNECTIONS)
     return connections
 
 
@@ -226,6 +229,7 @@ class Endpoint:
             self._server = make_server(
                 HOST, port, app, threaded=True, request_handler=_KeepAliveHandler, fd=listener.fileno()
             )
+            setattr(self._server, _CONNECTIONS, _Connections())  # before serve_forever hands out a request
         finally:
             listener.close()  # the server holds its own duplicate of the socket
         self._thread = threading.Thread(target=self._server.serve_forever, name=f"endpoint-{port}", daemon=True)
