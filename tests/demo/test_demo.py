@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from rich.console import Console
 
-from pausable_sfn import demo
+from pausable_sfn import cli, demo
 from pausable_sfn.demo import FLOWS, Outcome
 
 
@@ -45,3 +45,13 @@ def test_a_flow_ending_otherwise_is_not_as_expected():
     assert Outcome(rejected, status="FAILED", error="JobRejected").as_expected
     assert not Outcome(rejected, status="SUCCEEDED").as_expected
     assert not Outcome(rejected, status="FAILED", error="JobRejected", problems=["never paused"]).as_expected
+
+
+@pytest.mark.parametrize(("finished", "exit_status"), [(True, 0), (False, 1)])
+def test_the_demo_command_runs_the_demo_and_says_how_it_ended(monkeypatch, finished, exit_status):
+    # `make demo` is `python -m pausable_sfn demo`: the command, not only the function, must reach it.
+    runs = []
+    monkeypatch.setattr(demo, "run", lambda console: runs.append(console) or finished)
+
+    assert cli.main(["demo"]) == exit_status
+    assert len(runs) == 1
