@@ -11,6 +11,8 @@ task's token under the key, scoped to the state machine and the state, then:
 - otherwise the payload goes to the receiver (a function, invoked and waited for as Step
   Functions would; a queue; a topic), with the key and without the token: who holds the key
   resumes the task through the channel, never with the token.
+What it answers is the task's TaskSubmitted output: a receiver function's own answer, as if the
+task had invoked it, or else what became of the registration.
 A task whose key is null this time waits by its token: the receiver gets the token, as a task
 without a key hands it.
 """
@@ -45,8 +47,8 @@ class ReceiverFailedError(Exception):
 def register(registration: Registration, *, registry: Registry, aws: Any) -> dict[str, Any]:
     key = registration.key
     if key is None:
-        _forward(registration.receiver, {**registration.payload, **_ids(registration, token=True)}, aws)
-        return {"registered": False}
+        answer = _forward(registration.receiver, {**registration.payload, **_ids(registration, token=True)}, aws)
+        return answer if answer is not None else {"registered": False}
     for _ in range(MAX_TAKE_OVERS):
         holder = registry.register(registration)
         if holder is None:
@@ -61,7 +63,7 @@ def register(registration: Registration, *, registry: Registry, aws: Any) -> dic
             )
             held_by = {"correlation_key": key, "held_by": holder.execution_arn}
             logger.warning("Key in use: the task failed", extra=held_by)
-            return {"registered": False, "keyInUse": holder.execution_arn}
+            return {"correlationKey": key, "registered": False, "keyInUse": holder.execution_arn}
         if registry.take_over(registration, holder):
             logger.info("Key taken over from a task that no longer waits", extra={"correlation_key": key})
             break
@@ -75,20 +77,20 @@ def register(registration: Registration, *, registry: Registry, aws: Any) -> dic
             apply_callback(early.callback, token=registration.taskToken, sfn=aws("stepfunctions"))
             registry.close(mine, delivery_id=early.delivery_id)
             logger.info("Early callback applied", extra={"correlation_key": key, "delivery_id": early.delivery_id})
-            return {"registered": True, "appliedEarlyCallback": early.delivery_id}
+            return {"correlationKey": key, "registered": True, "appliedEarlyCallback": early.delivery_id}
 
     try:
-        _forward(registration.receiver, {**registration.payload, **_ids(registration, token=False)}, aws)
+        answer = _forward(registration.receiver, {**registration.payload, **_ids(registration, token=False)}, aws)
     except ReceiverFailedError as error:
         registry.release(mine)
         aws("stepfunctions").send_task_failure(
             taskToken=registration.taskToken, error=error.args[0], cause=error.args[1]
         )
-        return {"registered": False, "receiverFailed": error.args[0]}
+        return {"correlationKey": key, "registered": False, "receiverFailed": error.args[0]}
     except Exception:
         registry.release(mine)  # nothing was handed on: the key must not stay taken
         raise
-    return {"registered": True}
+    return answer if answer is not None else {"correlationKey": key, "registered": True}
 
 
 def _ids(registration: Registration, *, token: bool) -> dict[str, Any]:
@@ -126,9 +128,10 @@ def _still_waits(holder: WaitingTask, *, registry: Registry, sfn: Any) -> bool:
     return True
 
 
-def _forward(receiver: Receiver | None, message: dict[str, Any], aws: Any) -> None:
+def _forward(receiver: Receiver | None, message: dict[str, Any], aws: Any) -> Any:
+    """Hands `message` to the receiver; a function's answer is returned (None for the others)."""
     if receiver is None:  # the task only waits, for a callback by key
-        return
+        return None
     body = json.dumps(message)
     if receiver.function is not None:
         answer = aws("lambda").invoke(FunctionName=receiver.function, InvocationType="RequestResponse", Payload=body)
@@ -140,10 +143,13 @@ def _forward(receiver: Receiver | None, message: dict[str, Any], aws: Any) -> No
             except (json.JSONDecodeError, AttributeError):
                 error_type = "Lambda.Unknown"
             raise ReceiverFailedError(error_type[:256], document[:32768])
-    elif receiver.queue is not None:
+        document = answer["Payload"].read().decode("utf-8")
+        return json.loads(document) if document else None
+    if receiver.queue is not None:
         aws("sqs").send_message(QueueUrl=receiver.queue, MessageBody=body)
     else:
         aws("sns").publish(TopicArn=receiver.topic, Message=body)
+    return None
 
 
 @logger.inject_lambda_context(correlation_id_path="executionId", clear_state=True)
