@@ -199,8 +199,8 @@ class CorrelationRegistry(Construct):
 
 
 def validate_window(window: Duration, channel_id: str) -> None:
-    seconds = window.to_seconds()
-    if not 0 <= seconds <= MAX_EARLY_CALLBACK_WINDOW_SECONDS or seconds != int(seconds):
+    milliseconds = window.to_milliseconds()
+    if not 0 <= milliseconds <= MAX_EARLY_CALLBACK_WINDOW_SECONDS * 1000 or milliseconds % 1000:
         raise ValueError(
             f"CallbackChannel '{channel_id}': early_callback_window must be whole seconds from 0 to "
             f"{MAX_EARLY_CALLBACK_WINDOW_SECONDS} (15 minutes, the longest SQS delay, which times it)"

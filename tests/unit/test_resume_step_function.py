@@ -137,7 +137,7 @@ class TestSnsInvocation:
         ({}, "taskToken: Field required"),
         ({"taskToken": ""}, "taskToken: String should have at least 1 character"),
         ({"taskToken": "t" * 2049}, "taskToken: String should have at most 2048 characters"),
-        ({"taskToken": TOKEN, "status": "DONE"}, "status: Input should be 'SUCCEED' or 'FAILED'"),
+        ({"taskToken": TOKEN, "status": "DONE"}, "status: Input should be 'SUCCEED', 'FAILED' or 'HEARTBEAT'"),
         ({"taskToken": TOKEN, "output": "{not json"}, "output is a string but not a JSON document"),
         ({"taskToken": TOKEN, "output": {"blob": "x" * MAX_OUTPUT_BYTES}}, "Step Functions accepts at most 262144"),
         ({"taskToken": TOKEN, "error": "Oops"}, 'error and cause go with status "FAILED"'),

@@ -104,7 +104,8 @@ class Callback(BaseModel):
     correlationKey: KeyValue = None
     stateMachine: str | None = Field(default=None, pattern=STATE_MACHINE_ARN)
     state: str | None = Field(default=None, min_length=1, max_length=MAX_STATE_NAME_LENGTH)
-    status: Literal["SUCCEED", "FAILED"] = "SUCCEED"
+    # HEARTBEAT: the task is still being worked on (SendTaskHeartbeat); the task keeps waiting.
+    status: Literal["SUCCEED", "FAILED", "HEARTBEAT"] = "SUCCEED"
     output: Any = None
     error: str | None = Field(default=None, min_length=1, max_length=MAX_ERROR_LENGTH)
     cause: str | None = Field(default=None, max_length=MAX_CAUSE_LENGTH)
@@ -121,8 +122,10 @@ class Callback(BaseModel):
             raise ValueError(f"correlationKey must have 1 to {MAX_CORRELATION_KEY_LENGTH} characters")
         if self.status == "SUCCEED" and (self.error is not None or self.cause is not None):
             raise ValueError('error and cause go with status "FAILED"')
-        if self.status == "FAILED" and self.output is not None:
+        if self.status != "SUCCEED" and self.output is not None:
             raise ValueError('output goes with status "SUCCEED"')
+        if self.status == "HEARTBEAT" and (self.error is not None or self.cause is not None):
+            raise ValueError('error and cause go with status "FAILED"')
         if self.output is not None:
             self.output_document()  # fail now, not at SendTaskSuccess
         return self

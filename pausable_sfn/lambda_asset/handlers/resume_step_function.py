@@ -4,7 +4,7 @@ Invoked by CallbackToUnpauseSfnTopic (every record of the SNS event is handled),
 EventBridge rule (the event's detail is the callback), or by hand with a callback object:
 {"taskToken": "...", "status"?: "SUCCEED" | "FAILED", "output"?: ..., "error"?: "...",
 "cause"?: "..."}. SUCCEED sends SendTaskSuccess with the output; FAILED sends SendTaskFailure
-with the error and cause.
+with the error and cause; HEARTBEAT sends SendTaskHeartbeat (the task goes on waiting).
 
 A callback may name its task by `correlationKey` instead of `taskToken` (with `stateMachine` and
 `state` when the key alone is ambiguous): the channel's correlation registry knows the token of
@@ -115,8 +115,10 @@ def _read_sns_message(message_id: str, message: str) -> Delivered | InvalidEvent
 
 
 def apply_callback(callback: Callback, *, token: str, sfn: Any) -> None:
-    """SendTaskSuccess or SendTaskFailure, as the callback says, with `token`."""
-    if callback.status == "SUCCEED":
+    """SendTaskSuccess, SendTaskFailure or SendTaskHeartbeat, as the callback says, with `token`."""
+    if callback.status == "HEARTBEAT":
+        sfn.send_task_heartbeat(taskToken=token)
+    elif callback.status == "SUCCEED":
         sfn.send_task_success(taskToken=token, output=callback.output_document())
     else:
         sfn.send_task_failure(
@@ -191,6 +193,10 @@ class ByKey:
             applied = self._apply(callback, waiting[0], delivery_id=delivery_id)
             if applied is not None:
                 return applied
+        if callback.status == "HEARTBEAT" and delivery_id is not None:
+            # Nothing to hold: a heartbeat only matters to a task that waits now.
+            logger.warning("Heartbeat by key for no waiting task", extra={"correlation_key": key})
+            return Resumed(None, callback.status, None, already_closed="no task waits on this key", key=key)
         if delivery_id is None:
             scope = f" of {callback.stateMachine}" if callback.stateMachine else ""
             raise CallbackRefusedError(NO_TASK_WAITS_ON_KEY, f"correlation key '{key}'{scope}")
@@ -209,7 +215,8 @@ class ByKey:
             if code in REFUSALS:
                 raise CallbackRefusedError(code, f"correlation key '{task.key}'") from None
             raise
-        self.registry.close(task, delivery_id=delivery_id)
+        if callback.status != "HEARTBEAT":
+            self.registry.close(task, delivery_id=delivery_id)
         logger.info(
             "Execution resumed by key",
             extra={"correlation_key": task.key, "status": callback.status, "execution_id": task.execution_arn},
