@@ -34,7 +34,7 @@ def request_job(request: JobRequest, *, queue_url: str, sqs: Any) -> dict[str, A
     )
     response = sqs.send_message(
         QueueUrl=queue_url,
-        MessageBody=message.model_dump_json(),
+        MessageBody=message.model_dump_json(exclude_none=True),
         DelaySeconds=message.jobDurationSeconds,
     )
     logger.info(
