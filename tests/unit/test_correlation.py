@@ -65,15 +65,15 @@ def test_given_a_registered_task_when_a_callback_by_key_comes_through_sns_then_t
     }
 
 
-def test_given_a_task_resumed_by_key_then_its_entry_holds_no_token_and_says_which_delivery_closed_it(channel):
+def test_given_a_task_resumed_by_key_then_its_entry_goes_and_the_delivery_is_remembered(channel):
     channel.register(A.registration(KEY))
 
     channel.callback_by_sns(PAID, message_id="msg-1")
 
-    [entry] = channel.entries(KEY, "task#")
-    assert "ciphertext" not in entry
-    assert "tokenFingerprint" not in entry
-    assert entry["closedBy"] == "msg-1"
+    assert channel.entries(KEY, "task#") == []
+    [delivery] = channel.entries(KEY, "delivery#")
+    assert delivery["entry"] == "delivery#msg-1"
+    assert set(delivery) == {"correlationKey", "entry", "deleteAfter"}  # no token, no callback
 
 
 def test_given_a_task_resumed_by_key_when_the_same_sns_message_comes_again_then_it_is_applied_already_and_sends_nothing(
@@ -92,7 +92,7 @@ def test_given_a_task_resumed_by_key_when_the_same_sns_message_comes_again_then_
             "correlationKey": KEY,
             "status": "SUCCEED",
             "executionId": None,
-            "alreadyClosed": "this delivery was applied already",
+            "alreadyClosed": "this delivery was received already",
         }
     ]
     assert "held" not in result
@@ -112,11 +112,7 @@ def test_given_a_registered_task_when_an_eventbridge_event_is_delivered_twice_th
     assert len(again["alreadyClosed"]) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Registry.register overwrites a closed entry and its closedBy: a redelivery resumes the next task",
-)
-def test_given_a_task_resumed_by_key_when_a_new_execution_waits_on_the_key_and_the_old_message_comes_again_then_the_new_task_is_not_resumed(  # noqa: E501
+def test_given_a_task_resumed_by_key_when_its_message_comes_again_for_the_keys_next_task_then_that_task_waits_on(
     channel,
 ):
     channel.register(A.registration(KEY))
@@ -231,10 +227,6 @@ def test_given_a_held_callback_applied_to_its_task_when_the_same_message_comes_a
     assert channel.entries(KEY, "early#") == []
 
 
-HELD_TWICE = "ByKey.resume dedupes deliveries on task entries only: a held callback delivered again is held twice"
-
-
-@pytest.mark.xfail(strict=True, reason=HELD_TWICE)
 def test_given_a_held_callback_when_the_same_message_comes_again_before_any_task_then_it_is_held_once(channel):
     channel.callback_by_sns(PAID, message_id="msg-1")
 
@@ -243,8 +235,7 @@ def test_given_a_held_callback_when_the_same_message_comes_again_before_any_task
     assert [early["deliveryId"] for early in channel.entries(KEY, "early#")] == ["msg-1"]
 
 
-@pytest.mark.xfail(strict=True, reason=HELD_TWICE)
-def test_given_a_held_callback_delivered_twice_when_its_task_registers_and_the_window_ends_then_nothing_is_dead_lettered(  # noqa: E501
+def test_given_a_held_callback_delivered_twice_when_its_task_registers_then_nothing_is_left_to_dead_letter(
     channel,
 ):
     channel.callback_by_sns(PAID, message_id="msg-1")
@@ -301,7 +292,7 @@ def test_given_a_window_of_0_when_a_callback_by_key_comes_and_no_task_waits_then
     [letter] = channel.dead_letters()
     assert f"'{KEY}'" in letter["reason"]
     assert letter["callback"] == {"correlationKey": KEY, "status": "SUCCEED", "output": {"paid": 120}}
-    assert channel.items() == []
+    assert [item["entry"] for item in channel.items()] == ["delivery#msg-1"]  # nothing held
     assert channel.delayed_expiry_messages() == 0
     assert channel.sfn.calls == []
 
@@ -346,12 +337,13 @@ def test_given_a_registration_refused_for_key_in_use_then_the_holders_entry_is_i
 ):
     channel.register(A.registration(KEY))
     channel.register(B.registration(KEY))
+    [entry] = channel.entries(KEY, "task#")
 
     channel.callback_by_sns(PAID, message_id="msg-1")
 
-    assert channel.sfn.successes() == {A.token: {"paid": 120}}
-    [entry] = channel.entries(KEY, "task#")
     assert entry["executionArn"] == A.execution
+    assert channel.sfn.successes() == {A.token: {"paid": 120}}
+    assert channel.entries(KEY, "task#") == []
 
 
 def test_given_the_holders_task_has_timed_out_when_another_execution_registers_then_it_takes_the_key_over(channel):
@@ -518,14 +510,16 @@ def test_given_entries_of_two_executions_when_one_ends_then_the_janitor_removes_
     assert [item["executionArn"] for item in channel.items()] == [B.execution]
 
 
-def test_given_a_closed_entry_when_its_execution_ends_then_the_janitor_removes_it_too(channel):
+def test_given_a_task_resumed_by_key_when_its_execution_ends_then_only_the_delivery_record_is_left_to_its_ttl(
+    channel,
+):
     channel.register(A.registration(KEY))
     channel.callback_by_sns(PAID, message_id="msg-1")
 
     result = channel.janitor_on_execution_end(A.execution, "SUCCEEDED")
 
-    assert result == {"released": 0}  # only entries whose task still waited count
-    assert channel.items() == []
+    assert result == {"released": 0}  # the callback took the entry already
+    assert [item["entry"] for item in channel.items()] == ["delivery#msg-1"]
 
 
 def test_given_a_running_execution_when_its_status_changes_to_running_then_the_janitor_removes_nothing(channel):

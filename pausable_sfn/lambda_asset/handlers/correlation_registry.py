@@ -6,13 +6,14 @@ in it, by `entry`:
 - "task#<state machine ARN>#<state>": the task of that state that waits on the key. Its token is
   encrypted with the channel's KMS key (CORRELATION_KMS_KEY) under an encryption context that
   names the key and the entry, so a ciphertext copied into another item does not decrypt. The
-  index ByExecution finds an execution's entries when it ends. When a callback closes the task,
-  the token goes and the entry keeps, for one early-callback window, which delivery closed it:
-  SNS and EventBridge deliver at least once, and a second delivery must not be held for the next
-  task that waits on the key.
+  index ByExecution finds an execution's entries when it ends. The entry goes when a callback
+  closes the task.
 - "early#<received at>#<delivery id>": a callback that came while no task waited on the key,
   and which state machine and state it names, if any. The registrar of the next task to wait
   claims it; the janitor dead-letters it when its window ends unclaimed.
+- "delivery#<delivery id>": an SNS message or EventBridge event received for the key, kept for a
+  window: both deliver at least once, and a second delivery must be neither applied to the next
+  task that waits on the key nor held a second time.
 Every item has `deleteAfter`, the table's TTL: nothing stays once no task can need it.
 
 Claims are conditional deletes, and both sides write before they read (a task registers, then
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
@@ -34,8 +36,10 @@ from . import clients
 from .contracts import MAX_TASK_WAIT_SECONDS, fingerprint
 from .messages import Callback, Registration
 
+logger = Logger(child=True)
 TASK = "task#"
 EARLY = "early#"
+DELIVERY = "delivery#"
 # Leftovers are dropped this long after the last moment a task or a window could need them.
 TTL_MARGIN = timedelta(days=1)
 _serialize = TypeSerializer().serialize
@@ -48,7 +52,7 @@ def task_entry(state_machine: str, state: str) -> str:
 
 @dataclass(frozen=True)
 class WaitingTask:
-    """A task's entry: `token_fingerprint` is None once a callback has closed it."""
+    """A task's entry: the task waits on the key (or did, until its execution ended or it timed out)."""
 
     key: str
     entry: str
@@ -58,7 +62,6 @@ class WaitingTask:
     registered_at: str
     token_fingerprint: str | None
     ciphertext: bytes | None
-    closed_by: str | None
 
     @property
     def waits(self) -> bool:
@@ -158,27 +161,14 @@ class Registry:
         token: str = answer["Plaintext"].decode("utf-8")
         return token
 
-    def close(self, task: WaitingTask, *, delivery_id: str | None) -> None:
-        """The task's callback was applied: its token goes, and the entry says which delivery closed
-        it for one window."""
-        names = {"#entry": "entry"}
-        values = {":fingerprint": task.token_fingerprint, ":until": self._epoch(self.window + TTL_MARGIN)}
-        update = "REMOVE ciphertext, tokenFingerprint SET deleteAfter = :until"
-        if delivery_id is not None:
-            update += ", closedBy = :delivery"
-            values[":delivery"] = delivery_id
+    def close(self, task: WaitingTask) -> None:
+        """The task's callback was applied: its entry goes (unless another task's replaced it).
+        Said, not raised, when it fails: the callback is applied, and the janitor drops the entry
+        when the execution ends."""
         try:
-            self._dynamodb.update_item(
-                TableName=self.table,
-                Key=_item_key(task.key, task.entry),
-                UpdateExpression=update,
-                ConditionExpression="attribute_exists(#entry) AND tokenFingerprint = :fingerprint",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=_values(values),
-            )
+            self.release(task)
         except ClientError as error:
-            if not _condition_failed(error):  # another task registered in between: its entry stays
-                raise
+            logger.error("Entry of a closed task left for the janitor", extra={"reason": str(error)})
 
     def release(self, task: WaitingTask) -> bool:
         """Removes the entry of a task that no longer waits (it was registered by the very token
@@ -225,7 +215,24 @@ class Registry:
                     released.append(task)
         return released
 
-    # --- early callbacks -------------------------------------------------------------------------
+    # --- deliveries and early callbacks ----------------------------------------------------------
+
+    def receive(self, key: str, delivery_id: str) -> bool:
+        """Records a delivery of a callback for `key`: False when it was received before (a
+        redelivery by SNS or EventBridge), whatever became of it then."""
+        until = self._epoch(self.window + TTL_MARGIN)
+        item = {"correlationKey": key, "entry": f"{DELIVERY}{delivery_id}", "deleteAfter": until}
+        try:
+            self._put(item, condition="attribute_not_exists(#entry)", values={})
+            return True
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+
+    def forget(self, key: str, delivery_id: str) -> None:
+        """Forgets a delivery whose handling failed, so that its retry is handled anew."""
+        self._dynamodb.delete_item(TableName=self.table, Key=_item_key(key, f"{DELIVERY}{delivery_id}"))
 
     def early(self, callback: Callback, *, delivery_id: str) -> EarlyCallback:
         """The entry a callback that came before its task would be held as (not written yet)."""
@@ -298,7 +305,6 @@ class Registry:
             registered_at=data["registeredAt"],
             token_fingerprint=data.get("tokenFingerprint"),
             ciphertext=None if ciphertext is None else bytes(ciphertext),
-            closed_by=data.get("closedBy"),
         )
 
     def _early(self, item: dict[str, Any]) -> EarlyCallback:

@@ -74,8 +74,12 @@ def register(registration: Registration, *, registry: Registry, aws: Any) -> dic
 
     for early in registry.early_callbacks(key):
         if early.is_for(registration.stateMachine, registration.state) and registry.claim(early):
-            apply_callback(early.callback, token=registration.taskToken, sfn=aws("stepfunctions"))
-            registry.close(mine, delivery_id=early.delivery_id)
+            try:
+                apply_callback(early.callback, token=registration.taskToken, sfn=aws("stepfunctions"))
+            except BaseException:
+                registry.hold(early)  # claimed, not applied: kept for the retry of this registration
+                raise
+            registry.close(mine)
             logger.info("Early callback applied", extra={"correlation_key": key, "delivery_id": early.delivery_id})
             return {"correlationKey": key, "registered": True, "appliedEarlyCallback": early.delivery_id}
 
@@ -112,7 +116,6 @@ def _entry_of(registration: Registration, key: str) -> WaitingTask:
         registered_at="",
         token_fingerprint=fingerprint(registration.taskToken),
         ciphertext=b"",
-        closed_by=None,
     )
 
 

@@ -181,16 +181,26 @@ class ByKey:
     def resume(self, callback: Callback, *, delivery_id: str | None) -> Resumed:
         key = callback.key
         assert key is not None
+        # A heartbeat twice is harmless, and the next task on the key never gets it (it is not held).
+        recorded = delivery_id is not None and callback.status != "HEARTBEAT"
+        if recorded and not self.registry.receive(key, str(delivery_id)):
+            logger.warning("Callback by key delivered again: handled once", extra={"correlation_key": key})
+            return Resumed(None, callback.status, None, already_closed="this delivery was received already", key=key)
+        try:
+            return self._resume(callback, key, delivery_id=delivery_id)
+        except BaseException:
+            if recorded:  # nothing was applied or held: its retry must be handled anew
+                self.registry.forget(key, str(delivery_id))
+            raise
+
+    def _resume(self, callback: Callback, key: str, *, delivery_id: str | None) -> Resumed:
         tasks = self.registry.tasks(key, state_machine=callback.stateMachine, state=callback.state)
-        if delivery_id is not None and any(task.closed_by == delivery_id for task in tasks):
-            logger.warning("Callback by key delivered again: applied once", extra={"correlation_key": key})
-            return Resumed(None, callback.status, None, already_closed="this delivery was applied already", key=key)
         waiting = [task for task in tasks if task.waits]
         if len(waiting) > 1:
             executions = ", ".join(f"{task.execution_arn} at '{task.state}'" for task in waiting)
             raise CallbackRefusedError(AMBIGUOUS_KEY, f"correlation key '{key}': {executions}")
         if waiting:
-            applied = self._apply(callback, waiting[0], delivery_id=delivery_id)
+            applied = self._apply(callback, waiting[0])
             if applied is not None:
                 return applied
         if callback.status == "HEARTBEAT" and delivery_id is not None:
@@ -202,7 +212,7 @@ class ByKey:
             raise CallbackRefusedError(NO_TASK_WAITS_ON_KEY, f"correlation key '{key}'{scope}")
         return self._hold(callback, delivery_id=delivery_id)
 
-    def _apply(self, callback: Callback, task: WaitingTask, *, delivery_id: str | None) -> Resumed | None:
+    def _apply(self, callback: Callback, task: WaitingTask) -> Resumed | None:
         """Applies the callback to the waiting task; None when that task turned out closed
         (timed out, or resumed by its token), whose entry is then let go."""
         try:
@@ -216,7 +226,7 @@ class ByKey:
                 raise CallbackRefusedError(code, f"correlation key '{task.key}'") from None
             raise
         if callback.status != "HEARTBEAT":
-            self.registry.close(task, delivery_id=delivery_id)
+            self.registry.close(task)
         logger.info(
             "Execution resumed by key",
             extra={"correlation_key": task.key, "status": callback.status, "execution_id": task.execution_arn},
@@ -245,7 +255,11 @@ class ByKey:
             if task.waits
         ]
         if len(waiting) == 1 and self.registry.claim(early):
-            applied = self._apply(callback, waiting[0], delivery_id=delivery_id)
+            try:
+                applied = self._apply(callback, waiting[0])
+            except BaseException:
+                self.registry.hold(early)  # claimed, not applied: held again, for Lambda's retry or a task
+                raise
             if applied is not None:
                 return applied
             self.registry.hold(early)  # that task had closed: held again, for the next one
