@@ -262,6 +262,9 @@ class Registry:
         """The callbacks held for `key`, oldest first."""
         return [self._early(item) for item in self._query(key, EARLY)]
 
+    def within_window(self, early: EarlyCallback) -> bool:
+        return _now() - datetime.fromisoformat(early.received_at) <= self.window
+
     def claim(self, early: EarlyCallback) -> bool:
         """Takes an early callback for one task: True for exactly one of those that try."""
         return self._take(early.key, early.entry) is not None

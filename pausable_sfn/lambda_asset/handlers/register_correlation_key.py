@@ -73,7 +73,10 @@ def register(registration: Registration, *, registry: Registry, aws: Any) -> dic
     logger.info("Task registered under its key", extra={"correlation_key": key})
 
     for early in registry.early_callbacks(key):
-        if early.is_for(registration.stateMachine, registration.state) and registry.claim(early):
+        # One whose window has ended is the janitor's (DynamoDB's TTL deletes nothing on time).
+        if not registry.within_window(early) or not early.is_for(registration.stateMachine, registration.state):
+            continue
+        if registry.claim(early):
             try:
                 apply_callback(early.callback, token=registration.taskToken, sfn=aws("stepfunctions"))
             except BaseException:
