@@ -174,9 +174,11 @@ class CorrelationRegistry(Construct):
             # machine on the registrar (its definition names it).
             own_policy=True,
         )
+        # Named after this registry: a state machine may have tasks of two channels.
+        suffix = self.node.addr[:8]
         rule = events.Rule(
             scope,
-            "ExecutionEndedRule",
+            f"ExecutionEndedRule{suffix}",
             description="The end of each execution, so that the correlation registry drops what it held for it",
             event_pattern=events.EventPattern(
                 source=["aws.states"],
@@ -185,12 +187,12 @@ class CorrelationRegistry(Construct):
             ),
         )
         janitor = lambda_.Function.from_function_attributes(
-            scope, "CorrelationJanitor", function_arn=self.janitor.function_arn, skip_permissions=True
+            scope, f"CorrelationJanitor{suffix}", function_arn=self.janitor.function_arn, skip_permissions=True
         )
         rule.add_target(targets.LambdaFunction(janitor, retry_attempts=2))
         lambda_.CfnPermission(
             scope,
-            "ExecutionEndedInvokesJanitor",
+            f"ExecutionEndedInvokesJanitor{suffix}",
             action="lambda:InvokeFunction",
             function_name=self.janitor.function_arn,
             principal="events.amazonaws.com",

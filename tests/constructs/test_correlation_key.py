@@ -316,3 +316,34 @@ def test_a_task_without_a_key_still_needs_a_receiver():
 def test_a_channel_refuses_a_window_or_source_that_cannot_work(options, message):
     with pytest.raises(ValueError, match=message):
         CallbackChannel(cdk.Stack(cdk.App(), "Channel"), "Callbacks", **options)
+
+
+def test_tasks_of_two_channels_in_one_state_machine_each_get_their_registry_watching_it():
+    app = cdk.App()
+    stack = cdk.Stack(app, "TwoChannels")
+    first, second = CallbackChannel(stack, "Payments"), CallbackChannel(stack, "Shipments")
+    paid = PausableTask(stack, "Await payment", timeout=HOUR, correlation_key="$.paymentId", channel=first)
+    shipped = PausableTask(stack, "Await shipment", timeout=HOUR, correlation_key="$.parcelId", channel=second)
+    PausableStateMachine(stack, "Orders", definition=paid.next(shipped))
+
+    template = synthesize(app, stack)
+
+    rules = [rule_id for rule_id in template.resources("AWS::Events::Rule") if rule_id.startswith("OrdersExecution")]
+    assert len(rules) == 2
+
+
+def test_a_channel_of_another_stack_serves_keyed_tasks_without_a_dependency_cycle():
+    app = cdk.App()
+    shared = cdk.Stack(app, "Shared")
+    channel = CallbackChannel(shared, "Callbacks")
+    orders = cdk.Stack(app, "Orders")
+    task = PausableTask(
+        orders, "Pack", function=notify_function(orders), timeout=HOUR, correlation_key="$.id", channel=channel
+    )
+    PausableStateMachine(orders, "Machine", definition=task)
+
+    assembly = app.synth()  # CDK refuses a cycle between two stacks here
+
+    assert orders.dependencies == [shared]
+    assert shared.dependencies == []
+    assert assembly.get_stack_by_name("Orders").template["Resources"]
