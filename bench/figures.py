@@ -53,7 +53,8 @@ class Figure:
 
     @property
     def ratio(self) -> float | None:
-        return self.ours.median / self.reference.median if self.reference else None
+        # A reference of nothing (no call, no Lambda time) has no ratio.
+        return self.ours.median / self.reference.median if self.reference and self.reference.median else None
 
 
 def _env() -> dict[str, str]:
