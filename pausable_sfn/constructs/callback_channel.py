@@ -73,12 +73,8 @@ class CallbackChannel(Construct):
             )
         super().__init__(scope, id)
         self._correlation: CorrelationRegistry | None = None
-        self._correlation_options = {
-            "window": window,
-            "event_bus": event_bus,
-            "event_source": event_source,
-            "event_detail_type": event_detail_type,
-        }
+        self._window, self._event_bus = window, event_bus
+        self._event_source, self._event_detail_type = event_source, event_detail_type
         self._callback_grantees: list[iam.IPrincipal] = []
         self.topic = sns.Topic(
             self,
@@ -113,18 +109,17 @@ class CallbackChannel(Construct):
     def correlation(self) -> CorrelationRegistry:
         """The correlation registry, made on first use (by the first PausableTask with a key)."""
         if self._correlation is None:
-            options = self._correlation_options
-            bus = options["event_bus"] or events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
+            bus = self._event_bus or events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
             self._correlation = CorrelationRegistry(
                 self,
                 "Correlation",
                 functions=self._functions,
                 resume_function=self.resume_function,
                 dead_letter_queue=self.dead_letter_queue,
-                window=options["window"],
+                window=self._window,
                 event_bus=bus,
-                event_source=options["event_source"],
-                event_detail_type=options["event_detail_type"],
+                event_source=self._event_source,
+                event_detail_type=self._event_detail_type,
             )
             for principal in self._callback_grantees:
                 self._grant_put_events(principal)
