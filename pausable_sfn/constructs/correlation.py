@@ -27,7 +27,7 @@ ENDED = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
 # How long the registrar may take: it invokes a receiver function and waits for it, as Step
 # Functions would, so a receiver must answer well within this.
 REGISTRAR_TIMEOUT_SECONDS = 60
-WRITE_ITEMS = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+WRITE_ITEMS = ["dynamodb:PutItem", "dynamodb:DeleteItem"]
 
 
 class CorrelationRegistry(Construct):
@@ -124,7 +124,8 @@ class CorrelationRegistry(Construct):
             # DeleteItem: the registrar withdraws its registration when the receiver fails.
             self.registrar: [*WRITE_ITEMS, "dynamodb:GetItem", "dynamodb:Query"],
             resume_function: [*WRITE_ITEMS, "dynamodb:Query"],
-            self.janitor: ["dynamodb:Query", "dynamodb:DeleteItem"],
+            # No Query on the table itself: the janitor finds an execution's entries by the index.
+            self.janitor: WRITE_ITEMS,
         }
         for function, actions in table_actions.items():
             function.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=[self.table.table_arn]))

@@ -415,6 +415,8 @@ def _validate(
     reserved = [key for key in payload if key.removesuffix(".$") in RESERVED_FIELDS]
     if reserved:
         raise invalid(f"payload may not set {', '.join(reserved)}: the task sets taskToken and executionId itself")
+    if may_have_no_receiver and any(key.removesuffix(".$") == "correlationKey" for key in payload):
+        raise invalid("payload may not set correlationKey: with a correlation_key, the task sets it itself")
 
     failure_path = failure_path or DEFAULT_FAILURE_PATH
     if not failure_path.startswith("$."):

@@ -395,9 +395,9 @@ class Deployer:
         """A key (Ref: its id) with its policy, usage and rotation; a deployment deletes nothing, so a
         PendingWindowInDays has nothing to do here."""
         kms = self._clients("kms")
-        options = {
-            key: props[key] for key in ("Description", "KeyUsage", "KeySpec", "MultiRegion", "Tags") if key in props
-        }
+        options = {key: props[key] for key in ("Description", "KeyUsage", "KeySpec", "MultiRegion") if key in props}
+        if "Tags" in props:  # CloudFormation's Key/Value, KMS's TagKey/TagValue
+            options["Tags"] = [{"TagKey": tag["Key"], "TagValue": tag["Value"]} for tag in props["Tags"]]
         if "KeyPolicy" in props:
             options["Policy"] = json.dumps(props["KeyPolicy"])
         key = kms.create_key(**options)["KeyMetadata"]

@@ -90,6 +90,10 @@ class FakeStepFunctions:
     def refuse(self, token: str, code: str) -> None:
         self._refusals[token] = code
 
+    def accept(self, token: str) -> None:
+        """Calls with `token` are answered again (a throttling is over)."""
+        self._refusals.pop(token, None)
+
     def send_task_success(self, *, taskToken: str, output: str) -> dict:  # noqa: N803 (boto3 names)
         return self._answer("SendTaskSuccess", taskToken, output=output)
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from botocore.exceptions import ClientError
-from handlers import clients
+from handlers import clients, resume_step_function
 from handlers.contracts import AMBIGUOUS_KEY, MAX_CORRELATION_KEY_LENGTH, NO_TASK_WAITS_ON_KEY, fingerprint
 from handlers.correlation_registry import task_entry
 from handlers.resume_step_function import CallbackRefusedError
@@ -29,6 +29,7 @@ from .correlation_fixtures import (
     create_channel,
     environment,
     make_moto_requests_atomic,
+    task_token,
 )
 
 KEY = "order-7"
@@ -358,17 +359,86 @@ def test_given_the_holders_task_has_timed_out_when_another_execution_registers_t
     assert channel.sfn.successes() == {B.token: {"paid": 120}}
 
 
-def test_given_a_waiting_tasks_token_has_expired_when_a_callback_by_key_comes_then_it_is_held_for_the_next_task(
-    channel,
-):
+def test_given_a_waiting_tasks_token_has_expired_when_a_callback_by_key_comes_then_it_is_late_and_never_held(channel):
     channel.register(A.registration(KEY))
     channel.sfn.refuse(A.token, "TaskTimedOut")
 
     result = channel.callback_by_sns(PAID, message_id="msg-1")
     channel.register(B.registration(KEY))
 
-    assert result["held"] == [{"correlationKey": KEY, "status": "SUCCEED"}]
-    assert channel.sfn.successes() == {B.token: {"paid": 120}}
+    # Held, it would resume the key's next task (B) with what was meant for A.
+    assert result["alreadyClosed"][0]["alreadyClosed"].startswith("TaskTimedOut")
+    assert "held" not in result
+    assert channel.sfn.successes() == {}
+    assert channel.waiting_on(KEY) == [B.execution]
+
+
+def test_given_a_task_that_closed_when_a_callback_by_key_comes_within_the_window_then_it_is_late_not_early(channel):
+    channel.register(A.registration(KEY))
+    channel.callback_by_sns(PAID, message_id="msg-1")
+
+    late = channel.callback_by_sns({**PAID, "output": {"paid": 999}}, message_id="msg-2")
+    channel.register(B.registration(KEY))
+
+    assert late["alreadyClosed"][0]["alreadyClosed"].startswith("its task closed at ")
+    assert channel.entries(KEY, "early#") == []
+    assert channel.sfn.successes() == {A.token: {"paid": 120}}
+
+
+def test_given_a_map_of_one_execution_when_two_iterations_wait_on_one_key_then_the_second_is_refused(channel):
+    first, second = Task(A.name), Task(A.name)  # one execution, one state: two attempts or iterations
+    channel.register(first.registration(KEY, taskToken=task_token("iteration-1")))
+
+    answer = channel.register(second.registration(KEY, taskToken=task_token("iteration-2")))
+
+    assert answer["keyInUse"] == A.execution
+    assert [call.token for call in channel.sfn.sent("SendTaskFailure")] == [task_token("iteration-2")]
+
+
+def test_given_an_earlier_attempt_of_the_same_task_has_closed_when_it_registers_again_then_it_takes_its_key_back(
+    channel,
+):
+    channel.register(A.registration(KEY, taskToken=task_token("attempt-1")))
+    channel.sfn.refuse(task_token("attempt-1"), "TaskDoesNotExist")
+
+    answer = channel.register(A.registration(KEY, taskToken=task_token("attempt-2")))
+    channel.callback_by_sns(PAID, message_id="msg-1")
+
+    assert answer == {"correlationKey": KEY, "registered": True}
+    assert channel.sfn.successes() == {task_token("attempt-2"): {"paid": 120}}
+
+
+def test_given_a_held_callback_claimed_when_sending_it_fails_then_lambdas_retry_applies_it_once(channel, monkeypatch):
+    channel.register(A.registration(KEY))
+    tasks = resume_step_function.Registry.tasks
+    calls = {"n": 0}
+
+    def first_look_finds_nothing(self, key, **scope):  # A registers between the two looks
+        calls["n"] += 1
+        return [] if calls["n"] == 1 else tasks(self, key, **scope)
+
+    monkeypatch.setattr(resume_step_function.Registry, "tasks", first_look_finds_nothing)
+    channel.sfn.refuse(A.token, "ThrottlingException")
+    with pytest.raises(ClientError):
+        channel.callback_by_sns(PAID, message_id="msg-1")
+    monkeypatch.setattr(resume_step_function.Registry, "tasks", tasks)
+    channel.sfn.accept(A.token)
+
+    retry = channel.callback_by_sns(PAID, message_id="msg-1")  # Lambda's retry of the same delivery
+
+    assert retry["resumed"] == [{"correlationKey": KEY, "status": "SUCCEED", "executionId": A.execution}]
+    assert channel.entries(KEY, "early#") == []  # not held again besides
+
+
+def test_given_events_without_an_id_then_each_is_its_own_delivery(channel):
+    channel.register(A.registration(KEY))
+    first = channel.callback_by_event(PAID, event_id="")  # made by hand: EventBridge gives every event one
+    channel.register(B.registration(KEY))
+
+    second = channel.callback_by_event(PAID, event_id="")
+
+    assert first["resumed"][0]["executionId"] == A.execution
+    assert second["resumed"][0]["executionId"] == B.execution
 
 
 def test_given_a_flow_by_key_then_the_logs_name_the_tokens_by_fingerprint_only(channel, log_lines):
@@ -381,16 +451,6 @@ def test_given_a_flow_by_key_then_the_logs_name_the_tokens_by_fingerprint_only(c
     assert fingerprint(B.token) in logged
     assert A.token not in logged
     assert B.token not in logged
-
-
-def test_given_the_same_execution_registers_again_then_it_replaces_its_own_entry(channel):
-    channel.register(A.registration(KEY))
-
-    answer = channel.register(A.registration(KEY))
-
-    assert answer == {"correlationKey": KEY, "registered": True}
-    assert channel.sfn.calls == []
-    assert channel.waiting_on(KEY) == [A.execution]
 
 
 # 8. Tasks of two state machines on one key: a callback must say which.
@@ -507,7 +567,12 @@ def test_given_entries_of_two_executions_when_one_ends_then_the_janitor_removes_
     result = channel.janitor_on_execution_end(A.execution, status)
 
     assert result == {"released": 2}
-    assert [item["executionArn"] for item in channel.items()] == [B.execution]
+    assert [item["executionArn"] for item in channel.items() if item["entry"].startswith("task#")] == [B.execution]
+    # A callback for A's tasks from now on is late: each left a closed mark for the window.
+    assert {item["entry"].split("#")[-1] for item in channel.items() if item["entry"].startswith("closed#")} == {
+        A.state,
+        "Wait for shipping",
+    }
 
 
 def test_given_a_task_resumed_by_key_when_its_execution_ends_then_only_the_delivery_record_is_left_to_its_ttl(
@@ -519,7 +584,8 @@ def test_given_a_task_resumed_by_key_when_its_execution_ends_then_only_the_deliv
     result = channel.janitor_on_execution_end(A.execution, "SUCCEEDED")
 
     assert result == {"released": 0}  # the callback took the entry already
-    assert [item["entry"] for item in channel.items()] == ["delivery#msg-1"]
+    entries = sorted(item["entry"] for item in channel.items())
+    assert entries == [f"closed#{A.state_machine}#{A.state}", "delivery#msg-1"]  # no token, no callback
 
 
 def test_given_a_running_execution_when_its_status_changes_to_running_then_the_janitor_removes_nothing(channel):

@@ -49,12 +49,16 @@ def dead_letter_if_unclaimed(ended: WindowEnded, *, by_key: ByKey) -> bool:
     if early is None:
         return False  # a task claimed it
     window = int(by_key.registry.window.total_seconds())
-    by_key.dead_letter(
-        early.callback,
-        delivery_id=early.delivery_id,
-        received_at=early.received_at,
-        reason=f"no task waited on it within the early-callback window of {window} s",
-    )
+    try:
+        by_key.dead_letter(
+            early.callback,
+            delivery_id=early.delivery_id,
+            received_at=early.received_at,
+            reason=f"no task waited on it within the early-callback window of {window} s",
+        )
+    except BaseException:
+        by_key.registry.hold(early)  # taken, not dead-lettered: there again for this message's retry
+        raise
     return True
 
 
@@ -62,6 +66,8 @@ def release_execution(ended: ExecutionEnded, *, registry: Registry) -> int:
     if ended.status not in ENDED:
         return 0
     released = registry.release_execution(ended.executionArn)
+    for task in released:  # a callback for them from now on is late, not early
+        registry.mark_closed(task.key, task.state_machine, task.state)
     if released:
         logger.info(
             "Entries of an ended execution released",

@@ -14,6 +14,10 @@ in it, by `entry`:
 - "delivery#<delivery id>": an SNS message or EventBridge event received for the key, kept for a
   window: both deliver at least once, and a second delivery must be neither applied to the next
   task that waits on the key nor held a second time.
+- "closed#<state machine ARN>#<state>": when the task of that state stopped waiting on the key
+  (its callback applied, found closed, its execution ended), kept for a window: a callback that
+  comes after its task closed is late, not early, and is reported instead of being held for the
+  key's next task.
 Every item has `deleteAfter`, the table's TTL: nothing stays once no task can need it.
 
 Claims are conditional deletes, and both sides write before they read (a task registers, then
@@ -41,7 +45,9 @@ TASK = "task#"
 EARLY = "early#"
 DELIVERY = "delivery#"
 # Leftovers are dropped this long after the last moment a task or a window could need them.
-TTL_MARGIN = timedelta(days=1)
+CLOSED = "closed#"
+# Leftovers go this long after a task's timeout or a window (DynamoDB's TTL deletes within days).
+TTL_MARGIN = timedelta(hours=1)
 _serialize = TypeSerializer().serialize
 _deserialize = TypeDeserializer().deserialize
 
@@ -101,9 +107,9 @@ class Registry:
     # --- tasks -------------------------------------------------------------------------------
 
     def register(self, registration: Registration) -> WaitingTask | None:
-        """Registers the task under its key, unless another execution's task holds the key (that
-        task is returned, whether it still waits or not: the caller decides). A retried
-        registration of the same execution replaces its own entry."""
+        """Registers the task under its key, unless another task holds the key (that task is
+        returned, whether it still waits or not: the caller decides). Another task may be of the
+        same execution: an earlier attempt of this task, or another iteration of a Map."""
         key = registration.key
         assert key is not None
         entry = task_entry(registration.stateMachine, registration.state)
@@ -111,8 +117,8 @@ class Registry:
         try:
             self._put(
                 item,
-                condition="attribute_not_exists(#entry) OR attribute_not_exists(ciphertext) OR executionArn = :mine",
-                values={":mine": registration.executionId},
+                condition="attribute_not_exists(#entry)",
+                values={},
             )
             return None
         except ClientError as error:
@@ -169,6 +175,30 @@ class Registry:
             self.release(task)
         except ClientError as error:
             logger.error("Entry of a closed task left for the janitor", extra={"reason": str(error)})
+
+    def mark_closed(self, key: str, state_machine: str, state: str) -> None:
+        """Remembers for a window that the task of this state no longer waits on `key`."""
+        entry = f"{CLOSED}{state_machine}#{state}"
+        item = {
+            "correlationKey": key,
+            "entry": entry,
+            "stateMachine": state_machine,
+            "state": state,
+            "closedAt": _now().isoformat(timespec="microseconds"),
+            "deleteAfter": self._epoch(self.window + TTL_MARGIN),
+        }
+        self._dynamodb.put_item(TableName=self.table, Item={name: _serialize(value) for name, value in item.items()})
+
+    def recently_closed(self, key: str, *, state_machine: str | None, state: str | None) -> list[str]:
+        """When tasks on `key` (of the state machine and state, if named) stopped waiting, within a window."""
+        found = []
+        for item in self._query(key, CLOSED):
+            data = {name: _deserialize(value) for name, value in item.items()}
+            if state_machine not in (None, data["stateMachine"]) or state not in (None, data["state"]):
+                continue
+            if _now() - datetime.fromisoformat(data["closedAt"]) <= self.window:
+                found.append(str(data["closedAt"]))
+        return found
 
     def release(self, task: WaitingTask) -> bool:
         """Removes the entry of a task that no longer waits (it was registered by the very token

@@ -28,7 +28,9 @@ from .contracts import (
 )
 
 TaskToken = Field(min_length=1, max_length=MAX_TASK_TOKEN_LENGTH)
-STATE_MACHINE_ARN = r"^arn:[^:]+:states:[^:]+:[0-9]{12}:stateMachine:[A-Za-z0-9_-]+$"
+# A Distributed Map's child workflows name their state machine "<name>/<Map label>"; "#" never
+# appears (the registry's entries are joined with it).
+STATE_MACHINE_ARN = r"^arn:[^:]+:states:[^:]+:[0-9]{12}:stateMachine:[A-Za-z0-9_-]+(/[^#\s]+)?$"
 EXECUTION_ARN = r"^arn:[^:]+:states:[^:]+:[^:]+:execution:[^:]+:[^:]+$"
 
 

@@ -83,6 +83,7 @@ def register(registration: Registration, *, registry: Registry, aws: Any) -> dic
                 registry.hold(early)  # claimed, not applied: kept for the retry of this registration
                 raise
             registry.close(mine)
+            registry.mark_closed(key, registration.stateMachine, registration.state)
             logger.info("Early callback applied", extra={"correlation_key": key, "delivery_id": early.delivery_id})
             return {"correlationKey": key, "registered": True, "appliedEarlyCallback": early.delivery_id}
 

@@ -100,7 +100,9 @@ def read_callbacks(event: Any) -> list[Delivered | InvalidEventError]:
         return [_read_sns_message(record.Sns.MessageId, str(record.Sns.Message)) for record in sns_event.Records]
     if isinstance(event, dict) and "detail-type" in event and "detail" in event:
         what = f"callback in EventBridge event {event.get('id')}"
-        return [Delivered(parse(Callback, event["detail"], what=what), delivery_id=str(event.get("id")))]
+        event_id = event.get("id")  # EventBridge gives every event one; a hand-made event may have none
+        delivery = str(event_id) if event_id else None
+        return [Delivered(parse(Callback, event["detail"], what=what), delivery_id=delivery)]
     return [Delivered(parse(Callback, event, what="callback"), delivery_id=None)]
 
 
@@ -200,9 +202,13 @@ class ByKey:
             executions = ", ".join(f"{task.execution_arn} at '{task.state}'" for task in waiting)
             raise CallbackRefusedError(AMBIGUOUS_KEY, f"correlation key '{key}': {executions}")
         if waiting:
-            applied = self._apply(callback, waiting[0])
-            if applied is not None:
-                return applied
+            return self._apply(callback, waiting[0])
+        closed = self.registry.recently_closed(key, state_machine=callback.stateMachine, state=callback.state)
+        if closed:
+            # Late, not early: its task stopped waiting (resumed, timed out, ended) within a window. Held,
+            # it would resume the key's next task with another task's result.
+            logger.warning("Callback by key for a task that has closed", extra={"correlation_key": key})
+            return Resumed(None, callback.status, None, already_closed=f"its task closed at {max(closed)}", key=key)
         if callback.status == "HEARTBEAT" and delivery_id is not None:
             # Nothing to hold: a heartbeat only matters to a task that waits now.
             logger.warning("Heartbeat by key for no waiting task", extra={"correlation_key": key})
@@ -212,21 +218,25 @@ class ByKey:
             raise CallbackRefusedError(NO_TASK_WAITS_ON_KEY, f"correlation key '{key}'{scope}")
         return self._hold(callback, delivery_id=delivery_id)
 
-    def _apply(self, callback: Callback, task: WaitingTask) -> Resumed | None:
-        """Applies the callback to the waiting task; None when that task turned out closed
-        (timed out, or resumed by its token), whose entry is then let go."""
+    def _apply(self, callback: Callback, task: WaitingTask) -> Resumed:
+        """Applies the callback to the waiting task. One that turned out closed (timed out, or
+        resumed by its token) is reported as such, and its entry let go: the callback came late."""
         try:
             apply_callback(callback, token=self.registry.token_of(task), sfn=self.sfn)
         except ClientError as error:
             code = error.response["Error"]["Code"]
             if code in TASK_CLOSED_CODES:
                 self.registry.release(task)
-                return None
+                self.registry.mark_closed(task.key, task.state_machine, task.state)
+                logger.warning("Callback by key not applied: its task had closed", extra={"correlation_key": task.key})
+                reason = f"{code}: {TASK_CLOSED}"
+                return Resumed(None, callback.status, task.execution_arn, already_closed=reason, key=task.key)
             if code in REFUSALS:
                 raise CallbackRefusedError(code, f"correlation key '{task.key}'") from None
             raise
         if callback.status != "HEARTBEAT":
             self.registry.close(task)
+            self.registry.mark_closed(task.key, task.state_machine, task.state)
         logger.info(
             "Execution resumed by key",
             extra={"correlation_key": task.key, "status": callback.status, "execution_id": task.execution_arn},
@@ -255,14 +265,9 @@ class ByKey:
             if task.waits
         ]
         if len(waiting) == 1 and self.registry.claim(early):
-            try:
-                applied = self._apply(callback, waiting[0])
-            except BaseException:
-                self.registry.hold(early)  # claimed, not applied: held again, for Lambda's retry or a task
-                raise
-            if applied is not None:
-                return applied
-            self.registry.hold(early)  # that task had closed: held again, for the next one
+            # Claimed: applied now, or, if that fails, by Lambda's retry of this delivery (which
+            # resume() lets be handled anew); never held again besides.
+            return self._apply(callback, waiting[0])
         logger.info("Callback held until a task waits on its key", extra={"correlation_key": key, "window": window})
         return Resumed(None, callback.status, None, key=key, held=True)
 
