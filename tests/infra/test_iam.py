@@ -60,7 +60,7 @@ def test_resume_function_may_only_send_task_results_to_this_state_machine(synthe
         (["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"], [dead_letters, window_queue]),
         # By key: finds the waiting task, holds early callbacks, closes and releases entries.
         (
-            ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+            ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"],
             arn_of(synthesized, "AWS::DynamoDB::Table", "CorrelationRegistry"),
         ),
         (["kms:Decrypt"], arn_of(synthesized, "AWS::KMS::Key", "CorrelationTokenKey")),
@@ -74,7 +74,7 @@ def test_the_registrar_may_only_register_tokens_and_hand_the_job_to_the_call_fun
     assert scoped(statements_of(synthesized, "RegisterCorrelationKeyLambda")) == [
         own_logs(synthesized, "RegisterCorrelationKeyLambda"),
         (
-            ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+            ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
             arn_of(synthesized, "AWS::DynamoDB::Table", "CorrelationRegistry"),
         ),
         (["kms:Decrypt", "kms:Encrypt"], arn_of(synthesized, "AWS::KMS::Key", "CorrelationTokenKey")),
@@ -99,7 +99,8 @@ def test_the_janitor_may_only_expire_held_callbacks_and_drop_entries_of_ended_ex
             ],
             arn_of(synthesized, "AWS::SQS::Queue", "CorrelationEarlyCallbackWindowQueue"),
         ),
-        (["dynamodb:DeleteItem", "dynamodb:Query"], table),
+        # Put: a closed mark, or a held callback put back when it could not be dead-lettered.
+        (["dynamodb:DeleteItem", "dynamodb:PutItem"], table),
         (["dynamodb:Query"], {"Fn::Join": ["", [table, "/index/ByExecution"]]}),
         (
             ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"],
