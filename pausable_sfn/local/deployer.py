@@ -395,7 +395,8 @@ class Deployer:
         """A key (Ref: its id) with its policy, usage and rotation; a deployment deletes nothing, so a
         PendingWindowInDays has nothing to do here."""
         kms = self._clients("kms")
-        options = {key: props[key] for key in ("Description", "KeyUsage", "KeySpec", "MultiRegion") if key in props}
+        copied = ("Description", "KeyUsage", "KeySpec", "MultiRegion")
+        options: dict[str, Any] = {key: props[key] for key in copied if key in props}
         if "Tags" in props:  # CloudFormation's Key/Value, KMS's TagKey/TagValue
             options["Tags"] = [{"TagKey": tag["Key"], "TagValue": tag["Value"]} for tag in props["Tags"]]
         if "KeyPolicy" in props:

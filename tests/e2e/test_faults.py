@@ -131,11 +131,16 @@ def test_a_resume_that_crashes_on_every_attempt_is_kept_after_the_retries(app):
 
 def test_a_job_whose_callback_cannot_get_through_times_out_after_an_hour_and_the_callback_is_kept(app):
     arn = app.start({"JobDurationSeconds": 900})
-    token = app.wait_paused(arn).task_token
+    snapshot = app.wait_paused(arn)
+    token = snapshot.task_token
+    # The job calls back by its id (the task's correlation key): that is what its dead letter holds.
+    job_id = json.loads(first(snapshot.events, "TaskScheduled")["taskScheduledEventDetails"]["parameters"])["Payload"][
+        "correlationKey"
+    ]
 
     with send_task_success_failing(token, -1, "AccessDeniedException") as calls:
         result = app.wait_end(arn)  # the job's 15 minutes, Lambda's retries, then the job timeout
-        [kept] = wait_for_dead_letters(app, 1, token)
+        [kept] = wait_for_dead_letters(app, 1, job_id)
 
     assert (result["status"], result["error"]) == ("FAILED", "LongJobTimedOut")
     assert result["cause"] == "No callback arrived in time (States.Timeout; the task allows 3600 seconds)."

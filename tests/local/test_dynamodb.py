@@ -2,8 +2,8 @@
 an AWS::DynamoDB::Table, `dynamodb.TableV2` an AWS::DynamoDB::GlobalTable with one replica), and
 conditional writes that are atomic, as on DynamoDB."""
 
+import contextlib
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -169,17 +169,21 @@ def test_a_global_table_with_a_replica_in_another_region_is_refused_naming_it(tm
 
 def race_conditional_updates(dynamodb: Any, table: str, threads: int) -> int:
     """`threads` UpdateItem at once on one item, each on condition that no decision was made yet:
-    how many succeed. moto's check-then-write window is widened (its update expression is
-    validated between the check and the write) so that the race, which happens now and then on
-    its own, happens every time; requests applied one at a time close it all the same."""
+    how many succeed. Each update that has passed moto's check waits, before its write (its update
+    expression is validated in between), until every update has passed it: the race, which happens
+    now and then on its own, happens every time, however loaded the machine. Where requests are
+    applied one at a time, only one update is ever there: the gate gives up waiting after a few
+    seconds and lets each through in turn."""
     from moto.dynamodb.parsing.validators import UpdateExpressionValidator
 
     dynamodb.put_item(TableName=table, Item={"id": {"S": "request-1"}})
     original_validate = UpdateExpressionValidator.validate
     start = threading.Barrier(threads)
+    checked = threading.Barrier(threads, timeout=3)
 
-    def slow_validate(validator: Any) -> Any:
-        time.sleep(0.05)
+    def validate_once_all_have_checked(validator: Any) -> Any:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            checked.wait()
         return original_validate(validator)
 
     def decide(choice: int) -> bool:
@@ -197,7 +201,7 @@ def race_conditional_updates(dynamodb: Any, table: str, threads: int) -> int:
         return True
 
     with (
-        mock.patch.object(UpdateExpressionValidator, "validate", slow_validate),
+        mock.patch.object(UpdateExpressionValidator, "validate", validate_once_all_have_checked),
         ThreadPoolExecutor(max_workers=threads) as pool,
     ):
         return sum(pool.map(decide, range(threads)))
