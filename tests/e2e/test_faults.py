@@ -125,7 +125,8 @@ def test_a_resume_that_crashes_on_every_attempt_is_kept_after_the_retries(app):
     assert calls.count(token) == 3  # the first attempt and Lambda's two retries
     assert kept["requestContext"]["condition"] == "RetriesExhausted"
     assert "AccessDeniedException" in kept["responsePayload"]["errorMessage"]
-    assert app.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"  # still resumable by hand
+    described = app.sfn.describe_execution(executionArn=arn)
+    assert described["status"] == "RUNNING", (described.get("error"), described.get("cause"))  # resumable by hand
     app.sfn.stop_execution(executionArn=arn)
 
 
