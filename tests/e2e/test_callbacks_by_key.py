@@ -76,7 +76,12 @@ class Shop:
         return task.state if task is not None and task_events[-1:] == ["TaskSubmitted"] else None
 
     def wait_waiting_at(self, arn: str, state: str, timeout: float = 60) -> None:
-        wait_until(lambda: self.waiting_at(arn) == state, timeout=timeout, what=f"{arn} to wait at {state}")
+        def waiting_or_ended() -> bool:
+            return self.waiting_at(arn) == state or status(self, arn) != "RUNNING"
+
+        wait_until(waiting_or_ended, timeout=timeout, what=f"{arn} to wait at {state}")
+        described = self.sfn.describe_execution(executionArn=arn)
+        assert described["status"] == "RUNNING", (arn, described.get("error"), described.get("cause"))
 
     def ended(self, arn: str, timeout: float = 60) -> dict[str, Any]:
         return wait_until(
@@ -259,7 +264,7 @@ def test_200_orders_resumed_by_id_at_once_each_exactly_once_and_the_registry_the
     with ThreadPoolExecutor(8) as pool:
         orders = list(pool.map(lambda _: shop.start(), range(200)))
     for _, arn in orders:
-        shop.wait_waiting_at(arn, PACK, timeout=120)
+        shop.wait_waiting_at(arn, PACK, timeout=300)
 
     def pack(order: tuple[str, str]) -> None:
         shop.publish({"correlationKey": order[0], "output": {"parcelId": f"P-{order[0]}"}})
@@ -267,7 +272,7 @@ def test_200_orders_resumed_by_id_at_once_each_exactly_once_and_the_registry_the
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(pack, orders))
     for order_id, arn in orders:
-        shop.wait_waiting_at(arn, APPROVE, timeout=120)
+        shop.wait_waiting_at(arn, APPROVE, timeout=300)
         assert shop.output_of(arn)["parcel"] == {"parcelId": f"P-{order_id}"}
     # Each callback was applied by the resume function exactly once, to its own order; none held.
     keys = {order_id for order_id, _ in orders}

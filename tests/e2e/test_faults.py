@@ -120,6 +120,12 @@ def test_a_resume_that_crashes_on_every_attempt_is_kept_after_the_retries(app):
 
     with send_task_success_failing(token, -1, "AccessDeniedException") as calls:
         publish(app, {"taskToken": token, "executionId": arn})
+        # Lambda retries a minute, then two, after the attempt before. The clock is moved by exactly
+        # that (each advance counts from the moment the attempt under way has ended and set its
+        # retry), not skipped from timer to timer: nothing else is due in between, the task's own
+        # 7-day timeout least of all, which a skip once reached in a whole-suite run.
+        app.let_time_pass(60)
+        app.let_time_pass(120)
         [kept] = wait_for_dead_letters(app, 1, token)
 
     assert calls.count(token) == 3  # the first attempt and Lambda's two retries
