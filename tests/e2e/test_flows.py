@@ -30,10 +30,9 @@ def test_an_empty_input_runs_automatically_with_the_default_duration(app):
 
     snapshot = app.wait_paused(arn)
 
-    registration = json.loads(first(snapshot.events, "TaskScheduled")["taskScheduledEventDetails"]["parameters"])
-    payload = registration["Payload"]["payload"]  # what the registrar hands CallAsyncServiceLambda
+    payload = json.loads(first(snapshot.events, "TaskScheduled")["taskScheduledEventDetails"]["parameters"])["Payload"]
     assert (payload["isManualCallback"], payload["jobDurationSeconds"]) == (False, 10)
-    assert registration["Payload"]["executionId"] == arn
+    assert payload["executionId"] == arn
     app.resume({"taskToken": snapshot.task_token})  # no need to wait the ten seconds
     assert app.wait_end(arn)["status"] == "SUCCEEDED"
 
