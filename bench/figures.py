@@ -221,12 +221,13 @@ def user_session(runs: int) -> list[Figure]:
     def until_first_test() -> float:
         # Outside the project: a file of the project is an input of the app, and a changed input
         # means a new synth (the first full run measured synths, 6.4 s, because of it).
-        clock = Path(tempfile.mkdtemp(prefix="pausable-sfn-session-clock-")) / "first-test.txt"
-        paths = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
-        env = {**_env(), "PYTHONPATH": paths, "BENCH_SESSION_CLOCK": str(clock)}
-        env["BENCH_SESSION_T0"] = str(time.time())
-        run_process([*session, "-p", "bench.session_clock"], cwd=project, env=env)
-        return float(clock.read_text())
+        with tempfile.TemporaryDirectory(prefix="pausable-sfn-session-clock-") as folder:
+            clock = Path(folder) / "first-test.txt"
+            paths = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
+            env = {**_env(), "PYTHONPATH": paths, "BENCH_SESSION_CLOCK": str(clock)}
+            env["BENCH_SESSION_T0"] = str(time.time())
+            run_process([*session, "-p", "bench.session_clock"], cwd=project, env=env)
+            return float(clock.read_text())
 
     first_test = repeat(until_first_test, runs=runs)
 
