@@ -16,7 +16,7 @@ from pathlib import Path
 from pausable_sfn import PROJECT_ROOT
 from pausable_sfn.app.cdk_app import synthesize
 
-from . import emulators, figures
+from . import callbacks_by_key, emulators, figures
 from .figures import Figure
 
 TABLE_MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
@@ -71,6 +71,7 @@ def main() -> int:
         default=1000,
         help="paused executions for the bulk resume and the console's list (default 1000)",
     )
+    parser.add_argument("--by-key", type=int, default=50, help="executions per kind for callbacks by key (50)")
     parser.add_argument("--latency", type=float, default=30, help="ms of network latency for the bulk resume (30)")
     parser.add_argument("--only", help="comma-separated steps to run and print; only a full run writes the files")
     args = parser.parse_args()
@@ -83,6 +84,7 @@ def main() -> int:
         ("emulators", lambda: emulators.figures(assembly, runs=args.runs, executions=args.executions)),
         ("memory", lambda: emulators.memory(assembly, paused=args.bulk)),
         ("embedded flows", lambda: figures.embedded_flows(assembly, args.executions)),
+        ("callbacks by key", lambda: callbacks_by_key.callbacks_by_key(args.by_key)),
         ("lambda runtime", lambda: figures.lambda_runtime(assembly, args.runs)),
         ("virtual time", lambda: figures.virtual_time(assembly, args.runs)),
         ("user session", lambda: figures.user_session(args.runs)),

@@ -53,7 +53,8 @@ class Figure:
 
     @property
     def ratio(self) -> float | None:
-        return self.ours.median / self.reference.median if self.reference else None
+        # A reference of nothing (no call, no Lambda time) has no ratio.
+        return self.ours.median / self.reference.median if self.reference and self.reference.median else None
 
 
 def _env() -> dict[str, str]:
@@ -456,15 +457,24 @@ def _naive_loop(endpoint: str, arns: list[str]) -> tuple[float, float]:
     return len(running) / seconds, calls / len(running)
 
 
+# The handlers' own code, zipped, and nothing else (no library: Powertools comes as a layer). It
+# was 32 KB for five functions; callbacks by key (issue 23) added three handlers, 38 KB in all.
+MAX_ASSET_KB = 48
+
+
 def asset_size(assembly: Path) -> list[Figure]:
     template = json.loads((assembly / f"{STACK_NAME}.template.json").read_text())
+    functions = {
+        logical_id: resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Function"
+    }
     figures = []
-    for logical_id, resource in template["Resources"].items():
-        if resource["Type"] != "AWS::Lambda::Function":
-            continue
+    for logical_id, resource in functions.items():
         key = resource["Properties"]["Code"]["S3Key"].removesuffix(".zip")
         size_kb = len(_zip_folder(assembly / f"asset.{key}")) / 1024
         name = logical_id[:-8]  # CDK appends an 8-character hash to the construct path
-        figures.append(Figure(f"asset of `{name}` (zip)", "KB", Sample.of([size_kb]), target="≤ 32 KB",
-                              met=size_kb <= 32, note="one asset, shared by the five functions"))  # fmt: skip
+        figures.append(Figure(f"asset of `{name}` (zip)", "KB", Sample.of([size_kb]), target=f"≤ {MAX_ASSET_KB} KB",
+                              met=size_kb <= MAX_ASSET_KB,
+                              note=f"one asset, shared by the {len(functions)} functions"))  # fmt: skip
     return figures

@@ -1,8 +1,9 @@
 """`make demo`: the real app on the embedded local AWS, every flow a user meets, end to end.
 
 It synthesizes the app, deploys the cloud assembly into the embedded AWS, and runs each flow
-as a user would on AWS: it starts executions, and resumes a paused one by invoking
-ResumeStepFunctionLambda with the token read from the execution's TaskScheduled event. The last
+as a user would on AWS: it starts executions, shows the job id that an automatic one waits on
+(the external service calls back by it, never with the token), and resumes a manual one by
+invoking ResumeStepFunctionLambda with the token read from the execution's TaskScheduled event. The last
 flow waits out the app's real 7-day manual timeout: the demo advances the embedded AWS's clock.
 """
 
@@ -24,7 +25,7 @@ from .app.names import RESUME_FUNCTION_OUTPUT, STATE_MACHINE_ARN_OUTPUT
 from .contracts import fingerprint
 from .local.deployer import Deployment
 from .local.embedded import EmbeddedAws
-from .ops.history import timeline
+from .ops.history import timeline, waiting_task
 from .ops.operations import OperationError, Operations
 from .testing import approval_form
 from .testing.polling import Snapshot, wait_for
@@ -63,14 +64,17 @@ class Flow:
     decision_by_link: str | None = None
     # Set for a flow that nobody resumes: how far the demo moves the embedded AWS's clock once it pauses.
     clock_advance: timedelta | None = None
+    # Set for a flow whose task waits on a correlation key: the demo shows the key and the callback by it.
+    by_key: bool = False
 
 
 FLOWS = (
     Flow(
         "Automatic callback",
         {"IsManualCallback": "False", "JobDurationSeconds": DEMO_JOB_SECONDS},
-        f"pauses; the emulated external job calls back by itself after {DEMO_JOB_SECONDS} s",
+        f"pauses; the emulated external job calls back by itself, by the job's id, after {DEMO_JOB_SECONDS} s",
         "SUCCEEDED",
+        by_key=True,
     ),
     Flow(
         "Manual callback",
@@ -145,6 +149,8 @@ class Demo:
             input=json.dumps(flow.input),
         )["executionArn"]
         try:
+            if flow.by_key:
+                self._show_key(arn, started, outcome)
             if flow.callback is not None:
                 self._resume_by_hand(arn, flow.callback, started, outcome)
             if flow.decision_by_link is not None:
@@ -177,6 +183,18 @@ class Demo:
         response = self.aws.invoke(self.deployment.outputs[RESUME_FUNCTION_OUTPUT], {"taskToken": token, **callback})
         if "FunctionError" in response:
             outcome.problems.append(f"ResumeStepFunctionLambda failed: {response['Payload'].read().decode()}")
+
+    def _show_key(self, arn: str, started: float, outcome: Outcome) -> None:
+        paused = self._wait(arn, started, lambda snapshot: snapshot.paused)
+        task = waiting_task(paused.events)
+        if not paused.paused or task is None or task.key is None:
+            outcome.problems.append(f"expected it to pause waiting on a job id; it is {paused.status}")
+            return
+        self.console.print(
+            f"   waits on job id {task.key} (its correlation key); the job request holds the id, not the token"
+        )
+        callback = json.dumps({"correlationKey": task.key, "status": "SUCCEED", "output": {"...": "..."}})
+        self.console.print(f"   the job will publish to CallbackToUnpauseSfnTopic: {callback}")
 
     def _decide_by_link(self, arn: str, decision: str, started: float, outcome: Outcome) -> None:
         paused = self._wait(arn, started, lambda snapshot: snapshot.paused)

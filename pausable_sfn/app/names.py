@@ -18,3 +18,5 @@ MANUAL_INPUT = "IsManualCallback"
 JOB_DURATION_INPUT = "JobDurationSeconds"
 # The field of the task's payload that says a person, not a service, holds the token.
 MANUAL_FLAG = "isManualCallback"
+# The id an automatic execution gives its job: the key the external service calls back with.
+JOB_ID = "jobId"

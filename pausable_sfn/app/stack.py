@@ -61,6 +61,7 @@ class PausableStepFunctionStack(Stack):
             self,
             "Workflow",
             call_async_service=call_async_service,
+            channel=channel,
             resumers=[channel, approval],
             settings=settings,
         )

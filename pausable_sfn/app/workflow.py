@@ -12,10 +12,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from ..constructs import PausableStateMachine, PausableTask
+from ..constructs import CallbackChannel, PausableStateMachine, PausableTask
 from ..constructs.state_machine import Resumer
 from ..contracts import MAX_JOB_DURATION_SECONDS
-from .names import LONG_JOB_STATE, MANUAL_FLAG, STATE_MACHINE_NAME
+from .names import JOB_ID, LONG_JOB_STATE, MANUAL_FLAG, STATE_MACHINE_NAME
 from .settings import Settings
 
 INVALID_INPUT = "InvalidInput"
@@ -43,6 +43,7 @@ class PausableWorkflow(Construct):
         construct_id: str,
         *,
         call_async_service: lambda_.IFunction,
+        channel: CallbackChannel,
         resumers: Sequence[Resumer],
         settings: Settings,
     ) -> None:
@@ -78,7 +79,11 @@ class PausableWorkflow(Construct):
         manual_flag = "$.request.IsManualCallback"
 
         def mode(state_id: str, *, is_manual: bool, timeout_seconds: int) -> sfn.Pass:
-            # Each mode has its own task timeout: a person may take days, a service an hour.
+            # Each mode has its own task timeout: a person may take days, a service an hour. The
+            # external service calls back by the job's id (the task's correlation key); a person
+            # resumes by token or from the approval link, so a manual execution has no job id.
+            # (A null written as such would vanish from the synthesized parameters.)
+            job_id = {f"{JOB_ID}.$": "States.StringToJson('null')" if is_manual else "States.UUID()"}
             return sfn.Pass(
                 self,
                 state_id,
@@ -86,6 +91,7 @@ class PausableWorkflow(Construct):
                     "request.$": "$.request",
                     MANUAL_FLAG: is_manual,
                     "taskTimeoutSeconds": timeout_seconds,
+                    **job_id,
                 },
             )
 
@@ -138,7 +144,7 @@ class PausableWorkflow(Construct):
             self,
             LONG_JOB_STATE,
             function=call_async_service,
-            comment="Hands the task token to the external service and waits for its callback",
+            comment="Hands the job to the external service, which calls back by the job's id, and waits",
             payload={
                 MANUAL_FLAG: sfn.JsonPath.string_at(f"$.{MANUAL_FLAG}"),
                 "jobDurationSeconds": sfn.JsonPath.string_at("$.jobDurationSeconds"),
@@ -154,6 +160,8 @@ class PausableWorkflow(Construct):
             timeout=sfn.Timeout.at("$.taskTimeoutSeconds"),
             heartbeat=Duration.seconds(heartbeat) if heartbeat else None,
             error_prefix=LONG_JOB_ERRORS,
+            correlation_key=f"$.{JOB_ID}",
+            channel=channel,
         )
         post_processing = sfn.Pass(self, "Post processing", comment="Runs once the long job has called back")
 

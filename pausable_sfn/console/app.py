@@ -37,8 +37,9 @@ from ..durations import DurationError
 from ..ops.conventions import NO_APP, AppConventions
 from ..ops.errors import OperationError, UsageError
 from ..ops.graph import WAITING, ExecutionPath, GraphvizMissingError, render_svg
-from ..ops.history import read_history, recent_events, scheduled_task, state_visits
+from ..ops.history import ScheduledTask, read_history, recent_events, scheduled_task, state_visits
 from ..ops.operations import Operations, parse_output
+from ..ops.tokens import TokenLocator
 from . import listing, pages
 from .masking import masked_history
 
@@ -276,11 +277,13 @@ class ConsoleApp:
             cursor = {machine: position for machine, position in cursor.items() if machine in shown}
         sfn = self._clients("stepfunctions")
         rows, following = listing.newest(sfn, shown, cursor, page_size=PAGE_SIZE, status=status)
+        operations: dict[str, Operations] = {}  # by state machine: each reads its definition once a page
         for row in rows:
             if row["status"] == "RUNNING":
                 # Where it waits needs no token: any state machine's waiting task is shown.
                 waiting = scheduled_task(recent_events(sfn, row["executionArn"]))
                 row["waitsAt"] = waiting.state if waiting else None
+                row["waitsOnKey"] = self._key_waited_on(operations, row, waiting) if waiting else None
         return pages.executions_page(
             rows,
             machines=machines,
@@ -290,6 +293,19 @@ class ConsoleApp:
             older=self._cursors.encode(following) if following else None,
             now=_now(request),
         )
+
+    def _key_waited_on(self, operations: dict[str, Operations], row: listing.Row, task: ScheduledTask) -> str | None:
+        """The correlation key a listed execution's task waits on, read beside its token where its
+        state machine's definition says; None when it has none, or the definition does not say."""
+        machine = row["stateMachineArn"]
+        try:
+            if machine not in operations:
+                operations[machine] = Operations(
+                    state_machine=machine, clients=self._clients, conventions=self._conventions
+                )
+            return operations[machine].located(row["executionArn"], task).key
+        except OperationError:
+            return None
 
     def _execution(self, request: Request) -> str:
         done = request.args.get("done")
@@ -317,7 +333,7 @@ class ConsoleApp:
             svg = render_svg(definition, path, now=now, link=lambda name: f"#{pages.state_anchor(name)}")
         except GraphvizMissingError as error:
             svg = f"<p>{error}</p>"
-        waiting = description.get("status") == "RUNNING" and scheduled_task(events) is not None
+        task = scheduled_task(events) if description.get("status") == "RUNNING" else None
         masked, shown_events = masked_history(definition_text, events)
         return pages.execution_page(
             description,
@@ -327,11 +343,21 @@ class ConsoleApp:
             waiting=next(((name, run) for name, run in path.runs.items() if run.status == WAITING), None),
             masked=masked,
             now=now,
-            actions=pages.actions_form(arn, self._form_key, typed or {}) if waiting else "",
+            key=_key_of(definition_text, task) if task else None,
+            actions=pages.actions_form(arn, self._form_key, typed or {}) if task else "",
             address=f"execution?arn={quote(arn, safe='')}",
             notice=notice,
             problem=problem,
         )
+
+
+def _key_of(definition: str, task: ScheduledTask) -> str | None:
+    """The correlation key a waiting task waits on, read beside its token; None when it waits by
+    token only, or its definition does not say where the token is."""
+    try:
+        return TokenLocator(definition).locate(task.state, task.parameters).key
+    except OperationError:
+        return None
 
 
 def _now(request: Request) -> datetime:

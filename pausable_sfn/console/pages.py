@@ -99,6 +99,7 @@ def executions_page(
     for row in rows:
         shown = "PAUSED" if row.get("waitsAt") else row["status"]
         where = f" at {escape(row['waitsAt'])}" if row.get("waitsAt") else ""
+        where += f" on key {escape(row['waitsOnKey'])}" if row.get("waitsOnKey") else ""
         cells.append(
             "<tr>"
             f"<td>{execution_link(row['executionArn'], row['name'])}</td>"
@@ -181,7 +182,7 @@ def _assigned(variables: dict[str, str] | None, hidden: Callable[[str], str]) ->
     return "".join(f"<div>${escape(name)} = {_data(value, hidden)}</div>" for name, value in variables.items())
 
 
-def _waiting_facts(waiting: tuple[str, StateRun] | None, now: datetime) -> dict[str, str]:
+def _waiting_facts(waiting: tuple[str, StateRun] | None, now: datetime, key: str | None) -> dict[str, str]:
     if waiting is None:
         return {}
     name, run = waiting
@@ -190,6 +191,8 @@ def _waiting_facts(waiting: tuple[str, StateRun] | None, now: datetime) -> dict[
     until = run.waits_until
     return {
         "Paused at": name,
+        # What a service calls back with, instead of the token: never the token itself.
+        **({"Waits on key": key} if key is not None else {}),
         "Paused since": f"{when(run.entered_at)} ({span(now - run.entered_at)} ago)",
         "Times out": f"{when(until)} (in {span(until - now)})" if until else "never: the task has no timeout",
     }
@@ -205,6 +208,7 @@ def execution_page(
     masked: list[tuple[str, str]],
     now: datetime,
     address: str,
+    key: str | None = None,
     actions: str = "",
     notice: str | None = None,
     problem: str | None = None,
@@ -230,7 +234,7 @@ def execution_page(
         "Started": when(description.get("startDate")),
         "Stopped": when(description.get("stopDate")),
         "Duration": duration(description, now),
-        **_waiting_facts(waiting, now),
+        **_waiting_facts(waiting, now, key),
         "Error": str(description.get("error", "")),
         "Cause": hidden(str(description.get("cause", ""))),
     }

@@ -4,7 +4,8 @@ import hashlib
 import json
 from collections.abc import Callable
 
-from aws_cdk import Stack, Token
+from aws_cdk import Duration, Stack, Token
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_destinations as destinations
@@ -14,6 +15,8 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from ..contracts import CALLBACK_EVENT_DETAIL_TYPE, CALLBACK_EVENT_SOURCE
+from .correlation import CorrelationRegistry, validate_window
 from .functions import POWERTOOLS_VERSION, FunctionFactory
 from .grants import grant_on_state_machine, task_response
 from .nag import acknowledge
@@ -34,6 +37,17 @@ class CallbackChannel(Construct):
     A callback for a task that has closed already (a duplicate delivery, a late one) is reported
     by the function, not retried.
 
+    Callbacks by key: a PausableTask with a `correlation_key` that names this channel registers
+    its token under the key while it waits, and a callback may then give `correlationKey` (with
+    `stateMachine`, and `state`, when several tasks wait on one key) instead of `taskToken`:
+    published to the topic, sent as an EventBridge event on `event_bus` (default: the account's
+    default bus) with source `event_source` and detail-type `event_detail_type` (the event's
+    detail is the callback), or invoked. One that comes through the topic or EventBridge before
+    its task waits is held for `early_callback_window` (whole seconds, at most 15 minutes; zero:
+    not held) and applied when the task registers; one that no task claims in that time goes to
+    `dead_letter_queue` with its reason. The registry (`correlation`) is made with the first task
+    that has a key.
+
     The resources keep the names the demo app gave them (CallbackToUnpauseSfnTopic,
     ResumeStepFunctionLambda, CallbackDeadLetterQueue): users meet them in the console and the docs.
     """
@@ -45,8 +59,23 @@ class CallbackChannel(Construct):
         *,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         powertools_version: str = POWERTOOLS_VERSION,
+        early_callback_window: Duration | None = None,
+        event_bus: events.IEventBus | None = None,
+        event_source: str = CALLBACK_EVENT_SOURCE,
+        event_detail_type: str = CALLBACK_EVENT_DETAIL_TYPE,
     ) -> None:
+        window = early_callback_window if early_callback_window is not None else Duration.minutes(5)
+        validate_window(window, id)
+        if event_source.startswith("aws."):
+            raise ValueError(
+                f"CallbackChannel '{id}': event_source {event_source!r} is reserved for AWS services, which "
+                "PutEvents refuses: give a source of your own"
+            )
         super().__init__(scope, id)
+        self._correlation: CorrelationRegistry | None = None
+        self._window, self._event_bus = window, event_bus
+        self._event_source, self._event_detail_type = event_source, event_detail_type
+        self._callback_grantees: list[iam.IPrincipal] = []
         self.topic = sns.Topic(
             self,
             "CallbackToUnpauseSfnTopic",
@@ -64,6 +93,7 @@ class CallbackChannel(Construct):
             "events (a redrive policy of another queue is the only use the rule recognises).",
         )
         functions = FunctionFactory(self, log_retention=log_retention, powertools_version=powertools_version)
+        self._functions = functions
         self.resume_function = functions.create(
             "ResumeStepFunctionLambda",
             handler="resume_step_function",
@@ -74,6 +104,30 @@ class CallbackChannel(Construct):
         self.topic.add_subscription(
             subscriptions.LambdaSubscription(self.resume_function, dead_letter_queue=self.dead_letter_queue)
         )
+
+    @property
+    def correlation(self) -> CorrelationRegistry:
+        """The correlation registry, made on first use (by the first PausableTask with a key)."""
+        if self._correlation is None:
+            bus = self._event_bus or events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
+            self._correlation = CorrelationRegistry(
+                self,
+                "Correlation",
+                functions=self._functions,
+                resume_function=self.resume_function,
+                dead_letter_queue=self.dead_letter_queue,
+                window=self._window,
+                event_bus=bus,
+                event_source=self._event_source,
+                event_detail_type=self._event_detail_type,
+            )
+            for principal in self._callback_grantees:
+                self._grant_put_events(principal)
+        return self._correlation
+
+    @property
+    def has_correlation(self) -> bool:
+        return self._correlation is not None
 
     def allow_resuming(self, state_machine: sfn.IStateMachine) -> None:
         """Lets the channel close the tasks of `state_machine` (SendTaskSuccess, SendTaskFailure and
@@ -105,6 +159,10 @@ class CallbackChannel(Construct):
         principal needs (it lets it invoke the resume function instead). The account is compared
         when both are known at synth: in a stack without an account, a principal of another
         account is granted sns:Publish, which will not work.
+
+        Once the channel resumes by key (a PausableTask with a correlation_key names it, before or
+        after this grant), `grantee` may also send callbacks as EventBridge events: events:PutEvents
+        on the channel's bus, for the channel's event source and detail-type only.
         """
         principal = grantee.grant_principal
         if self._of_another_account(principal):
@@ -114,6 +172,9 @@ class CallbackChannel(Construct):
                 f"alias/aws/sns, whose key policy admits callers of account {Stack.of(self).account} only; "
                 "use grant_resume, which lets it invoke the resume function instead"
             )
+        self._callback_grantees.append(principal)
+        if self._correlation is not None:
+            self._grant_put_events(principal)
         topic_arn = self.topic.topic_arn
         _grant(
             principal,
@@ -122,6 +183,21 @@ class CallbackChannel(Construct):
                 iam.PolicyStatement(actions=["sns:Publish"], resources=[topic_arn], principals=[principal])
             ),
         )
+
+    def _grant_put_events(self, principal: iam.IPrincipal) -> None:
+        """events:PutEvents on the channel's bus, for events of its callback source and detail-type only."""
+        registry = self.correlation
+        statement = iam.PolicyStatement(
+            actions=["events:PutEvents"],
+            resources=[registry.event_bus.event_bus_arn],
+            conditions={
+                "StringEquals": {
+                    "events:source": registry.event_source,
+                    "events:detail-type": registry.event_detail_type,
+                }
+            },
+        )
+        principal.add_to_principal_policy(statement)
 
     def grant_resume(self, grantee: iam.IGrantable) -> None:
         """Lets `grantee` resume paused tasks both ways: publish callbacks to the topic, and invoke

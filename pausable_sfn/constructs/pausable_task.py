@@ -4,7 +4,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Token
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
@@ -12,8 +13,10 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from ..contracts import MAX_STATE_NAME_LENGTH, MAX_TASK_WAIT_SECONDS
+from ..contracts import KEY_IN_USE, MAX_STATE_NAME_LENGTH, MAX_TASK_WAIT_SECONDS
+from .callback_channel import CallbackChannel
 from .human_approval import HumanApproval
+from .nag import acknowledge
 
 # What the task itself puts into every message: the token to call back with, and the execution
 # it belongs to (so that the receiver can log and correlate without a second call).
@@ -59,6 +62,17 @@ class PausableTask(sfn.StateMachineFragment):
     Either way the caught error is written to `failure_path`. `error_prefix` defaults to the id in
     PascalCase ("Approve order" gives ApproveOrder), so that two tasks never share a state name.
 
+    With a `correlation_key` (a JSONPath such as "$.order.id", or an intrinsic made with
+    sfn.JsonPath.format; in a JSONata task a "{% ... %}" expression), the task waits on that
+    business key instead of handing its token out: it invokes the registrar of `channel`, which
+    registers the token under the key, scoped to this state machine and state, and hands the
+    receiver the payload with "correlationKey" and without "taskToken". Whoever knows the key
+    calls back through the channel (its topic, an EventBridge event, or `pausable-sfn resume
+    --key`), never with the token. A callback that came first is applied at once; when another
+    execution's task waits on the key, the task fails with `<prefix>KeyInUse`, whose cause names
+    that execution. With a key, the receiver may be left out: the task then only waits. A key that
+    is null at run time means: no key this time, the task hands its token out as without one.
+
     A fragment, chained like a state: `check.next(approve).next(ship)`.
     """
 
@@ -83,13 +97,17 @@ class PausableTask(sfn.StateMachineFragment):
         query_language: sfn.QueryLanguage | None = None,
         output: Any = None,
         assign: Mapping[str, Any] | None = None,
+        correlation_key: str | None = None,
+        channel: CallbackChannel | None = None,
     ) -> None:
         fields = dict(payload or {})
         self.jsonata = query_language == sfn.QueryLanguage.JSONATA
         # Checked before the construct joins the tree: a refused task leaves nothing behind.
+        _validate_correlation(id, correlation_key, channel, approval=approval, jsonata=self.jsonata)
         prefix = _validate(
             id,
             receivers={"function": function, "queue": queue, "topic": topic, "approval": approval},
+            may_have_no_receiver=correlation_key is not None,
             timeout=timeout,
             heartbeat=heartbeat,
             payload=fields,
@@ -112,15 +130,41 @@ class PausableTask(sfn.StateMachineFragment):
                 "timeoutSeconds": _timeout_value(timeout),
                 "summary": fields,
             }
-        self.function, self.queue, self.topic = function, queue, topic
         self.error_prefix = prefix
         self.timed_out_error = f"{prefix}TimedOut"
         self.failed_error = f"{prefix}{FAILED}"
+        self.key_in_use_error = f"{prefix}{KEY_IN_USE}"
         self._failure_path = failure_path or DEFAULT_FAILURE_PATH
-
-        message = sfn.TaskInput.from_object(
-            {"taskToken": context["taskToken"], "executionId": context["executionId"], **fields}
-        )
+        self.correlation_key = correlation_key
+        self.channel = channel
+        # Where the payload goes: the task's own receiver, or, with a key, the channel's registrar,
+        # which hands it on. `function`, `queue` and `topic` are what the state machine calls.
+        self.receiver: lambda_.IFunction | sqs.IQueue | sns.ITopic | None = function or queue or topic
+        self.forward_policy: iam.Policy | None = None
+        if correlation_key is not None:
+            assert channel is not None  # _validate_correlation made sure
+            registry = channel.correlation
+            message = sfn.TaskInput.from_object(
+                {
+                    "taskToken": context["taskToken"],
+                    "executionId": context["executionId"],
+                    "correlationKey": _key_value(correlation_key, self.jsonata),
+                    "stateMachine": context["stateMachine"],
+                    "state": context["stateName"],
+                    "pausedAt": context["pausedAt"],
+                    "timeoutSeconds": _timeout_value(timeout),
+                    "keyInUseError": self.key_in_use_error,
+                    **({"receiver": _receiver_field(function, queue, topic)} if self.receiver is not None else {}),
+                    "payload": fields,
+                }
+            )
+            self.forward_policy = _forward_policy(self, registry.registrar, function, queue, topic)
+            function, queue, topic = registry.registrar, None, None
+        else:
+            message = sfn.TaskInput.from_object(
+                {"taskToken": context["taskToken"], "executionId": context["executionId"], **fields}
+            )
+        self.function, self.queue, self.topic = function, queue, topic
         options: dict[str, Any] = {
             "comment": comment,
             "integration_pattern": sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
@@ -279,12 +323,14 @@ _JSONPATH_CONTEXT: dict[str, Any] = {
     "executionId": sfn.JsonPath.execution_id,
     "stateName": sfn.JsonPath.string_at("$$.State.Name"),
     "pausedAt": sfn.JsonPath.string_at("$$.State.EnteredTime"),
+    "stateMachine": sfn.JsonPath.string_at("$$.StateMachine.Id"),
 }
 _JSONATA_CONTEXT: dict[str, Any] = {
     "taskToken": "{% $states.context.Task.Token %}",
     "executionId": "{% $states.context.Execution.Id %}",
     "stateName": "{% $states.context.State.Name %}",
     "pausedAt": "{% $states.context.State.EnteredTime %}",
+    "stateMachine": "{% $states.context.StateMachine.Id %}",
 }
 DEFAULT_FAILURE_PATH = "$.failure"
 
@@ -312,6 +358,7 @@ def _validate(
     id: str,
     *,
     receivers: dict[str, object | None],
+    may_have_no_receiver: bool,
     timeout: sfn.Timeout,
     heartbeat: Duration | None,
     payload: Mapping[str, Any],
@@ -330,7 +377,7 @@ def _validate(
     if len(id) > MAX_STATE_NAME_LENGTH:
         raise invalid(f"id names the task state, and a state's name has at most {MAX_STATE_NAME_LENGTH} characters")
     given = [name for name, receiver in receivers.items() if receiver is not None]
-    if len(given) != 1:
+    if len(given) > 1 or (not given and not may_have_no_receiver):
         raise invalid(
             "give exactly one of function, queue, topic or approval to hand the task token to, "
             f"not {' and '.join(given) or 'none'}"
@@ -368,6 +415,8 @@ def _validate(
     reserved = [key for key in payload if key.removesuffix(".$") in RESERVED_FIELDS]
     if reserved:
         raise invalid(f"payload may not set {', '.join(reserved)}: the task sets taskToken and executionId itself")
+    if may_have_no_receiver and any(key.removesuffix(".$") == "correlationKey" for key in payload):
+        raise invalid("payload may not set correlationKey: with a correlation_key, the task sets it itself")
 
     failure_path = failure_path or DEFAULT_FAILURE_PATH
     if not failure_path.startswith("$."):
@@ -447,3 +496,86 @@ def _iso(seconds: float) -> str:
 
 def _within(path: str, parent: str) -> bool:
     return path == parent or path.startswith((f"{parent}.", f"{parent}["))
+
+
+def _validate_correlation(
+    id: str, key: str | None, channel: CallbackChannel | None, *, approval: HumanApproval | None, jsonata: bool
+) -> None:
+    def invalid(message: str) -> ValueError:
+        return ValueError(f"PausableTask '{id}': {message}")
+
+    if key is None:
+        if channel is not None:
+            raise invalid("channel goes with correlation_key: it is the channel whose registry knows the key")
+        return
+    if channel is None:
+        raise invalid("correlation_key needs channel=: the CallbackChannel whose callbacks name the key")
+    if approval is not None:
+        raise invalid(
+            "correlation_key cannot go with approval: a person decides from a link, which names the task already"
+        )
+    if jsonata:
+        if not (key.strip().startswith("{%") and key.strip().endswith("%}")):
+            raise invalid(f"correlation_key {key!r} must be a JSONata expression in a JSONata task: '{{% ... %}}'")
+    elif not (key.startswith("$") or sfn.JsonPath.is_encoded_json_path(key) or Token.is_unresolved(key)):
+        raise invalid(
+            f"correlation_key {key!r} must be a JSONPath (like $.order.id) or an intrinsic function made with "
+            "sfn.JsonPath: the key is read from the state when the task waits"
+        )
+
+
+def _key_value(key: str, jsonata: bool) -> Any:
+    """The key as the task's parameters read it: a path or intrinsic (JSONPath), or the expression."""
+    if jsonata or sfn.JsonPath.is_encoded_json_path(key) or Token.is_unresolved(key):
+        return key
+    return sfn.JsonPath.string_at(key)
+
+
+def _receiver_field(
+    function: lambda_.IFunction | None, queue: sqs.IQueue | None, topic: sns.ITopic | None
+) -> dict[str, str]:
+    if function is not None:
+        return {"function": function.function_arn}
+    if queue is not None:
+        return {"queue": queue.queue_url}
+    assert topic is not None
+    return {"topic": topic.topic_arn}
+
+
+def _forward_policy(
+    task: Construct,
+    registrar: lambda_.Function,
+    function: lambda_.IFunction | None,
+    queue: sqs.IQueue | None,
+    topic: sns.ITopic | None,
+) -> iam.Policy | None:
+    """What the registrar needs to hand this task's payload to its receiver, and nothing more: a
+    policy of the task's own stack, attached to the registrar's role, so that a channel of another
+    stack never depends on this one."""
+    statements: list[iam.PolicyStatement] = []
+    key = None
+    if function is not None:
+        statements.append(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function.function_arn]))
+    elif queue is not None:
+        statements.append(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[queue.queue_arn]))
+        key = queue.encryption_master_key
+    elif topic is not None:
+        statements.append(iam.PolicyStatement(actions=["sns:Publish"], resources=[topic.topic_arn]))
+        key = topic.master_key
+    else:
+        return None
+    alias = getattr(key, "alias_name", None)
+    aws_managed = isinstance(alias, str) and not Token.is_unresolved(alias) and alias.startswith("alias/aws/")
+    if key is not None and not aws_managed:
+        statements.append(iam.PolicyStatement(actions=["kms:GenerateDataKey*", "kms:Decrypt"], resources=[key.key_arn]))
+    role = registrar.role
+    assert role is not None
+    policy = iam.Policy(task, "HandOnToReceiver", statements=statements, roles=[role])
+    if len(statements) > 1:
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+            "Encrypting the payload the registrar hands on with the customer managed key of the task's queue or "
+            "topic, on that key only; the wildcard covers GenerateDataKey and GenerateDataKeyWithoutPlaintext.",
+        )
+    return policy

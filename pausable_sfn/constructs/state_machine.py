@@ -31,7 +31,9 @@ class PausableStateMachine(Construct):
       JSONata one, every PausableTask must be JSONata too (`query_language=` on the task).
     - X-Ray tracing, so a callback's path through SNS, Lambda and Step Functions is one trace.
     - Each of `channels` (CallbackChannels, HumanApprovals) may resume the tasks of this state
-      machine (`allow_resuming`), and so may the HumanApproval of each PausableTask it finds.
+      machine (`allow_resuming`), and so may the HumanApproval of each PausableTask it finds, and
+      the channel of each PausableTask with a correlation key; that channel's registry is told of
+      the state machine, to close its tasks and to learn when its executions end.
     - The cdk-nag findings its role must raise are acknowledged here, on the role's policy, with
       their reasons: X-Ray and CloudWatch Logs delivery take no resource-level permission, and
       the Lambda task grants invoking the versions and aliases (`<function ARN>:*`) of each
@@ -89,10 +91,19 @@ class PausableStateMachine(Construct):
         depend_on_role_policy_only(self.state_machine, self.state_machine.role)
         resumers: list[Resumer] = list(channels)
         for task in tasks:
-            if task.approval is not None and not any(task.approval is resumer for resumer in resumers):
-                resumers.append(task.approval)
+            for needed in (task.approval, task.channel):
+                if needed is not None and not any(needed is resumer for resumer in resumers):
+                    resumers.append(needed)
         for resumer in resumers:
             resumer.allow_resuming(self.state_machine)
+        watched: list[object] = []
+        for task in tasks:
+            if task.forward_policy is not None:
+                # The first hand-off must find the registrar allowed to reach the receiver.
+                self.state_machine.node.add_dependency(task.forward_policy)
+            if task.channel is not None and not any(task.channel is channel for channel in watched):
+                watched.append(task.channel)
+                task.channel.correlation.watch(self.state_machine, self)
         self._grant_topic_keys(tasks)
         self._acknowledge_role_findings(tasks)
 

@@ -391,6 +391,23 @@ class Deployer:
         # Ref is the rule's name, "bus|name" on a bus of the stack's own (AWS::Events::Rule, CloudFormation).
         return Created(name if bus_name == "default" else f"{bus_name}|{name}", {"Arn": arn})
 
+    def _kms_key(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
+        """A key (Ref: its id) with its policy, usage and rotation; a deployment deletes nothing, so a
+        PendingWindowInDays has nothing to do here."""
+        kms = self._clients("kms")
+        copied = ("Description", "KeyUsage", "KeySpec", "MultiRegion")
+        options: dict[str, Any] = {key: props[key] for key in copied if key in props}
+        if "Tags" in props:  # CloudFormation's Key/Value, KMS's TagKey/TagValue
+            options["Tags"] = [{"TagKey": tag["Key"], "TagValue": tag["Value"]} for tag in props["Tags"]]
+        if "KeyPolicy" in props:
+            options["Policy"] = json.dumps(props["KeyPolicy"])
+        key = kms.create_key(**options)["KeyMetadata"]
+        if props.get("EnableKeyRotation"):
+            kms.enable_key_rotation(KeyId=key["KeyId"])
+        if props.get("Enabled") is False:
+            kms.disable_key(KeyId=key["KeyId"])
+        return Created(key["KeyId"], {"Arn": key["Arn"], "KeyId": key["KeyId"]})
+
     def _alarm(self, run: "_Run", props: dict[str, Any], logical_id: str) -> Created:
         name = props.get("AlarmName") or run.physical_name(logical_id, 255)
         keys = (
@@ -421,6 +438,7 @@ class Deployer:
         "AWS::Lambda::Url": _lambda_url,
         "AWS::StepFunctions::StateMachine": _state_machine,
         "AWS::CloudWatch::Alarm": _alarm,
+        "AWS::KMS::Key": _kms_key,
         "AWS::Events::EventBus": _events_bus,
         "AWS::Events::Rule": _events_rule,
         "AWS::DynamoDB::Table": _dynamodb_table,

@@ -17,6 +17,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +49,7 @@ HELP: dict[str, tuple[str, list[str]]] = {
     ),
     "paused": (
         "List the executions waiting at a .waitForTaskToken task: name, state, start, time paused, mode, "
-        "token fingerprint.",
+        "correlation key, token fingerprint.",
         [
             "pausable-sfn paused",
             "pausable-sfn paused --manual-only --json",
@@ -62,6 +63,8 @@ HELP: dict[str, tuple[str, list[str]]] = {
             """pausable-sfn resume order-42 --output '{"approved": true}'""",
             f"pausable-sfn resume order-42 --state-machine {EXAMPLE_ARN}",
             'pausable-sfn resume --token "$TASK_TOKEN" --via-lambda',
+            f"pausable-sfn resume --key order-42 --state-machine {EXAMPLE_ARN}",
+            "pausable-sfn resume --key 5f0c2a4e-job --via-lambda",
             "pausable-sfn resume --all-paused --manual-only",
         ],
     ),
@@ -71,6 +74,7 @@ HELP: dict[str, tuple[str, list[str]]] = {
             'pausable-sfn fail order-43 --error Rejected --cause "out of stock"',
             f'pausable-sfn fail order-43 --state-machine {EXAMPLE_ARN} --error Rejected --cause "out of stock"',
             'pausable-sfn fail --token "$TASK_TOKEN" --error Rejected --cause "out of stock"',
+            'pausable-sfn fail --key order-43 --error Rejected --cause "out of stock"',
         ],
     ),
     "heartbeat": (
@@ -79,6 +83,7 @@ HELP: dict[str, tuple[str, list[str]]] = {
             "pausable-sfn heartbeat order-43",
             f"pausable-sfn heartbeat order-43 --state-machine {EXAMPLE_ARN}",
             'pausable-sfn heartbeat --token "$TASK_TOKEN"',
+            "pausable-sfn heartbeat --key order-43",
         ],
     ),
     "approval-link": (
@@ -188,7 +193,7 @@ def add_operator_commands(
     link = commands.add_parser(
         "approval-link", parents=[common], help="a fresh link to the approval page of an execution waiting for a person"
     )
-    _target(link)
+    _target(link, by_key=False)
     link.add_argument(
         "--expires",
         type=_lifetime,
@@ -217,11 +222,20 @@ def add_operator_commands(
         document(commands.choices[name], *HELP[name])
 
 
-def _target(parser: argparse.ArgumentParser) -> argparse._MutuallyExclusiveGroup:
-    """Which task: an execution's (its token is read from its history), or the task of a token."""
+def _target(parser: argparse.ArgumentParser, *, by_key: bool = True) -> argparse._MutuallyExclusiveGroup:
+    """Which task: an execution's (its token is read from its history), the task of a token, or
+    (`by_key`) the task that waits on a correlation key."""
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("execution", nargs="?", help="execution ARN or name")
     target.add_argument("--token", help="the task token itself (a credential: it is never printed)")
+    if by_key:
+        target.add_argument(
+            "--key",
+            metavar="KEY",
+            help="the correlation key (a business id) the paused task waits on, as `paused` lists it",
+        )
+    else:
+        parser.set_defaults(key=None)
     return target
 
 
@@ -412,6 +426,7 @@ def _paused(operations: "Operations", args: argparse.Namespace, progress: Consol
                 "startedAt": timestamp(e.started_at),
                 "pausedForSeconds": seconds,
                 "mode": mode,
+                "correlationKey": e.key,
                 "taskToken": token,
                 **({"tokenProblem": e.token_problem} if e.token_problem else {}),
             }
@@ -423,26 +438,54 @@ def _paused(operations: "Operations", args: argparse.Namespace, progress: Consol
         print("no execution is paused at a .waitForTaskToken task")
         return EXIT_OK
     cells = [
-        (e.name, e.state, timestamp(e.started_at), f"{seconds} s", mode or "-", token or "? (see --json)")
+        (
+            e.name,
+            e.state,
+            timestamp(e.started_at),
+            f"{seconds} s",
+            mode or "-",
+            e.key if e.key is not None else "-",
+            token or "? (see --json)",
+        )
         for e, token, mode, seconds in zip(executions, tokens, modes, paused_for, strict=True)
     ]
     print(f"{len(executions)} paused at a .waitForTaskToken task")
-    print(_table(("NAME", "STATE", "STARTED AT", "PAUSED FOR", "MODE", "TASK TOKEN"), cells, right=(3,)))
+    headers = ("NAME", "STATE", "STARTED AT", "PAUSED FOR", "MODE", "KEY", "TASK TOKEN")
+    print(_table(headers, cells, right=(3,)))
     return EXIT_OK
 
 
-def _token_of(operations: "Operations", args: argparse.Namespace) -> str:
-    # `is None`, not `or`: an empty --token is a token of the wrong length, not a missing one.
-    token: str = args.token if args.token is not None else operations.token_of(args.execution)
-    return token
+@dataclass(frozen=True)
+class Task:
+    """The task a command names, found."""
+
+    token: str = field(repr=False)  # a credential: never printed
+    # How the output names it: the execution given, the token's fingerprint, or the key and the
+    # execution found waiting on it; never the token.
+    named: str
+    facts: dict[str, Any] = field(default_factory=dict)  # for --json: the key, the execution found by it
 
 
-def _task_named(args: argparse.Namespace) -> str:
-    """How the output names the task: the execution given, or the token's fingerprint, never the token."""
+def _task(operations: "Operations", args: argparse.Namespace) -> Task:
+    """The task named by the execution, by --token or by --key."""
     from ..contracts import fingerprint
 
-    what: str = args.execution if args.token is None else f"the task of token {fingerprint(args.token)}"
-    return what
+    # `is None`, not `or`: an empty --token is a token of the wrong length, not a missing one.
+    if args.token is not None:
+        return Task(args.token, f"the task of token {fingerprint(args.token)}")
+    if args.key is not None:
+        found = operations.paused_on_key(args.key)
+        return Task(found.token or "", *_by_key(args.key, found.arn, found.name))
+    return Task(operations.token_of(args.execution), args.execution)
+
+
+def _by_key(key: str, execution_arn: str | None, name: str | None = None) -> tuple[str, dict[str, Any]]:
+    """How the output names the task found waiting on `key`, and its --json facts."""
+    waiting = f"waiting on key '{key}'"
+    if execution_arn is None:
+        return f"the task {waiting}", {"correlationKey": key}
+    name = name or execution_arn.rsplit(":", 1)[-1]
+    return f"{name} ({waiting})", {"correlationKey": key, "executionArn": execution_arn}
 
 
 def _resume(operations: "Operations", args: argparse.Namespace, progress: Console) -> int:
@@ -453,13 +496,16 @@ def _resume(operations: "Operations", args: argparse.Namespace, progress: Consol
         raise UsageError("--via-lambda invokes the stack's ResumeStepFunctionLambda: pass --stack, not --state-machine")
     if args.all_paused:
         return _resume_all(operations, args, progress, output)
-    token = _token_of(operations, args)
-    if args.via_lambda:
-        operations.resume_via_lambda(token, output)
+    if args.via_lambda and args.key is not None:
+        # The resume function finds the token in its channel's registry: none is read here.
+        task = Task("", *_by_key(args.key, operations.resume_key_via_lambda(args.key, output)))
     else:
-        operations.resume(token, output)
-    what = _task_named(args)
-    _emit(args, {"resumed": what, "viaLambda": args.via_lambda}, f"resumed {what}")
+        task = _task(operations, args)
+        if args.via_lambda:
+            operations.resume_via_lambda(task.token, output)
+        else:
+            operations.resume(task.token, output)
+    _emit(args, {"resumed": task.named, **task.facts, "viaLambda": args.via_lambda}, f"resumed {task.named}")
     return EXIT_OK
 
 
@@ -486,29 +532,27 @@ def _resume_all(operations: "Operations", args: argparse.Namespace, progress: Co
 
 
 def _fail(operations: "Operations", args: argparse.Namespace, progress: Console) -> int:
-    operations.fail(_token_of(operations, args), args.error, args.cause)
-    what = _task_named(args)
-    _emit(args, {"failed": what, "error": args.error}, f"failed {what}: {args.error}")
+    task = _task(operations, args)
+    operations.fail(task.token, args.error, args.cause)
+    _emit(args, {"failed": task.named, **task.facts, "error": args.error}, f"failed {task.named}: {args.error}")
     return EXIT_OK
 
 
 def _heartbeat(operations: "Operations", args: argparse.Namespace, progress: Console) -> int:
-    operations.heartbeat(_token_of(operations, args))
-    what = _task_named(args)
-    _emit(args, {"heartbeat": what}, f"heartbeat sent for {what}")
+    task = _task(operations, args)
+    operations.heartbeat(task.token)
+    _emit(args, {"heartbeat": task.named, **task.facts}, f"heartbeat sent for {task.named}")
     return EXIT_OK
 
 
 def _approval_link(operations: "Operations", args: argparse.Namespace, progress: Console) -> int:
-    link = operations.approval_link(
-        _token_of(operations, args), function=args.approval_function, expires_in=args.expires
-    )
-    what = _task_named(args)
+    task = _task(operations, args)
+    link = operations.approval_link(task.token, function=args.approval_function, expires_in=args.expires)
     # The URL alone on its line: people copy it whole.
     _emit(
         args,
         {"url": link.url, "expiresAt": link.expires_at},
-        f"approval link for {what}, expires {link.expires_at}:\n{link.url}",
+        f"approval link for {task.named}, expires {link.expires_at}:\n{link.url}",
     )
     return EXIT_OK
 

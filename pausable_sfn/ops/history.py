@@ -139,6 +139,7 @@ class WaitingTask:
     token: str = field(repr=False)
     manual: bool | None
     scheduled_at: datetime
+    key: str | None = None  # the correlation key it waits on, if any
 
 
 def scheduled_task(events: list[dict[str, Any]]) -> ScheduledTask | None:
@@ -182,7 +183,7 @@ def waiting_task(
     found = read_token(task.parameters, paths, manual_flag) if task is not None else None
     if task is None or found is None:
         return None
-    return WaitingTask(task.state, found.token, found.manual, task.scheduled_at)
+    return WaitingTask(task.state, found.token, found.manual, task.scheduled_at, found.key)
 
 
 def recent_events(sfn: Any, execution_arn: str, page_size: int = 8) -> list[dict[str, Any]]:

@@ -44,10 +44,12 @@ from ..contracts import (
     ISSUE_LINK_ACTION,
     MAX_CAUSE_LENGTH,
     MAX_CONCURRENCY,
+    MAX_CORRELATION_KEY_LENGTH,
     MAX_ERROR_LENGTH,
     MAX_EXECUTION_NAME_LENGTH,
     MAX_OUTPUT_BYTES,
     MAX_TASK_TOKEN_LENGTH,
+    NO_TASK_WAITS_ON_KEY,
     TASK_CLOSED_CODES,
     fingerprint,
 )
@@ -63,7 +65,7 @@ from .history import (
     scheduled_task,
     timeline,
 )
-from .tokens import TokenLocator
+from .tokens import FoundToken, TokenLocator
 
 if TYPE_CHECKING:  # the type stubs are needed by mypy only
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -82,6 +84,7 @@ __all__ = [
     "TaskClosedError",
     "TokenNotFoundError",
     "UsageError",
+    "check_correlation_key",
     "describe_client_error",
     "parse_output",
 ]
@@ -184,6 +187,7 @@ class PausedExecution:
     token: str | None = field(repr=False)  # None where the definition does not say where it is
     manual: bool | None  # the payload's manual flag (AppConventions.manual_flag), where it has one
     token_problem: str | None = None  # why the token could not be found
+    key: str | None = None  # the correlation key the task waits on, if any
 
 
 @dataclass
@@ -191,6 +195,15 @@ class BatchReport:
     resumed: int = 0
     already_done: int = 0
     failed: list[str] = field(default_factory=list)
+
+
+def check_correlation_key(key: str) -> None:
+    """A correlation key as a registry takes it, or UsageError (said before any call)."""
+    if not key or len(key) > MAX_CORRELATION_KEY_LENGTH:
+        # Its length, not the key: what is pasted here by mistake may be a task token.
+        raise UsageError(
+            f"a correlation key has 1 to {MAX_CORRELATION_KEY_LENGTH} characters, not {len(key)}",
+        )
 
 
 def parse_output(text: str | None, *, what: str = "--output") -> str | None:
@@ -389,7 +402,16 @@ class Operations:
         if task is None:
             return None
         found = self._locator(self._definition_of(execution)).locate(task.state, task.parameters)
-        return WaitingTask(task.state, found.token, found.manual, task.scheduled_at)
+        return WaitingTask(task.state, found.token, found.manual, task.scheduled_at, found.key)
+
+    def located(self, execution: str, task: ScheduledTask) -> FoundToken:
+        """The token (with the manual flag and the key beside it) of a task that waits in `execution`,
+        read with the state machine's definition as it is now (read once), or else with the one the
+        execution runs (it started before an update); TokenNotFoundError if neither says where."""
+        try:
+            return self._locator(self._definition_now()).locate(task.state, task.parameters)
+        except TokenNotFoundError:
+            return self._locator(self._definition_of(execution)).locate(task.state, task.parameters)
 
     def paused(self, *, manual_only: bool = False, concurrency: int = 8) -> Iterator[PausedExecution]:
         """Running executions whose task waits for its callback, at any `.waitForTaskToken` state, in
@@ -403,23 +425,27 @@ class Operations:
             task = self.scheduled_task(arn)
             if task is None:
                 return None
-            token: str | None = None
-            manual: bool | None = None
+            found: FoundToken | None = None
             problem: str | None = None
             try:
-                try:
-                    found = self._locator(self._definition_now()).locate(task.state, task.parameters)
-                except TokenNotFoundError:
-                    found = self._locator(self._definition_of(arn)).locate(task.state, task.parameters)
-                token, manual = found
+                found = self.located(arn, task)
             except TokenNotFoundError as error:
                 problem = str(error)
             except ExecutionNotFoundError:
                 return None  # gone since it was listed
+            manual = found.manual if found else None
             if manual_only and manual is not True:
                 return None
             return PausedExecution(
-                arn, execution["name"], execution["startDate"], task.state, task.scheduled_at, token, manual, problem
+                arn,
+                execution["name"],
+                execution["startDate"],
+                task.state,
+                task.scheduled_at,
+                found.token if found else None,
+                manual,
+                problem,
+                found.key if found else None,
             )
 
         arn = self.state_machine_arn
@@ -433,6 +459,24 @@ class Operations:
             )
             for page in pages:
                 yield from filter(None, pool.map(paused_one, page["executions"]))
+
+    def paused_on_key(self, key: str) -> PausedExecution:
+        """The paused execution whose task waits on the correlation key `key`, read as `paused` reads
+        them; OperationError if none does, or if tasks of several states (or executions) do."""
+        check_correlation_key(key)
+        waiting = [execution for execution in self.paused() if execution.key == key]
+        if not waiting:
+            raise OperationError(self._no_task_waits_on(key))
+        if len(waiting) > 1:
+            tasks = ", ".join(f"{execution.name} at '{execution.state}'" for execution in waiting)
+            raise OperationError(
+                f"{len(waiting)} paused tasks of {self.state_machine_arn} wait on key '{key}': {tasks}; "
+                "name the execution instead"
+            )
+        return waiting[0]
+
+    def _no_task_waits_on(self, key: str) -> str:
+        return f"no paused task of {self.state_machine_arn} waits on key '{key}'"
 
     def token_of(self, execution: str) -> str:
         """The live token of the task that waits now in `execution`, in whichever state."""
@@ -486,22 +530,45 @@ class Operations:
 
     def resume_via_lambda(self, token: str, output: str | None = None) -> None:
         """Resumes as a person would: by invoking the stack's ResumeStepFunctionLambda with the token."""
-        if self._state_machine is not None:
-            raise UsageError(
-                "--via-lambda invokes the stack's ResumeStepFunctionLambda: pass --stack, not --state-machine"
-            )
         _check_length(token)
-        callback: dict[str, Any] = {"taskToken": token}
-        if output is not None:
-            callback["output"] = output
-        outputs = self._conventions.outputs
-        function = self._named_output("the resume function", outputs.resume_function if outputs else None)
-        result, failure = self._invoke(function, callback)
+        result, failure = self._invoke_resume_function({"taskToken": token}, output)
         if failure is not None:
             reason = str(failure.get("errorMessage", failure))
             raise OperationError(f"ResumeStepFunctionLambda failed: {_without(token, reason)}")
         if isinstance(result, dict) and result.get("alreadyClosed"):
             raise TaskClosedError()
+
+    def resume_key_via_lambda(self, key: str, output: str | None = None) -> str | None:
+        """Resumes the task of this state machine that waits on the correlation key `key` by invoking
+        the stack's ResumeStepFunctionLambda with the key: no token is read, the channel's registry
+        knows it. The ARN of the execution resumed, as the function names it."""
+        check_correlation_key(key)
+        callback = {"correlationKey": key, "stateMachine": self.state_machine_arn}
+        result, failure = self._invoke_resume_function(callback, output)
+        if failure is not None:
+            reason = str(failure.get("errorMessage", failure))
+            # The function raises CallbackRefusedError, whose message starts with the refusal's code.
+            if NO_TASK_WAITS_ON_KEY in (failure.get("errorType"), reason.split(":", 1)[0]):
+                raise OperationError(self._no_task_waits_on(key))
+            raise OperationError(f"ResumeStepFunctionLambda failed: {reason}")
+        resumed = result.get("resumed") if isinstance(result, dict) else None
+        first = resumed[0] if isinstance(resumed, list) and resumed and isinstance(resumed[0], dict) else {}
+        execution = first.get("executionId")
+        return execution if isinstance(execution, str) else None
+
+    def _invoke_resume_function(
+        self, callback: dict[str, Any], output: str | None
+    ) -> tuple[Any, dict[str, Any] | None]:
+        """Invokes the stack's ResumeStepFunctionLambda with `callback` (and `output`), as `_invoke` does."""
+        if self._state_machine is not None:
+            raise UsageError(
+                "--via-lambda invokes the stack's ResumeStepFunctionLambda: pass --stack, not --state-machine"
+            )
+        if output is not None:
+            callback = {**callback, "output": output}
+        outputs = self._conventions.outputs
+        function = self._named_output("the resume function", outputs.resume_function if outputs else None)
+        return self._invoke(function, callback)
 
     def approval_link(
         self, token: str, *, function: str | None = None, expires_in: int | None = None

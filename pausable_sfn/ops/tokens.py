@@ -9,6 +9,11 @@ EventBridge, or any name at any depth. The TaskScheduled event of each attempt r
 parameters as resolved, so the token of that attempt is at the same path there. An SQS message body
 or an SNS message may be recorded as an object or as a JSON string: both are read.
 
+A task that waits on a correlation key (a business id: PausableTask's correlation_key) invokes
+its channel's registrar with `correlationKey` beside the token and the task's own fields one level
+down, in `payload`: the key is read beside the token, and the manual flag beside it or in that
+`payload`.
+
 A token that the definition puts inside a string (States.Format, a JSONata expression that builds
 the payload) has no path: it is not guessed at, and TokenNotFoundError names the state.
 
@@ -19,6 +24,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from ..contracts import fingerprint
 from .errors import OperationError, TokenNotFoundError
 
 TOKEN_REFERENCE = "$$.Task.Token"
@@ -34,11 +40,24 @@ Path = tuple[str | int, ...]
 LAMBDA_PAYLOAD: tuple[Path, ...] = (("Payload", "taskToken"),)
 
 
+# Beside the token of a task that waits on a key: the key, and the task's own fields.
+CORRELATION_KEY = "correlationKey"
+TASK_FIELDS = "payload"
+
+
 class FoundToken(NamedTuple):
     token: str
-    # The flag beside the token that says whether a person holds it, when the caller names one
-    # (AppConventions.manual_flag) and the payload has it: True or False; None otherwise.
+    # The flag beside the token (or in the task's own fields beside it) that says whether a person
+    # holds it, when the caller names one (AppConventions.manual_flag) and the payload has it: True
+    # or False; None otherwise.
     manual: bool | None
+    # The correlation key the task waits on, as the registry keeps it (a number as its JSON text);
+    # None when it waits by token only.
+    key: str | None = None
+
+    def __repr__(self) -> str:
+        # The token is a credential: a repr (a log line, a test's failure report) shows its fingerprint.
+        return f"FoundToken(token={fingerprint(self.token)!r}, manual={self.manual!r}, key={self.key!r})"
 
 
 def show(path: Path) -> str:
@@ -98,7 +117,8 @@ def _is_jsonata_token(text: str) -> bool:
 def read_token(parameters: Any, paths: Sequence[Path], manual_flag: str | None = None) -> FoundToken | None:
     """The token at the first of `paths` that holds one in a task's resolved parameters (the JSON
     text of a TaskScheduled event, or that text parsed), or None; with the boolean field `manual_flag`
-    beside it, if named and there."""
+    beside it (or in the task's own fields beside it), if named and there, and the correlation key
+    beside it, if the task waits on one."""
     for path in paths:
         container: Any = None
         value = parameters
@@ -112,9 +132,30 @@ def read_token(parameters: Any, paths: Sequence[Path], manual_flag: str | None =
             container, value = value, value[step]
         else:
             if isinstance(value, str) and value:
-                manual = container.get(manual_flag) if manual_flag and isinstance(container, Mapping) else None
-                return FoundToken(value, manual if isinstance(manual, bool) else None)
+                beside = container if isinstance(container, Mapping) else {}
+                return FoundToken(value, _manual(beside, manual_flag), key_text(beside.get(CORRELATION_KEY)))
     return None
+
+
+def _manual(beside: Mapping[str, Any], manual_flag: str | None) -> bool | None:
+    """The manual flag beside the token, or else among the task's own fields beside it (where a
+    task that waits on a key has them)."""
+    if manual_flag is None:
+        return None
+    fields = _parsed(beside.get(TASK_FIELDS))
+    for holder in (beside, fields if isinstance(fields, Mapping) else {}):
+        if isinstance(holder.get(manual_flag), bool):
+            return bool(holder[manual_flag])
+    return None
+
+
+def key_text(value: Any) -> str | None:
+    """A correlation key as the registry compares it: a string as it is, a number as its JSON text
+    (42 and "42" are one key); anything else (null, a boolean, an empty string) is no key."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text or None
 
 
 def _parsed(value: Any) -> Any:

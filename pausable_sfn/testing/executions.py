@@ -49,6 +49,14 @@ RECEIVER_FIELDS: Mapping[str, tuple[str | int, ...]] = {
 }
 
 
+def _registration(value: Any) -> dict[str, Any] | None:
+    """The event a PausableTask with a correlation key gives the channel's registrar, if `value` is one."""
+    fields = ("taskToken", "correlationKey", "keyInUseError", "payload")
+    if isinstance(value, dict) and all(name in value for name in fields) and isinstance(value["payload"], dict):
+        return value
+    return None
+
+
 class WorkflowError(Exception):
     """What a test asked of a workflow cannot be done: a name that is not there, a mock on AWS."""
 
@@ -97,7 +105,8 @@ class PausedTask:
         """What the receiver got: a Lambda function's event, an SQS message's body, an SNS
         message, an event's detail (JSON text is parsed); for another integration, the task's
         parameters. The task token is in it, as in what the receiver got, as a MaskedToken: equal
-        to the token, shown only as its fingerprint."""
+        to the token, shown only as its fingerprint. A PausableTask with a correlation key hands
+        its receiver its payload with `correlationKey` and `executionId`, and no token."""
         parameters = keep_unshown(_parsed(self._parameters), self._token)
         path = next((p for prefix, p in RECEIVER_FIELDS.items() if self.resource.startswith(prefix)), ())
         value = parameters
@@ -106,7 +115,19 @@ class PausedTask:
                 value = value[step]
             except (KeyError, IndexError, TypeError):
                 return parameters
-        return keep_unshown(_parsed(value), self._token)
+        value = keep_unshown(_parsed(value), self._token)
+        registration = _registration(value)
+        if registration is None:
+            return value
+        handed = "taskToken" if registration["correlationKey"] is None else "correlationKey"
+        return {**registration["payload"], handed: registration[handed], "executionId": registration["executionId"]}
+
+    @property
+    def correlation_key(self) -> Any:
+        """The business key a PausableTask with a correlation key waits on (None: it waits by token)."""
+        parameters = _parsed(self._parameters)
+        registration = _registration(_parsed(parameters.get("Payload"))) if isinstance(parameters, dict) else None
+        return None if registration is None else registration["correlationKey"]
 
     def resume(self, output: Any = None) -> None:
         """SendTaskSuccess with `output` (anything JSON can hold; `{}` when none is given)."""

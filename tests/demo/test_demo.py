@@ -24,6 +24,10 @@ def test_the_demo_runs_every_flow_to_its_expected_end(synthesized_once):
     assert text.count("as expected") == len(FLOWS)
     assert "NOT as expected" not in text
     assert "task token tok-" in text  # read from the TaskScheduled event, shown only by fingerprint
+    # The automatic flow waits on a job id, and the job calls back by it: no token leaves.
+    words = " ".join(text.split())  # the console wraps long lines
+    [job_id] = re.findall(r"waits on job id ([0-9a-f-]{36}) \(its correlation key\)", words)
+    assert f'{{"correlationKey": "{job_id}", "status": "SUCCEED"' in words
     assert "InvalidInput: IsManualCallback must be" in text
     # The last flow waits out the app's real 7-day timeout on the advanced clock, and its timeline
     # says so: the task timed out a week (and some milliseconds) after it was scheduled.

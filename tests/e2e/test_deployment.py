@@ -72,6 +72,6 @@ def test_handler_logs_reach_the_function_log_group_without_the_token(app):
     assert group.startswith(f"{STACK_NAME}-ResumeStepFunctionLambdaLogs")  # the template's own log group
 
     resumed = [json.loads(m) for m in messages if m.startswith("{") and "Execution resumed" in m]
-    assert any(line["task_token"] == fingerprint(token) for line in resumed)
+    assert any(line.get("task_token") == fingerprint(token) for line in resumed)  # others resumed by key
     assert any(m.startswith("REPORT RequestId:") for m in messages)
     assert not [m for m in messages if token in m]

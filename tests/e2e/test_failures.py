@@ -134,7 +134,7 @@ def test_a_bad_event_sent_by_hand_is_refused_with_its_reason(app):
     assert response["FunctionError"] == "Unhandled"
     assert response["Payload"]["errorType"] == "InvalidEventError"
     assert "taskToken: String should have at least 1 character" in response["Payload"]["errorMessage"]
-    assert "status: Input should be 'SUCCEED' or 'FAILED'" in response["Payload"]["errorMessage"]
+    assert "status: Input should be 'SUCCEED', 'FAILED' or 'HEARTBEAT'" in response["Payload"]["errorMessage"]
 
 
 @pytest.mark.emulator_only(reason="counts the resume function's attempts in the embedded runtime")

@@ -120,22 +120,34 @@ def test_a_resume_that_crashes_on_every_attempt_is_kept_after_the_retries(app):
 
     with send_task_success_failing(token, -1, "AccessDeniedException") as calls:
         publish(app, {"taskToken": token, "executionId": arn})
+        # Lambda retries a minute, then two, after the attempt before. The clock is moved by exactly
+        # that (each advance counts from the moment the attempt under way has ended and set its
+        # retry), not skipped from timer to timer: nothing else is due in between, the task's own
+        # 7-day timeout least of all, which a skip once reached in a whole-suite run.
+        app.let_time_pass(60)
+        app.let_time_pass(120)
         [kept] = wait_for_dead_letters(app, 1, token)
 
     assert calls.count(token) == 3  # the first attempt and Lambda's two retries
     assert kept["requestContext"]["condition"] == "RetriesExhausted"
     assert "AccessDeniedException" in kept["responsePayload"]["errorMessage"]
-    assert app.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"  # still resumable by hand
+    described = app.sfn.describe_execution(executionArn=arn)
+    assert described["status"] == "RUNNING", (described.get("error"), described.get("cause"))  # resumable by hand
     app.sfn.stop_execution(executionArn=arn)
 
 
 def test_a_job_whose_callback_cannot_get_through_times_out_after_an_hour_and_the_callback_is_kept(app):
     arn = app.start({"JobDurationSeconds": 900})
-    token = app.wait_paused(arn).task_token
+    snapshot = app.wait_paused(arn)
+    token = snapshot.task_token
+    # The job calls back by its id (the task's correlation key): that is what its dead letter holds.
+    job_id = json.loads(first(snapshot.events, "TaskScheduled")["taskScheduledEventDetails"]["parameters"])["Payload"][
+        "correlationKey"
+    ]
 
     with send_task_success_failing(token, -1, "AccessDeniedException") as calls:
         result = app.wait_end(arn)  # the job's 15 minutes, Lambda's retries, then the job timeout
-        [kept] = wait_for_dead_letters(app, 1, token)
+        [kept] = wait_for_dead_letters(app, 1, job_id)
 
     assert (result["status"], result["error"]) == ("FAILED", "LongJobTimedOut")
     assert result["cause"] == "No callback arrived in time (States.Timeout; the task allows 3600 seconds)."

@@ -30,9 +30,10 @@ def test_an_empty_input_runs_automatically_with_the_default_duration(app):
 
     snapshot = app.wait_paused(arn)
 
-    payload = json.loads(first(snapshot.events, "TaskScheduled")["taskScheduledEventDetails"]["parameters"])["Payload"]
+    registration = json.loads(first(snapshot.events, "TaskScheduled")["taskScheduledEventDetails"]["parameters"])
+    payload = registration["Payload"]["payload"]  # what the registrar hands CallAsyncServiceLambda
     assert (payload["isManualCallback"], payload["jobDurationSeconds"]) == (False, 10)
-    assert payload["executionId"] == arn
+    assert registration["Payload"]["executionId"] == arn
     app.resume({"taskToken": snapshot.task_token})  # no need to wait the ten seconds
     assert app.wait_end(arn)["status"] == "SUCCEEDED"
 

@@ -15,6 +15,8 @@ FUNCTIONS = {
     "EmulatedLongJobLambda": "handlers.emulated_long_job.handler",
     "ApprovalApprovalPageLambda": "handlers.approval_page.handler",
     "ApprovalRequestApprovalLambda": "handlers.request_approval.handler",
+    "RegisterCorrelationKeyLambda": "handlers.register_correlation_key.handler",
+    "CorrelationJanitorLambda": "handlers.correlation_janitor.handler",
 }
 LAYER_PARAMETER = f"/aws/service/powertools/python/arm64/python3.14/{POWERTOOLS_VERSION}"
 

@@ -44,15 +44,68 @@ def scoped(statements: list[dict]) -> list[tuple[list[str], object]]:
     return result
 
 
+def arn_of(synthesized, resource_type: str, prefix: str) -> dict:
+    return {"Fn::GetAtt": [synthesized.logical_id(resource_type, prefix), "Arn"]}
+
+
 def test_resume_function_may_only_send_task_results_to_this_state_machine(synthesized):
     machine = synthesized.logical_id("AWS::StepFunctions::StateMachine", "WorkflowPausableStepFunction")
-    dead_letters = synthesized.logical_id("AWS::SQS::Queue", "CallbackDeadLetterQueue")
+    dead_letters = arn_of(synthesized, "AWS::SQS::Queue", "CallbackDeadLetterQueue")
+    window_queue = arn_of(synthesized, "AWS::SQS::Queue", "CorrelationEarlyCallbackWindowQueue")
 
     assert scoped(statements_of(synthesized, "ResumeStepFunctionLambda")) == [
         own_logs(synthesized, "ResumeStepFunctionLambda"),
-        # Lambda itself sends the events that failed after the retries to the on-failure destination.
-        (["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"], {"Fn::GetAtt": [dead_letters, "Arn"]}),
+        # Lambda itself sends the events that failed after the retries to the on-failure destination;
+        # a callback by key that came early schedules the end of its window.
+        (["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"], [dead_letters, window_queue]),
+        # By key: finds the waiting task, holds early callbacks, closes and releases entries.
+        (
+            ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"],
+            arn_of(synthesized, "AWS::DynamoDB::Table", "CorrelationRegistry"),
+        ),
+        (["kms:Decrypt"], arn_of(synthesized, "AWS::KMS::Key", "CorrelationTokenKey")),
         (["states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess"], {"Ref": machine}),
+    ]
+
+
+def test_the_registrar_may_only_register_tokens_and_hand_the_job_to_the_call_function(synthesized):
+    machine = synthesized.logical_id("AWS::StepFunctions::StateMachine", "WorkflowPausableStepFunction")
+
+    assert scoped(statements_of(synthesized, "RegisterCorrelationKeyLambda")) == [
+        own_logs(synthesized, "RegisterCorrelationKeyLambda"),
+        (
+            ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+            arn_of(synthesized, "AWS::DynamoDB::Table", "CorrelationRegistry"),
+        ),
+        (["kms:Decrypt", "kms:Encrypt"], arn_of(synthesized, "AWS::KMS::Key", "CorrelationTokenKey")),
+        (["lambda:InvokeFunction"], arn_of(synthesized, "AWS::Lambda::Function", "CallAsyncServiceLambda")),
+        # A key in use fails the task; an early callback closes it; a heartbeat tells a holder that still waits.
+        (["states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess"], {"Ref": machine}),
+    ]
+
+
+def test_the_janitor_may_only_expire_held_callbacks_and_drop_entries_of_ended_executions(synthesized):
+    table = arn_of(synthesized, "AWS::DynamoDB::Table", "CorrelationRegistry")
+
+    assert scoped(statements_of(synthesized, "CorrelationJanitorLambda")) == [
+        own_logs(synthesized, "CorrelationJanitorLambda"),
+        (
+            [
+                "sqs:ChangeMessageVisibility",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:GetQueueUrl",
+                "sqs:ReceiveMessage",
+            ],
+            arn_of(synthesized, "AWS::SQS::Queue", "CorrelationEarlyCallbackWindowQueue"),
+        ),
+        # Put: a closed mark, or a held callback put back when it could not be dead-lettered.
+        (["dynamodb:DeleteItem", "dynamodb:PutItem"], table),
+        (["dynamodb:Query"], {"Fn::Join": ["", [table, "/index/ByExecution"]]}),
+        (
+            ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"],
+            arn_of(synthesized, "AWS::SQS::Queue", "CallbackDeadLetterQueue"),
+        ),
     ]
 
 
@@ -130,11 +183,28 @@ def test_emulated_job_may_only_consume_its_queue_and_publish_callbacks(synthesiz
             {"Fn::GetAtt": [queue, "Arn"]},
         ),
         (["sns:Publish"], {"Ref": topic}),
+        # grant_callback covers both ways in for callbacks by key: the topic, and events of the
+        # channel's source and detail-type on the default bus.
+        (["events:PutEvents"], {"Fn::Join": ["", [*EVENT_BUS_ARN_PARTS, ":event-bus/default"]]}),
     ]
+    [put_events] = [s for s in statements_of(synthesized, "EmulatedLongJobLambda") if s["Action"] == "events:PutEvents"]
+    assert put_events["Condition"] == {
+        "StringEquals": {"events:source": "pausable-sfn.callbacks", "events:detail-type": "Task Callback"}
+    }
 
 
-def test_state_machine_may_only_invoke_the_call_function(synthesized):
-    function = synthesized.logical_id("AWS::Lambda::Function", "CallAsyncServiceLambda")
+EVENT_BUS_ARN_PARTS = [
+    "arn:",
+    {"Ref": "AWS::Partition"},
+    ":events:",
+    {"Ref": "AWS::Region"},
+    ":",
+    {"Ref": "AWS::AccountId"},
+]
+
+
+def test_state_machine_may_only_invoke_the_registrar_of_its_callback_channel(synthesized):
+    function = synthesized.logical_id("AWS::Lambda::Function", "RegisterCorrelationKeyLambda")
     arn = {"Fn::GetAtt": [function, "Arn"]}
 
     assert scoped(statements_of(synthesized, "WorkflowPausableStepFunctionRole")) == [

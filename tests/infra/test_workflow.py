@@ -44,26 +44,45 @@ def test_the_main_path_is_preprocessing_then_long_job_then_post_processing(asl, 
     assert states["Post processing"]["End"] is True
 
 
-def test_long_job_execution_invokes_the_call_function_and_waits_for_the_token(states, call_function_id):
+def test_long_job_execution_waits_on_its_job_id_and_the_registrar_hands_the_job_to_the_call_function(
+    synthesized, states, call_function_id
+):
     task = states["Long job execution"]
+    registrar = synthesized.logical_id("AWS::Lambda::Function", "RegisterCorrelationKeyLambda")
 
     assert task["Type"] == "Task"
     assert task["Resource"] == "arn:<AWS::Partition>:states:::lambda:invoke.waitForTaskToken"
     assert task["Parameters"] == {
-        "FunctionName": f"<{call_function_id}.Arn>",
+        "FunctionName": f"<{registrar}.Arn>",
         "Payload": {
             "taskToken.$": "$$.Task.Token",
-            "isManualCallback.$": "$.isManualCallback",
-            "jobDurationSeconds.$": "$.jobDurationSeconds",
             "executionId.$": "$$.Execution.Id",
-            # What a manual execution's approval request says: the input, where, since when, how long.
-            "request.$": "$.request",
-            "stateName.$": "$$.State.Name",
+            # The job's id: what the external service calls back with instead of the token.
+            "correlationKey.$": "$.jobId",
+            "stateMachine.$": "$$.StateMachine.Id",
+            "state.$": "$$.State.Name",
             "pausedAt.$": "$$.State.EnteredTime",
             "timeoutSeconds.$": "$.taskTimeoutSeconds",
+            "keyInUseError": "LongJobKeyInUse",
+            "receiver": {"function": f"<{call_function_id}.Arn>"},
+            # What CallAsyncServiceLambda gets besides the key (or, for a manual execution, the token).
+            "payload": {
+                "isManualCallback.$": "$.isManualCallback",
+                "jobDurationSeconds.$": "$.jobDurationSeconds",
+                # What a manual execution's approval request says: the input, where, since when, how long.
+                "request.$": "$.request",
+                "stateName.$": "$$.State.Name",
+                "pausedAt.$": "$$.State.EnteredTime",
+                "timeoutSeconds.$": "$.taskTimeoutSeconds",
+            },
         },
     }
     assert task["ResultPath"] == "$.CallAsyncServiceStep"
+
+
+def test_an_automatic_job_gets_a_fresh_id_and_a_manual_one_none_so_a_person_gets_the_token(states):
+    assert states["Automatic callback"]["Parameters"]["jobId.$"] == "States.UUID()"
+    assert states["Manual callback"]["Parameters"]["jobId.$"] == "States.StringToJson('null')"
 
 
 def test_each_mode_sets_its_own_task_timeout_an_hour_automatic_a_week_manual(states):
@@ -89,7 +108,7 @@ def test_timeouts_heartbeat_and_retention_come_from_cdk_context():
     assert states["Long job execution"]["HeartbeatSeconds"] == 30
     assert states["Automatic callback"]["Parameters"]["taskTimeoutSeconds"] == 120
     assert states["Manual callback"]["Parameters"]["taskTimeoutSeconds"] == 600
-    custom.template.resource_properties_count_is("AWS::Logs::LogGroup", {"RetentionInDays": 7}, 6)
+    custom.template.resource_properties_count_is("AWS::Logs::LogGroup", {"RetentionInDays": 7}, 8)
 
 
 def test_a_timeout_ends_in_long_job_timed_out_with_a_cause_that_says_what_ran_out(states):

@@ -133,8 +133,13 @@ def test_the_readme_example_synthesizes_with_the_installed_construct_library(ven
     template = json.loads((tmp_path / "cdk.out" / "OrderStack.template.json").read_text())
     [machine] = [r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
     definition = json.dumps(machine["Properties"]["DefinitionString"])
-    assert "sqs:sendMessage.waitForTaskToken" in definition
-    assert "lambda:invoke.waitForTaskToken" in definition  # the approval step asks a person
+    # Both steps invoke a function of the library: packing its registrar (the order's id is the
+    # key), approval its request function (a person is asked).
+    assert definition.count("lambda:invoke.waitForTaskToken") == 2
+    assert "correlationKey" in definition
+    assert any(
+        r["Type"] == "AWS::DynamoDB::Table" and "ByExecution" in json.dumps(r) for r in template["Resources"].values()
+    )
     assert any(r["Type"] == "AWS::Lambda::Url" for r in template["Resources"].values())
 
 

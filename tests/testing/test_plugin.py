@@ -162,11 +162,17 @@ def test_a_wait_that_no_timer_could_end_before_its_deadline_fails_at_once(embedd
 def test_the_history_shows_tokens_by_their_fingerprint_only(embedded_aws):
     run = embedded_aws.state_machine("Orders").start({"order": {"id": "o-11"}})
     packing = run.wait_until_paused("Pack order")
-    token = packing.payload["taskToken"]
-    assert repr(token).startswith("<task token tok-")
-    assert json.loads(json.dumps(packing.payload))["taskToken"] == token  # sent as the token itself
+    # Packing waits on the order's id: its receiver gets the key, and no token.
+    assert packing.correlation_key == "o-11"
+    assert packing.payload["correlationKey"] == "o-11"
+    assert "taskToken" not in packing.payload
     packing.resume({"parcel": "P-11"})
-    run.wait_until_paused("Approve shipment")
+    approval = run.wait_until_paused("Approve shipment")
+    token = approval.payload["taskToken"]
+    assert repr(token).startswith("<task token tok-")
+    assert json.loads(json.dumps(approval.payload))["taskToken"] == token  # sent as the token itself
+    approval.resume({"approved": True})
+    run.result()
     history = json.dumps(run.history, default=str)
     assert str(token) not in history
     assert repr(token)[len("<task token "):-1] in history
@@ -322,15 +328,17 @@ def test_a_failing_user_test_says_what_the_execution_did_and_never_shows_its_tok
 
         def test_waits_for_an_end_that_only_a_timer_could_bring(embedded_aws):
             run = embedded_aws.state_machine("Orders").start({"order": {"id": "o-5"}})
-            token = run.wait_until_paused("Pack order").payload["taskToken"]
+            run.wait_until_paused("Pack order").resume({"parcel": "P-5"})  # by token; it waits on a key
+            token = run.wait_until_paused("Approve shipment").payload["taskToken"]
             pathlib.Path("token.txt").write_text(token)
             run.result()
 
         def test_compares_a_payload_that_differs(embedded_aws):
             run = embedded_aws.state_machine("Orders").start({"order": {"id": "o-6"}})
-            packing = run.wait_until_paused("Pack order")
-            pathlib.Path("second-token.txt").write_text(packing.payload["taskToken"])
-            assert packing.payload == {"order": {"id": "another"}}
+            run.wait_until_paused("Pack order").resume({"parcel": "P-6"})
+            approval = run.wait_until_paused("Approve shipment")
+            pathlib.Path("second-token.txt").write_text(approval.payload["taskToken"])
+            assert approval.payload == {"order": {"id": "another"}}
         """
     )
 
@@ -339,8 +347,8 @@ def test_a_failing_user_test_says_what_the_execution_did_and_never_shows_its_tok
     outcome.assert_outcomes(failed=2)
     report = outcome.stdout.str()
     assert "has not reached its end, nothing runs on the embedded AWS, and its next timer falls due" in report
-    assert "states entered: Pack order" in report
-    assert "TaskSubmitted [Pack order]: paused: waiting for the callback" in report
+    assert "states entered: Pack order → Approve shipment" in report
+    assert "TaskSubmitted [Approve shipment]: paused: waiting for the callback" in report
     assert "skip_time=True" in report
     assert "eval_component" not in report  # moto's log of the failures it handled stays out of it
     # The report points at the user's line, not into the plugin's machinery.

@@ -54,6 +54,36 @@ def test_automatic_mode_sends_a_job_request_carrying_the_token(queue_url, lambda
     assert result == {"mode": "automatic", "jobRequestId": message["MessageId"]}
 
 
+def test_a_job_waited_on_by_its_id_is_requested_with_the_id_and_never_a_token(queue_url, lambda_context):
+    request = job_request(correlationKey="job-7")
+    del request["taskToken"]  # the registrar hands the key instead
+
+    handler(request, lambda_context)
+
+    [message] = received(queue_url)
+    assert json.loads(message["Body"]) == {"jobId": "job-7", "executionId": EXECUTION_ID, "jobDurationSeconds": 0}
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"correlationKey": "job-7"}, r"give taskToken or correlationKey \(exactly one\)"),
+        (
+            {"taskToken": None, "correlationKey": "job-7", "isManualCallback": True},
+            "a manual execution needs taskToken",
+        ),
+    ],
+)
+def test_a_request_naming_its_task_both_ways_or_a_manual_one_without_a_token_is_refused(
+    queue_url, lambda_context, changes, message
+):
+    request = {key: value for key, value in (job_request() | changes).items() if value is not None}
+
+    with pytest.raises(InvalidEventError, match=message):
+        handler(request, lambda_context)
+    assert received(queue_url) == []
+
+
 def test_the_job_request_is_delayed_by_the_job_duration_rounded_up(queue_url, lambda_context):
     handler(job_request(jobDurationSeconds=2.5), lambda_context)
 

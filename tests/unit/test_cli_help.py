@@ -2,6 +2,7 @@
 
 import argparse
 import re
+import shlex
 from datetime import UTC, datetime, timedelta, timezone
 from importlib.metadata import version
 
@@ -9,6 +10,7 @@ import pytest
 
 from pausable_sfn.cli import main
 from pausable_sfn.cli import parser as cli_parser
+from pausable_sfn.ops.cli import HELP
 
 
 def subcommands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -55,6 +57,28 @@ def test_every_command_has_a_one_line_description_and_examples(capsys, words):
     examples = re.search(r"^examples:\n((?:  .+\n)+)", text, re.M)
     assert examples is not None, text
     assert all(line.startswith(f"  pausable-sfn {' '.join(words)}") for line in examples.group(1).splitlines())
+
+
+def examples_of(words: tuple[str, ...]) -> list[str]:
+    """The examples a command's help shows (its parser's epilog)."""
+    subparser = cli_parser()
+    for word in words:
+        [choices] = [a.choices for a in subparser._actions if isinstance(a, argparse._SubParsersAction)]
+        subparser = choices[word]
+    return [line.strip() for line in (subparser.epilog or "").splitlines()[1:]]
+
+
+# The operator commands' (a `local serve` example names an assembly that must exist to be parsed).
+@pytest.mark.parametrize("command", list(HELP))
+def test_every_example_of_an_operator_command_s_help_parses(command):
+    examples = examples_of((command,))
+    assert examples
+    for example in examples:
+        # GIVEN an example as a person would paste it into a shell
+        args = shlex.split(example)[1:]
+
+        # THEN the parser takes it (argparse exits on a usage error)
+        cli_parser().parse_args(args)
 
 
 def test_version_names_the_installed_distribution(capsys):

@@ -67,6 +67,13 @@ def waiting_at(state: str, scheduled: datetime = NOW) -> list[dict[str, Any]]:
     """The newest events of an execution whose task waits in `state`, newest first, as GetExecutionHistory
     gives them with reverseOrder."""
     resource_type, resource, parameters = PARAMETERS[state]
+    return task_waiting_events(state, resource_type, resource, parameters, scheduled)
+
+
+def task_waiting_events(
+    state: str, resource_type: str, resource: str, parameters: dict[str, Any], scheduled: datetime = NOW
+) -> list[dict[str, Any]]:
+    """The newest events, newest first, of an execution whose task of `state` was sent `parameters`."""
     task = {"resourceType": resource_type, "resource": resource}
     return [
         {"id": 5, "type": "TaskSubmitted", "timestamp": scheduled, "taskSubmittedEventDetails": task},
@@ -79,6 +86,11 @@ def waiting_at(state: str, scheduled: datetime = NOW) -> list[dict[str, Any]]:
         },
         {"id": 2, "type": "TaskStateEntered", "timestamp": scheduled, "stateEnteredEventDetails": {"name": state}},
     ]
+
+
+def running_execution(arn: str, machine: str, name: str, started: datetime) -> dict[str, Any]:
+    """An execution as ListExecutions lists a running one."""
+    return {"executionArn": arn, "stateMachineArn": machine, "name": name, "status": "RUNNING", "startDate": started}
 
 
 def queue_paused(aws, name: str, state: str) -> None:
@@ -193,13 +205,7 @@ def test_the_token_is_that_of_whichever_state_waits_now(aws, cli):
 
 def test_paused_lists_executions_at_any_waiting_state_and_reads_the_definition_once(aws, cli, one_at_a_time):
     executions = [
-        {
-            "executionArn": execution_arn(name),
-            "stateMachineArn": ORDERS,
-            "name": name,
-            "status": "RUNNING",
-            "startDate": NOW - timedelta(minutes=5),
-        }
+        running_execution(execution_arn(name), ORDERS, name, NOW - timedelta(minutes=5))
         for name in ("order-1", "order-2")
     ]
     aws("stepfunctions").add_response(
@@ -240,9 +246,9 @@ def test_paused_shows_the_state_column_and_no_mode_where_the_payload_has_no_manu
 
     assert code == EXIT_OK
     header, row = out.splitlines()[1:]
-    assert header.split() == ["NAME", "STATE", "STARTED", "AT", "PAUSED", "FOR", "MODE", "TASK", "TOKEN"]
+    assert header.split() == ["NAME", "STATE", "STARTED", "AT", "PAUSED", "FOR", "MODE", "KEY", "TASK", "TOKEN"]
     assert row.startswith("order-3  Ask the manager  ")
-    assert row.split()[-2:] == ["-", fingerprint(OTHER_TOKEN)]
+    assert row.split()[-3:] == ["-", "-", fingerprint(OTHER_TOKEN)]  # no mode, no key
 
 
 def test_a_state_whose_definition_puts_the_token_inside_a_string_is_named_and_nothing_is_sent(aws, cli):

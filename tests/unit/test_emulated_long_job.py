@@ -64,6 +64,18 @@ def test_a_finished_job_publishes_a_success_callback_with_the_token(topic, lambd
     assert result == {"batchItemFailures": []}
 
 
+def test_a_job_requested_by_its_id_calls_back_by_that_id_without_a_token(topic, lambda_context):
+    request = json.loads(job(jobId="job-7"))
+    del request["taskToken"]
+
+    handler(sqs_event(json.dumps(request)), lambda_context)
+
+    [callback] = published(topic)
+    assert callback["correlationKey"] == "job-7"
+    assert "taskToken" not in callback
+    assert callback["output"]["message"] == "Long job finished"
+
+
 def test_a_bad_message_fails_alone_and_the_rest_of_the_batch_is_processed(topic, lambda_context):
     result = handler(sqs_event("not json", job(), job(jobDurationSeconds="soon")), lambda_context)
 

@@ -122,7 +122,7 @@ class TestSnsInvocation:
     def test_several_failures_are_reported_together(self, sfn, lambda_context):
         with pytest.raises(
             CallbacksFailedError,
-            match=r"2 of 2 callbacks failed: .*msg-1 is not JSON.*msg-2: taskToken: Field required",
+            match=r"2 of 2 callbacks failed: .*msg-1 is not JSON.*msg-2: .*give taskToken or correlationKey",
         ):
             handler(sns_event("{", json.dumps({"status": "SUCCEED"})), lambda_context)
 
@@ -134,10 +134,10 @@ class TestSnsInvocation:
 @pytest.mark.parametrize(
     ("event", "message"),
     [
-        ({}, "taskToken: Field required"),
+        ({}, "give taskToken or correlationKey (exactly one): which task the callback is for"),
         ({"taskToken": ""}, "taskToken: String should have at least 1 character"),
         ({"taskToken": "t" * 2049}, "taskToken: String should have at most 2048 characters"),
-        ({"taskToken": TOKEN, "status": "DONE"}, "status: Input should be 'SUCCEED' or 'FAILED'"),
+        ({"taskToken": TOKEN, "status": "DONE"}, "status: Input should be 'SUCCEED', 'FAILED' or 'HEARTBEAT'"),
         ({"taskToken": TOKEN, "output": "{not json"}, "output is a string but not a JSON document"),
         ({"taskToken": TOKEN, "output": {"blob": "x" * MAX_OUTPUT_BYTES}}, "Step Functions accepts at most 262144"),
         ({"taskToken": TOKEN, "error": "Oops"}, 'error and cause go with status "FAILED"'),

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from pausable_sfn.contracts import fingerprint
 from pausable_sfn.ops.errors import TokenNotFoundError
 from pausable_sfn.ops.history import scheduled_task
-from pausable_sfn.ops.tokens import TokenLocator, show, token_paths
+from pausable_sfn.ops.tokens import FoundToken, TokenLocator, show, token_paths
 
 from .conftest import TOKEN
 
@@ -44,6 +45,14 @@ SNS = task("sns:publish", {"TopicArn": TOPIC, "Message": {"taskToken.$": "$$.Tas
 def locate(
     state_definition: dict[str, Any], parameters: Any, state: str = "Wait", manual_flag: str | None = "isManualCallback"
 ) -> tuple[str, bool | None]:
+    """The token found, and the manual flag beside it."""
+    found = find(state_definition, parameters, state=state, manual_flag=manual_flag)
+    return found.token, found.manual
+
+
+def find(
+    state_definition: dict[str, Any], parameters: Any, state: str = "Wait", manual_flag: str | None = "isManualCallback"
+) -> FoundToken:
     resolved = parameters if isinstance(parameters, str) else json.dumps(parameters)
     return TokenLocator(definition((state, state_definition)), manual_flag=manual_flag).locate(state, resolved)
 
@@ -166,7 +175,104 @@ def test_a_task_inside_a_parallel_branch_or_a_map_iteration_is_found(container):
         json.dumps({"StartAt": "Fan out", "States": {"Fan out": {**container(waiting), "End": True}}})
     )
 
-    assert locator.locate("Wait", json.dumps({"TopicArn": TOPIC, "Message": {"taskToken": TOKEN}})) == (TOKEN, None)
+    assert locator.locate("Wait", json.dumps({"TopicArn": TOPIC, "Message": {"taskToken": TOKEN}})).token == TOKEN
+
+
+# A task that waits on a correlation key invokes its channel's registrar: the key beside the token,
+# the task's own fields (the manual flag among them) one level down, in "payload".
+
+REGISTRAR = "arn:aws:lambda:us-east-1:123456789012:function:RegisterCorrelationKey"
+KEYED_JSONPATH = task(
+    "lambda:invoke",
+    {
+        "FunctionName": REGISTRAR,
+        "Payload": {
+            "taskToken.$": "$$.Task.Token",
+            "executionId.$": "$$.Execution.Id",
+            "correlationKey.$": "$.jobId",
+            "payload": {"isManualCallback.$": "$.isManualCallback", "jobDurationSeconds.$": "$.duration"},
+        },
+    },
+)
+KEYED_JSONATA = {
+    "Type": "Task",
+    "QueryLanguage": "JSONata",
+    "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+    "Arguments": {
+        "FunctionName": REGISTRAR,
+        "Payload": {
+            "taskToken": "{% $states.context.Task.Token %}",
+            "correlationKey": "{% $states.input.jobId %}",
+            "payload": {"isManualCallback": "{% $states.input.isManualCallback %}"},
+        },
+    },
+}
+
+
+def registrar_parameters(key: Any, *, manual: bool = False, **beside: Any) -> dict[str, Any]:
+    """A keyed task's parameters as its TaskScheduled event records them."""
+    return {
+        "FunctionName": REGISTRAR,
+        "Payload": {
+            "taskToken": TOKEN,
+            "executionId": "arn:aws:states:us-east-1:123456789012:execution:Jobs:job-1",
+            "correlationKey": key,
+            "stateMachine": "arn:aws:states:us-east-1:123456789012:stateMachine:Jobs",
+            "state": "Wait",
+            "pausedAt": "2026-11-26T08:00:00.000Z",
+            "timeoutSeconds": 3600,
+            "keyInUseError": "LongJobKeyInUse",
+            "receiver": {"function": "arn:aws:lambda:us-east-1:123456789012:function:CallAsyncService"},
+            "payload": {"isManualCallback": manual, "jobDurationSeconds": 10},
+            **beside,
+        },
+    }
+
+
+@pytest.mark.parametrize("state", [KEYED_JSONPATH, KEYED_JSONATA], ids=["jsonpath", "jsonata"])
+def test_a_keyed_task_has_its_key_beside_the_token_and_its_manual_flag_in_its_own_fields(state):
+    # GIVEN a task that waits on a job's id, as the registrar is invoked with it
+    parameters = registrar_parameters("order-42", manual=False)
+
+    # WHEN its token is located
+    found = find(state, parameters)
+
+    # THEN the key and the flag come with it
+    assert (found.token, found.manual, found.key) == (TOKEN, False, "order-42")
+
+
+@pytest.mark.parametrize(("key", "text"), [(42, "42"), (4.5, "4.5"), ("42", "42")])
+def test_a_key_that_is_a_number_is_its_json_text_as_the_registry_compares_it(key, text):
+    assert find(KEYED_JSONPATH, registrar_parameters(key)).key == text
+
+
+@pytest.mark.parametrize("key", [None, True, "", {"id": 1}], ids=["null", "boolean", "empty", "object"])
+def test_a_null_or_a_value_no_registry_takes_is_no_key(key):
+    # GIVEN a manual execution's task: it waits by token only (correlationKey null)
+    found = find(KEYED_JSONPATH, registrar_parameters(key, manual=True))
+
+    assert (found.token, found.manual, found.key) == (TOKEN, True, None)
+
+
+def test_the_manual_flag_beside_the_token_is_read_before_the_one_in_the_task_s_own_fields():
+    found = find(KEYED_JSONPATH, registrar_parameters("job-1", manual=False, isManualCallback=True))
+
+    assert found.manual is True
+
+
+def test_a_task_without_a_key_has_none_and_a_key_elsewhere_is_not_its_key():
+    # GIVEN a task that hands its token out, with a correlationKey away from the token
+    parameters = {"FunctionName": "CallAsyncService", "Payload": {"taskToken": TOKEN, "isManualCallback": True}}
+    parameters["correlationKey"] = "not-beside-the-token"
+
+    assert find(LAMBDA, parameters).key is None
+
+
+def test_a_found_token_s_repr_shows_its_fingerprint_never_the_token():
+    found = find(KEYED_JSONPATH, registrar_parameters("order-42"))
+
+    assert TOKEN not in repr(found)
+    assert fingerprint(TOKEN) in repr(found)
 
 
 # The waiting task in a history: the live attempt of a .waitForTaskToken task.
@@ -203,7 +309,7 @@ def test_a_retried_task_gives_the_token_of_its_live_attempt_only():
 
     assert task is not None
     assert (task.state, task.resource, task.scheduled_at) == ("Wait", "sqs:sendMessage.waitForTaskToken", AT)
-    assert TokenLocator(definition(("Wait", SQS))).locate(task.state, task.parameters) == (TOKEN, None)
+    assert TokenLocator(definition(("Wait", SQS))).locate(task.state, task.parameters).token == TOKEN
     assert scheduled_task(events[:6]) is None  # between the attempts, nothing waits
 
 

@@ -45,6 +45,23 @@ APPROVAL_NOT_REQUESTED = "ApprovalNotRequested"
 APPROVAL_ALREADY_DECIDED = "ApprovalAlreadyDecided"
 APPROVAL_TASK_EXPIRED = "ApprovalTaskExpired"
 
+# Callbacks by business key (a CallbackChannel's correlation registry). A key is the text of a
+# string or number the task's expression gives; DynamoDB takes a partition key of 2048 bytes at
+# most, which this many characters never exceed in UTF-8.
+MAX_CORRELATION_KEY_LENGTH = 512
+# How long a callback that came before its task waits is held at most: the longest SQS delay,
+# which is how its window is timed.
+MAX_EARLY_CALLBACK_WINDOW_SECONDS = 900
+# The error a task fails with when another execution's task waits on its key: "<prefix>KeyInUse".
+KEY_IN_USE = "KeyInUse"
+# What a callback by key is refused with: no task waits on the key (and no window holds it), or
+# more than one does (the callback must name the state machine, or the state).
+NO_TASK_WAITS_ON_KEY = "NoTaskWaitsOnKey"
+AMBIGUOUS_KEY = "AmbiguousKey"
+# The EventBridge event that carries a callback by key, unless a channel names its own.
+CALLBACK_EVENT_SOURCE = "pausable-sfn.callbacks"
+CALLBACK_EVENT_DETAIL_TYPE = "Task Callback"
+
 
 def fingerprint(task_token: str) -> str:
     """A short, stable name for a task token, safe to log and to compare across log lines. Task

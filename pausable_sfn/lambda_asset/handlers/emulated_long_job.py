@@ -2,7 +2,8 @@
 
 It consumes job requests from the external service's queue. Each message becomes visible only
 after its DelaySeconds, which is how the emulated job "takes" its duration; the handler then
-reports the job as done by publishing a callback to CallbackToUnpauseSfnTopic. Replace this
+reports the job as done by publishing a callback to CallbackToUnpauseSfnTopic, by the job's id
+(the correlation key its task waits on), as a real service calls back with its own ids. Replace this
 construct with your own service: the contract is the job request in and the callback out.
 """
 
@@ -38,6 +39,7 @@ def read_job_request(record: SQSRecord) -> JobRequestMessage:
 def finish_job(job: JobRequestMessage, *, topic_arn: str, sns: Any) -> None:
     callback = Callback(
         taskToken=job.taskToken,
+        correlationKey=job.jobId,
         status="SUCCEED",
         executionId=job.executionId,
         output={
@@ -49,7 +51,10 @@ def finish_job(job: JobRequestMessage, *, topic_arn: str, sns: Any) -> None:
     sns.publish(TopicArn=topic_arn, Message=callback.model_dump_json(exclude_none=True))
     logger.info(
         "Job finished; callback published",
-        extra={"execution_id": job.executionId, "task_token": fingerprint(job.taskToken)},
+        extra={
+            "execution_id": job.executionId,
+            **({"job_id": job.jobId} if job.jobId else {"task_token": fingerprint(job.taskToken or "")}),
+        },
     )
 
 

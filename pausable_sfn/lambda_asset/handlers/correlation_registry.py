@@ -1,0 +1,417 @@
+"""The correlation registry: which task waits on which business key, and the callbacks that came
+before their task.
+
+One DynamoDB table (CORRELATION_TABLE), one partition per key (attribute `correlationKey`), and
+in it, by `entry`:
+- "task#<state machine ARN>#<state>": the task of that state that waits on the key. Its token is
+  encrypted with the channel's KMS key (CORRELATION_KMS_KEY) under an encryption context that
+  names the key and the entry, so a ciphertext copied into another item does not decrypt. The
+  index ByExecution finds an execution's entries when it ends. The entry goes when a callback
+  closes the task.
+- "early#<received at>#<delivery id>": a callback that came while no task waited on the key,
+  and which state machine and state it names, if any. The registrar of the next task to wait
+  claims it; the janitor dead-letters it when its window ends unclaimed.
+- "delivery#<delivery id>": an SNS message or EventBridge event received for the key, kept for a
+  window: both deliver at least once, and a second delivery must be neither applied to the next
+  task that waits on the key nor held a second time.
+- "closed#<state machine ARN>#<state>": when the task of that state stopped waiting on the key
+  (its callback applied, found closed, its execution ended), kept for a window: a callback that
+  comes after its task closed is late, not early, and is reported instead of being held for the
+  key's next task.
+Every item has `deleteAfter`, the table's TTL: nothing stays once no task can need it.
+
+Claims are conditional deletes, and both sides write before they read (a task registers, then
+looks for early callbacks; a callback is held, then looks for a task again), with strongly
+consistent reads: whichever comes second sees the other, and exactly one of them applies it.
+"""
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from . import clients
+from .contracts import MAX_TASK_WAIT_SECONDS, fingerprint
+from .messages import Callback, Registration
+
+logger = Logger(child=True)
+TASK = "task#"
+EARLY = "early#"
+DELIVERY = "delivery#"
+# Leftovers are dropped this long after the last moment a task or a window could need them.
+CLOSED = "closed#"
+# Leftovers go this long after a task's timeout or a window (DynamoDB's TTL deletes within days).
+TTL_MARGIN = timedelta(hours=1)
+_serialize = TypeSerializer().serialize
+_deserialize = TypeDeserializer().deserialize
+
+
+def task_entry(state_machine: str, state: str) -> str:
+    return f"{TASK}{state_machine}#{state}"
+
+
+@dataclass(frozen=True)
+class WaitingTask:
+    """A task's entry: the task waits on the key (or did, until its execution ended or it timed out)."""
+
+    key: str
+    entry: str
+    state_machine: str
+    state: str
+    execution_arn: str
+    registered_at: str
+    token_fingerprint: str | None
+    ciphertext: bytes | None
+
+    @property
+    def waits(self) -> bool:
+        return self.ciphertext is not None
+
+
+@dataclass(frozen=True)
+class EarlyCallback:
+    key: str
+    entry: str
+    callback: Callback
+    delivery_id: str
+    received_at: str
+
+    def is_for(self, state_machine: str, state: str) -> bool:
+        return self.callback.stateMachine in (None, state_machine) and self.callback.state in (None, state)
+
+
+class Registry:
+    def __init__(self, *, table: str, kms_key: str, window_seconds: int, dynamodb: Any, kms: Any) -> None:
+        self.table = table
+        self.kms_key = kms_key
+        self.window = timedelta(seconds=window_seconds)
+        self._dynamodb = dynamodb
+        self._kms = kms
+
+    @classmethod
+    def from_environment(cls) -> "Registry":
+        return cls(
+            table=os.environ["CORRELATION_TABLE"],
+            kms_key=os.environ["CORRELATION_KMS_KEY"],
+            window_seconds=int(os.environ["EARLY_CALLBACK_WINDOW_SECONDS"]),
+            dynamodb=clients.client("dynamodb"),
+            kms=clients.client("kms"),
+        )
+
+    # --- tasks -------------------------------------------------------------------------------
+
+    def register(self, registration: Registration) -> WaitingTask | None:
+        """Registers the task under its key, unless another task holds the key (that task is
+        returned, whether it still waits or not: the caller decides). Another task may be of the
+        same execution: an earlier attempt of this task, or another iteration of a Map."""
+        key = registration.key
+        assert key is not None
+        entry = task_entry(registration.stateMachine, registration.state)
+        item = self._task_item(registration, key, entry)
+        try:
+            self._put(
+                item,
+                condition="attribute_not_exists(#entry)",
+                values={},
+            )
+            return None
+        except ClientError as error:
+            if not _condition_failed(error):
+                raise
+        holder = self._get(key, entry)
+        if holder is None:  # it closed and went in between: try once more
+            return self.register(registration)
+        return holder
+
+    def take_over(self, registration: Registration, holder: WaitingTask) -> bool:
+        """Registers the task in place of `holder`, which no longer waits; False if the entry
+        changed meanwhile (another task took it first)."""
+        key = registration.key
+        assert key is not None
+        item = self._task_item(registration, key, holder.entry)
+        condition, values = (
+            "registeredAt = :then AND executionArn = :holder",
+            {
+                ":then": holder.registered_at,
+                ":holder": holder.execution_arn,
+            },
+        )
+        try:
+            self._put(item, condition=condition, values=values)
+            return True
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+
+    def tasks(self, key: str, *, state_machine: str | None = None, state: str | None = None) -> list[WaitingTask]:
+        """The entries of tasks on `key` (waiting or closed by a callback), of the state machine
+        and state when named."""
+        prefix = TASK if state_machine is None else f"{TASK}{state_machine}#"
+        if state_machine is not None and state is not None:
+            prefix = task_entry(state_machine, state)
+        found = [self._task(item) for item in self._query(key, prefix)]
+        return [task for task in found if state is None or task.state == state]
+
+    def token_of(self, task: WaitingTask) -> str:
+        assert task.ciphertext is not None
+        answer = self._kms.decrypt(
+            CiphertextBlob=task.ciphertext, KeyId=self.kms_key, EncryptionContext=_context(task.key, task.entry)
+        )
+        token: str = answer["Plaintext"].decode("utf-8")
+        return token
+
+    def close(self, task: WaitingTask) -> None:
+        """The task's callback was applied: its entry goes (unless another task's replaced it).
+        Said, not raised, when it fails: the callback is applied, and the janitor drops the entry
+        when the execution ends."""
+        try:
+            self.release(task)
+        except ClientError as error:
+            logger.error("Entry of a closed task left for the janitor", extra={"reason": str(error)})
+
+    def mark_closed(self, key: str, state_machine: str, state: str) -> None:
+        """Remembers for a window that the task of this state no longer waits on `key`."""
+        entry = f"{CLOSED}{state_machine}#{state}"
+        item = {
+            "correlationKey": key,
+            "entry": entry,
+            "stateMachine": state_machine,
+            "state": state,
+            "closedAt": _now().isoformat(timespec="microseconds"),
+            "deleteAfter": self._epoch(self.window + TTL_MARGIN),
+        }
+        self._dynamodb.put_item(TableName=self.table, Item={name: _serialize(value) for name, value in item.items()})
+
+    def recently_closed(self, key: str, *, state_machine: str | None, state: str | None) -> list[str]:
+        """When tasks on `key` (of the state machine and state, if named) stopped waiting, within a window."""
+        found = []
+        for item in self._query(key, CLOSED):
+            data = {name: _deserialize(value) for name, value in item.items()}
+            if state_machine not in (None, data["stateMachine"]) or state not in (None, data["state"]):
+                continue
+            if _now() - datetime.fromisoformat(data["closedAt"]) <= self.window:
+                found.append(str(data["closedAt"]))
+        return found
+
+    def release(self, task: WaitingTask) -> bool:
+        """Removes the entry of a task that no longer waits (it was registered by the very token
+        it had then); False if the entry is another task's by now."""
+        try:
+            self._dynamodb.delete_item(
+                TableName=self.table,
+                Key=_item_key(task.key, task.entry),
+                ConditionExpression="tokenFingerprint = :fingerprint",
+                ExpressionAttributeValues=_values({":fingerprint": task.token_fingerprint}),
+            )
+            return True
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+
+    def release_execution(self, execution_arn: str) -> list[WaitingTask]:
+        """Removes the entries of an execution that has ended; returns those whose task still waited."""
+        released: list[WaitingTask] = []
+        pages = self._dynamodb.get_paginator("query").paginate(
+            TableName=self.table,
+            IndexName="ByExecution",
+            KeyConditionExpression="executionArn = :execution",
+            ExpressionAttributeValues=_values({":execution": execution_arn}),
+        )
+        for page in pages:
+            for item in page["Items"]:
+                key, entry = _deserialize(item["correlationKey"]), _deserialize(item["entry"])
+                try:
+                    old = self._dynamodb.delete_item(
+                        TableName=self.table,
+                        Key=_item_key(key, entry),
+                        ConditionExpression="executionArn = :execution",
+                        ExpressionAttributeValues=_values({":execution": execution_arn}),
+                        ReturnValues="ALL_OLD",
+                    )
+                except ClientError as error:
+                    if _condition_failed(error):  # the key went to another execution's task meanwhile
+                        continue
+                    raise
+                task = self._task(old["Attributes"])
+                if task.waits:
+                    released.append(task)
+        return released
+
+    # --- deliveries and early callbacks ----------------------------------------------------------
+
+    def receive(self, key: str, delivery_id: str) -> bool:
+        """Records a delivery of a callback for `key`: False when it was received before (a
+        redelivery by SNS or EventBridge), whatever became of it then."""
+        until = self._epoch(self.window + TTL_MARGIN)
+        item = {"correlationKey": key, "entry": f"{DELIVERY}{delivery_id}", "deleteAfter": until}
+        try:
+            self._put(item, condition="attribute_not_exists(#entry)", values={})
+            return True
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+
+    def forget(self, key: str, delivery_id: str) -> None:
+        """Forgets a delivery whose handling failed, so that its retry is handled anew."""
+        self._dynamodb.delete_item(TableName=self.table, Key=_item_key(key, f"{DELIVERY}{delivery_id}"))
+
+    def early(self, callback: Callback, *, delivery_id: str) -> EarlyCallback:
+        """The entry a callback that came before its task would be held as (not written yet)."""
+        key = callback.key
+        assert key is not None
+        received_at = _now().isoformat(timespec="microseconds")
+        return EarlyCallback(
+            key=key,
+            entry=f"{EARLY}{received_at}#{delivery_id}",
+            callback=callback,
+            delivery_id=delivery_id,
+            received_at=received_at,
+        )
+
+    def hold(self, early: EarlyCallback) -> None:
+        item = {
+            "correlationKey": early.key,
+            "entry": early.entry,
+            "callback": early.callback.model_dump_json(exclude_none=True),
+            "deliveryId": early.delivery_id,
+            "receivedAt": early.received_at,
+            "deleteAfter": self._epoch(self.window + TTL_MARGIN),
+        }
+        self._put(item, condition="attribute_not_exists(#entry)", values={})
+
+    def early_callbacks(self, key: str) -> list[EarlyCallback]:
+        """The callbacks held for `key`, oldest first."""
+        return [self._early(item) for item in self._query(key, EARLY)]
+
+    def within_window(self, early: EarlyCallback) -> bool:
+        return _now() - datetime.fromisoformat(early.received_at) <= self.window
+
+    def claim(self, early: EarlyCallback) -> bool:
+        """Takes an early callback for one task: True for exactly one of those that try."""
+        return self._take(early.key, early.entry) is not None
+
+    def expire(self, key: str, entry: str) -> EarlyCallback | None:
+        """Takes a held callback whose window has ended; None when a task claimed it first."""
+        item = self._take(key, entry)
+        return None if item is None else self._early(item)
+
+    # --- DynamoDB and KMS ------------------------------------------------------------------------
+
+    def _task_item(self, registration: Registration, key: str, entry: str) -> dict[str, Any]:
+        ciphertext = self._kms.encrypt(
+            KeyId=self.kms_key,
+            Plaintext=registration.taskToken.encode("utf-8"),
+            EncryptionContext=_context(key, entry),
+        )["CiphertextBlob"]
+        waits = registration.timeoutSeconds or MAX_TASK_WAIT_SECONDS
+        until = registration.pausedAt + timedelta(seconds=waits) + TTL_MARGIN
+        return {
+            "correlationKey": key,
+            "entry": entry,
+            "stateMachine": registration.stateMachine,
+            "state": registration.state,
+            "executionArn": registration.executionId,
+            "registeredAt": _now().isoformat(timespec="microseconds"),
+            "ciphertext": ciphertext,
+            "tokenFingerprint": fingerprint(registration.taskToken),
+            "deleteAfter": int(until.timestamp()),
+        }
+
+    def _task(self, item: dict[str, Any]) -> WaitingTask:
+        data = {name: _deserialize(value) for name, value in item.items()}
+        ciphertext = data.get("ciphertext")
+        return WaitingTask(
+            key=data["correlationKey"],
+            entry=data["entry"],
+            state_machine=data["stateMachine"],
+            state=data["state"],
+            execution_arn=data["executionArn"],
+            registered_at=data["registeredAt"],
+            token_fingerprint=data.get("tokenFingerprint"),
+            ciphertext=None if ciphertext is None else bytes(ciphertext),
+        )
+
+    def _early(self, item: dict[str, Any]) -> EarlyCallback:
+        data = {name: _deserialize(value) for name, value in item.items()}
+        return EarlyCallback(
+            key=data["correlationKey"],
+            entry=data["entry"],
+            callback=Callback.model_validate(json.loads(data["callback"])),
+            delivery_id=data["deliveryId"],
+            received_at=data["receivedAt"],
+        )
+
+    def _get(self, key: str, entry: str) -> WaitingTask | None:
+        item = self._dynamodb.get_item(TableName=self.table, Key=_item_key(key, entry), ConsistentRead=True).get("Item")
+        return None if item is None else self._task(item)
+
+    def _put(self, item: dict[str, Any], *, condition: str, values: dict[str, Any]) -> None:
+        # DynamoDB refuses names and values that the expression does not use.
+        options: dict[str, Any] = {"ExpressionAttributeValues": _values(values)} if values else {}
+        if "#entry" in condition:
+            options["ExpressionAttributeNames"] = {"#entry": "entry"}
+        self._dynamodb.put_item(
+            TableName=self.table,
+            Item={name: _serialize(value) for name, value in item.items()},
+            ConditionExpression=condition,
+            **options,
+        )
+
+    def _query(self, key: str, prefix: str) -> Iterator[dict[str, Any]]:
+        pages = self._dynamodb.get_paginator("query").paginate(
+            TableName=self.table,
+            ConsistentRead=True,
+            KeyConditionExpression="correlationKey = :key AND begins_with(#entry, :prefix)",
+            ExpressionAttributeNames={"#entry": "entry"},
+            ExpressionAttributeValues=_values({":key": key, ":prefix": prefix}),
+        )
+        for page in pages:
+            yield from page["Items"]
+
+    def _take(self, key: str, entry: str) -> dict[str, Any] | None:
+        try:
+            old = self._dynamodb.delete_item(
+                TableName=self.table,
+                Key=_item_key(key, entry),
+                ConditionExpression="attribute_exists(#entry)",
+                ExpressionAttributeNames={"#entry": "entry"},
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as error:
+            if _condition_failed(error):
+                return None
+            raise
+        item: dict[str, Any] = old["Attributes"]
+        return item
+
+    def _epoch(self, after: timedelta) -> int:
+        return int((_now() + after).timestamp())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _context(key: str, entry: str) -> dict[str, str]:
+    return {"correlationKey": key, "entry": entry}
+
+
+def _item_key(key: str, entry: str) -> dict[str, Any]:
+    return {"correlationKey": {"S": key}, "entry": {"S": entry}}
+
+
+def _values(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: _serialize(value) for name, value in values.items()}
+
+
+def _condition_failed(error: ClientError) -> bool:
+    return bool(error.response["Error"]["Code"] == "ConditionalCheckFailedException")

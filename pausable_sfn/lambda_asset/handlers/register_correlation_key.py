@@ -1,0 +1,166 @@
+"""RegisterCorrelationKeyLambda: the hand-off of a PausableTask that waits on a correlation key.
+
+The task invokes it (lambda:invoke.waitForTaskToken) with a Registration. It registers the
+task's token under the key, scoped to the state machine and the state, then:
+- a callback that came for the key before the task waited (held by the channel) is applied at
+  once, and the receiver is not asked: the task no longer waits;
+- when another execution's task waits on the key, the task fails with its `<prefix>KeyInUse`
+  error, whose cause names the key and that execution. A holder whose task has closed meanwhile
+  (it timed out, or was resumed by its token) is told apart by a heartbeat sent with its token,
+  which Step Functions refuses for a closed task, and its entry is taken over;
+- otherwise the payload goes to the receiver (a function, invoked and waited for as Step
+  Functions would; a queue; a topic), with the key and without the token: who holds the key
+  resumes the task through the channel, never with the token.
+What it answers is the task's TaskSubmitted output: a receiver function's own answer, as if the
+task had invoked it, or else what became of the registration.
+A task whose key is null this time waits by its token: the receiver gets the token, as a task
+without a key hands it.
+"""
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
+
+from . import clients
+from .contracts import TASK_CLOSED_CODES, fingerprint
+from .correlation_registry import Registry, WaitingTask, task_entry
+from .messages import Receiver, Registration
+from .resume_step_function import apply_callback
+from .validation import parse
+
+logger = Logger()
+# A key that changes hands this often while one task registers is contended beyond reason.
+MAX_TAKE_OVERS = 3
+
+
+class KeyContendedError(Exception):
+    """The key's entry changed hands again and again while the task tried to take it over."""
+
+
+class ReceiverFailedError(Exception):
+    """The receiver could not be given the payload; the task's registration was withdrawn."""
+
+
+def register(registration: Registration, *, registry: Registry, aws: Any) -> dict[str, Any]:
+    key = registration.key
+    if key is None:
+        answer = _forward(registration.receiver, {**registration.payload, **_ids(registration, token=True)}, aws)
+        return answer if answer is not None else {"registered": False}
+    for _ in range(MAX_TAKE_OVERS):
+        holder = registry.register(registration)
+        if holder is None:
+            break
+        if _still_waits(holder, registry=registry, sfn=aws("stepfunctions")):
+            cause = (
+                f"The correlation key '{key}' is in use: execution {holder.execution_arn} waits on it at the "
+                f"state '{holder.state}' since {holder.registered_at}."
+            )
+            aws("stepfunctions").send_task_failure(
+                taskToken=registration.taskToken, error=registration.keyInUseError, cause=cause
+            )
+            held_by = {"correlation_key": key, "held_by": holder.execution_arn}
+            logger.warning("Key in use: the task failed", extra=held_by)
+            return {"correlationKey": key, "registered": False, "keyInUse": holder.execution_arn}
+        if registry.take_over(registration, holder):
+            logger.info("Key taken over from a task that no longer waits", extra={"correlation_key": key})
+            break
+    else:
+        raise KeyContendedError(f"the entry of correlation key '{key}' changed hands {MAX_TAKE_OVERS} times")
+    mine = _entry_of(registration, key)
+    logger.info("Task registered under its key", extra={"correlation_key": key})
+
+    for early in registry.early_callbacks(key):
+        # One whose window has ended is the janitor's (DynamoDB's TTL deletes nothing on time).
+        if not registry.within_window(early) or not early.is_for(registration.stateMachine, registration.state):
+            continue
+        if registry.claim(early):
+            try:
+                apply_callback(early.callback, token=registration.taskToken, sfn=aws("stepfunctions"))
+            except BaseException:
+                registry.hold(early)  # claimed, not applied: kept for the retry of this registration
+                raise
+            registry.close(mine)
+            registry.mark_closed(key, registration.stateMachine, registration.state)
+            logger.info("Early callback applied", extra={"correlation_key": key, "delivery_id": early.delivery_id})
+            return {"correlationKey": key, "registered": True, "appliedEarlyCallback": early.delivery_id}
+
+    try:
+        answer = _forward(registration.receiver, {**registration.payload, **_ids(registration, token=False)}, aws)
+    except ReceiverFailedError as error:
+        registry.release(mine)
+        aws("stepfunctions").send_task_failure(
+            taskToken=registration.taskToken, error=error.args[0], cause=error.args[1]
+        )
+        return {"correlationKey": key, "registered": False, "receiverFailed": error.args[0]}
+    except Exception:
+        registry.release(mine)  # nothing was handed on: the key must not stay taken
+        raise
+    return answer if answer is not None else {"correlationKey": key, "registered": True}
+
+
+def _ids(registration: Registration, *, token: bool) -> dict[str, Any]:
+    ids: dict[str, Any] = {"executionId": registration.executionId}
+    if token:
+        ids["taskToken"] = registration.taskToken
+    else:
+        ids["correlationKey"] = registration.correlationKey
+    return ids
+
+
+def _entry_of(registration: Registration, key: str) -> WaitingTask:
+    return WaitingTask(
+        key=key,
+        entry=task_entry(registration.stateMachine, registration.state),
+        state_machine=registration.stateMachine,
+        state=registration.state,
+        execution_arn=registration.executionId,
+        registered_at="",
+        token_fingerprint=fingerprint(registration.taskToken),
+        ciphertext=b"",
+    )
+
+
+def _still_waits(holder: WaitingTask, *, registry: Registry, sfn: Any) -> bool:
+    if not holder.waits:
+        return False
+    try:
+        sfn.send_task_heartbeat(taskToken=registry.token_of(holder))
+    except ClientError as error:
+        if error.response["Error"]["Code"] in TASK_CLOSED_CODES:
+            return False
+        raise
+    return True
+
+
+def _forward(receiver: Receiver | None, message: dict[str, Any], aws: Any) -> Any:
+    """Hands `message` to the receiver; a function's answer is returned (None for the others)."""
+    if receiver is None:  # the task only waits, for a callback by key
+        return None
+    body = json.dumps(message)
+    if receiver.function is not None:
+        answer = aws("lambda").invoke(FunctionName=receiver.function, InvocationType="RequestResponse", Payload=body)
+        if "FunctionError" in answer:
+            # As Step Functions reports a failed Lambda task: the error type, and the error document.
+            document = answer["Payload"].read().decode("utf-8", errors="replace")
+            try:
+                error_type = str(json.loads(document).get("errorType") or "Lambda.Unknown")
+            except (json.JSONDecodeError, AttributeError):
+                error_type = "Lambda.Unknown"
+            raise ReceiverFailedError(error_type[:256], document[:32768])
+        document = answer["Payload"].read().decode("utf-8")
+        return json.loads(document) if document else None
+    if receiver.queue is not None:
+        aws("sqs").send_message(QueueUrl=receiver.queue, MessageBody=body)
+    else:
+        aws("sns").publish(TopicArn=receiver.topic, Message=body)
+    return None
+
+
+@logger.inject_lambda_context(correlation_id_path="executionId", clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    registration = parse(Registration, event, what="registration")
+    logger.append_keys(task_token=fingerprint(registration.taskToken))
+    return register(registration, registry=Registry.from_environment(), aws=clients.client)

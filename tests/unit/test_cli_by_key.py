@@ -1,0 +1,314 @@
+"""The operator commands for tasks that wait on a correlation key (a business id): `paused` shows each
+task's key, and `resume`, `fail` and `heartbeat --key KEY` find the one task that waits on it and
+send with its token, which they never print; `resume --key --via-lambda` sends the key itself to the
+resume function, and reads no token at all. AWS is stubbed (botocore's Stubber): each call a command
+makes must be one the test queued."""
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from pausable_sfn.contracts import MAX_CORRELATION_KEY_LENGTH, NO_TASK_WAITS_ON_KEY, fingerprint
+from pausable_sfn.ops.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+
+from .conftest import STATE_MACHINE, TOKEN
+from .test_cli_state_machine import (
+    one_at_a_time,  # noqa: F401 (a fixture: histories read in the order queued)
+    running_execution,
+    task_waiting_events,
+)
+
+pytestmark = pytest.mark.usefixtures("one_at_a_time")
+
+NOW = datetime.now(UTC)
+OTHER_TOKEN = "BQCEAAAAKgAAAAMAAAAAAAAAA" + "y" * 600
+REGISTRAR = "arn:aws:lambda:us-east-1:123456789012:function:RegisterCorrelationKey"
+JOB, SHIP = "Long job execution", "Ship"
+
+
+def keyed_task(next_state: dict[str, Any]) -> dict[str, Any]:
+    """A task that waits on the job's id: it invokes the channel's registrar, as PausableTask does."""
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {
+            "FunctionName": REGISTRAR,
+            "Payload": {
+                "taskToken.$": "$$.Task.Token",
+                "executionId.$": "$$.Execution.Id",
+                "correlationKey.$": "$.jobId",
+                "payload": {"isManualCallback.$": "$.isManualCallback"},
+            },
+        },
+        **next_state,
+    }
+
+
+DEFINITION = json.dumps({"StartAt": JOB, "States": {JOB: keyed_task({"Next": SHIP}), SHIP: keyed_task({"End": True})}})
+
+
+def execution_arn(name: str) -> str:
+    return f"{STATE_MACHINE.replace(':stateMachine:', ':execution:')}:{name}"
+
+
+def waiting_at(state: str, key: Any, token: str, *, manual: bool) -> list[dict[str, Any]]:
+    """The newest events of an execution whose task waits in `state` on `key`, newest first, as
+    GetExecutionHistory gives them with reverseOrder."""
+    parameters = {
+        "FunctionName": REGISTRAR,
+        "Payload": {
+            "taskToken": token,
+            "executionId": "arn:aws:states:us-east-1:123456789012:execution:PausableStepFunction:x",
+            "correlationKey": key,
+            "stateMachine": STATE_MACHINE,
+            "state": state,
+            "payload": {"isManualCallback": manual, "jobDurationSeconds": 900},
+        },
+    }
+    return task_waiting_events(state, "lambda", "invoke.waitForTaskToken", parameters, NOW)
+
+
+def queue_paused(aws, *waiting: tuple[str, str, Any, str, bool]) -> None:
+    """ListExecutions naming these executions (name, state, key, token, manual), the state machine's
+    definition (read once), and each one's newest events."""
+    executions = [
+        running_execution(execution_arn(name), STATE_MACHINE, name, NOW - timedelta(minutes=5)) for name, *_ in waiting
+    ]
+    sfn = aws("stepfunctions")
+    sfn.add_response(
+        "list_executions",
+        {"executions": executions},
+        {"stateMachineArn": STATE_MACHINE, "statusFilter": "RUNNING", "maxResults": 1000},
+    )
+    for number, (name, state, key, token, manual) in enumerate(waiting):
+        sfn.add_response(
+            "get_execution_history",
+            {"events": waiting_at(state, key, token, manual=manual)},
+            {"executionArn": execution_arn(name), "reverseOrder": True, "includeExecutionData": True, "maxResults": 8},
+        )
+        if number == 0:
+            sfn.add_response(
+                "describe_state_machine",
+                {
+                    "stateMachineArn": STATE_MACHINE,
+                    "name": "PausableStepFunction",
+                    "status": "ACTIVE",
+                    "definition": DEFINITION,
+                    "roleArn": "arn:aws:iam::123456789012:role/jobs",
+                    "type": "STANDARD",
+                    "creationDate": NOW,
+                },
+                {"stateMachineArn": STATE_MACHINE},
+            )
+
+
+# An automatic execution waits on its job's id; a manual one by token only (its key is null).
+AUTOMATIC = ("job-1", JOB, "order-42", TOKEN, False)
+MANUAL = ("job-2", JOB, None, OTHER_TOKEN, True)
+
+
+def test_paused_lists_each_task_s_key_and_the_mode_its_own_fields_say(aws, cli):
+    # GIVEN an automatic execution waiting on a key and a manual one waiting by token
+    aws.stack()
+    queue_paused(aws, AUTOMATIC, MANUAL)
+
+    # WHEN they are listed for a script
+    code, out, err = cli("paused", "--json")
+
+    # THEN each row has its key (null: none) and its mode, read from the task's own fields
+    assert (code, err) == (EXIT_OK, "")
+    rows = {row["name"]: row for row in json.loads(out)}
+    assert {name: (row["correlationKey"], row["mode"]) for name, row in rows.items()} == {
+        "job-1": ("order-42", "automatic"),
+        "job-2": (None, "manual"),
+    }
+    assert TOKEN not in out
+
+
+def test_paused_shows_a_key_column_with_a_dash_where_there_is_none(aws, cli):
+    aws.stack()
+    queue_paused(aws, AUTOMATIC, MANUAL)
+
+    code, out, _ = cli("paused")
+
+    assert code == EXIT_OK
+    header, *rows = out.splitlines()[1:]
+    assert header.split()[-3:] == ["KEY", "TASK", "TOKEN"]
+    assert [row.split()[-3:] for row in rows] == [
+        ["automatic", "order-42", fingerprint(TOKEN)],
+        ["manual", "-", fingerprint(OTHER_TOKEN)],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("command", "call", "arguments", "said"),
+    [
+        (("resume", "--output", '{"ok": true}'), "send_task_success", {"output": '{"ok": true}'}, "resumed"),
+        (
+            ("fail", "--error", "Rejected", "--cause", "no"),
+            "send_task_failure",
+            {"error": "Rejected", "cause": "no"},
+            "failed",
+        ),
+        (("heartbeat",), "send_task_heartbeat", {}, "heartbeat sent for"),
+    ],
+    ids=lambda value: value[0] if isinstance(value, tuple) else None,
+)
+def test_a_command_by_key_sends_with_the_token_of_the_task_that_waits_on_it(aws, cli, command, call, arguments, said):
+    # GIVEN two paused executions, one of them waiting on key order-42
+    aws.stack()
+    queue_paused(aws, MANUAL, AUTOMATIC)
+    aws("stepfunctions").add_response(call, {}, {"taskToken": TOKEN, **arguments})
+
+    # WHEN a command names the task by its key
+    code, out, err = cli(command[0], "--key", "order-42", *command[1:])
+
+    # THEN that task's token was sent, and the output names the key and the execution, not the token
+    assert (code, err) == (EXIT_OK, "")
+    assert out == f"{said} job-1 (waiting on key 'order-42'){': Rejected' if command[0] == 'fail' else ''}\n"
+    aws("stepfunctions").assert_no_pending_responses()
+
+
+def test_json_output_names_the_key_and_the_execution_found(aws, cli):
+    aws.stack()
+    queue_paused(aws, AUTOMATIC)
+    aws("stepfunctions").add_response("send_task_heartbeat", {}, {"taskToken": TOKEN})
+
+    code, out, _ = cli("heartbeat", "--key", "order-42", "--json")
+
+    assert code == EXIT_OK
+    assert json.loads(out) == {
+        "heartbeat": "job-1 (waiting on key 'order-42')",
+        "correlationKey": "order-42",
+        "executionArn": execution_arn("job-1"),
+    }
+
+
+def test_a_key_that_is_a_number_is_named_by_its_json_text(aws, cli):
+    # GIVEN a task whose key is the number 42: the registry compares it as "42"
+    aws.stack()
+    queue_paused(aws, ("job-3", JOB, 42, TOKEN, False))
+    aws("stepfunctions").add_response("send_task_success", {}, {"taskToken": TOKEN, "output": '{"resumed": true}'})
+
+    code, _, err = cli("resume", "--key", "42")
+
+    assert (code, err) == (EXIT_OK, "")
+    aws("stepfunctions").assert_no_pending_responses()
+
+
+def test_a_key_no_paused_task_waits_on_is_one_line_and_nothing_is_sent(aws, cli):
+    aws.stack()
+    queue_paused(aws, AUTOMATIC, MANUAL)
+
+    code, out, err = cli("resume", "--key", "order-99")
+
+    assert (code, out) == (EXIT_FAILED, "")
+    assert err == f"pausable-sfn: no paused task of {STATE_MACHINE} waits on key 'order-99'\n"
+    aws("stepfunctions").assert_no_pending_responses()  # and no SendTaskSuccess: none was queued
+
+
+def test_a_key_that_tasks_of_several_states_wait_on_is_one_line_naming_them_and_nothing_is_sent(aws, cli):
+    # GIVEN two executions waiting on one key, in two states (one key has one task per state)
+    aws.stack()
+    queue_paused(aws, AUTOMATIC, ("job-4", SHIP, "order-42", OTHER_TOKEN, False))
+
+    code, out, err = cli("fail", "--key", "order-42", "--error", "Rejected", "--cause", "no")
+
+    assert (code, out) == (EXIT_FAILED, "")
+    assert err == (
+        f"pausable-sfn: 2 paused tasks of {STATE_MACHINE} wait on key 'order-42': job-1 at '{JOB}', "
+        f"job-4 at '{SHIP}'; name the execution instead\n"
+    )
+
+
+@pytest.mark.parametrize("key", ["", "k" * (MAX_CORRELATION_KEY_LENGTH + 1)], ids=["empty", "too-long"])
+@pytest.mark.parametrize("command", [("resume",), ("resume", "--via-lambda"), ("heartbeat",)], ids=" ".join)
+def test_an_empty_or_too_long_key_is_a_usage_error_before_any_call(aws, cli, command, key):
+    code, out, err = cli(*command, "--key", key)
+
+    assert (code, out) == (EXIT_USAGE, "")
+    assert err == (
+        f"pausable-sfn: a correlation key has 1 to {MAX_CORRELATION_KEY_LENGTH} characters, not {len(key)}\n"
+    )
+    assert aws.stubbers == {}  # nothing was asked of AWS
+
+
+@pytest.mark.parametrize("other", [("job-1",), ("--token", TOKEN), ("--all-paused",)], ids=lambda o: o[0])
+def test_a_key_and_another_way_to_name_the_task_are_a_usage_error(aws, cli, other):
+    code, _, err = cli("resume", "--key", "order-42", *other)
+
+    assert code == EXIT_USAGE
+    assert "not allowed with argument" in err
+    assert TOKEN not in err
+    assert aws.stubbers == {}
+
+
+def test_an_approval_link_is_not_asked_for_by_key(cli):
+    code, _, err = cli("approval-link", "--key", "order-42")
+
+    assert code == EXIT_USAGE
+    assert "unrecognized arguments: --key" in err
+
+
+# resume --key --via-lambda: the key goes to the resume function, which finds the token itself.
+
+
+@pytest.fixture
+def invoked_with(aws) -> list[dict[str, Any]]:
+    """What the resume function is invoked with, as it receives it."""
+    events: list[dict[str, Any]] = []
+    aws("lambda").client.meta.events.register(
+        "provide-client-params.lambda.Invoke", lambda params, **_: events.append(json.loads(params["Payload"]))
+    )
+    return events
+
+
+def test_resume_by_key_via_lambda_sends_the_key_and_the_state_machine_and_reads_no_token(aws, cli, invoked_with):
+    # GIVEN the stack's resume function, which resumes job-1 by its key
+    aws.stack()
+    resumed = {"correlationKey": "order-42", "status": "SUCCEED", "executionId": execution_arn("job-1")}
+    aws.invoked({"resumed": [resumed], "alreadyClosed": []})
+
+    # WHEN the task is resumed by its key through it
+    code, out, err = cli("resume", "--key", "order-42", "--via-lambda", "--output", '{"ok": true}')
+
+    # THEN the function got the key, the state machine and the output, and no history was read
+    assert (code, err) == (EXIT_OK, "")
+    assert invoked_with == [{"correlationKey": "order-42", "stateMachine": STATE_MACHINE, "output": '{"ok": true}'}]
+    assert out == "resumed job-1 (waiting on key 'order-42')\n"
+    assert "stepfunctions" not in aws.stubbers
+
+
+def test_resume_by_key_via_lambda_when_no_task_waits_on_it_is_the_same_one_line(aws, cli):
+    aws.stack()
+    refusal = f"{NO_TASK_WAITS_ON_KEY}: no task waits on this correlation key (correlation key 'order-99' of x)"
+    aws.invoked({"errorType": "CallbackRefusedError", "errorMessage": refusal}, FunctionError="Unhandled")
+
+    code, out, err = cli("resume", "--key", "order-99", "--via-lambda")
+
+    assert (code, out) == (EXIT_FAILED, "")
+    assert err == f"pausable-sfn: no paused task of {STATE_MACHINE} waits on key 'order-99'\n"
+
+
+def test_another_error_of_the_resume_function_by_key_is_one_line_naming_it(aws, cli):
+    aws.stack()
+    refusal = "AmbiguousKey: more than one task waits on this correlation key:\nname the stateMachine (and state)"
+    aws.invoked({"errorType": "CallbackRefusedError", "errorMessage": refusal}, FunctionError="Unhandled")
+
+    code, _, err = cli("resume", "--key", "order-42", "--via-lambda")
+
+    assert code == EXIT_FAILED
+    assert err == (
+        "pausable-sfn: ResumeStepFunctionLambda failed: AmbiguousKey: more than one task waits on this "
+        "correlation key: name the stateMachine (and state)\n"
+    )
+
+
+def test_resume_by_key_via_lambda_needs_the_stack_and_says_so_before_any_call(aws, cli):
+    code, _, err = cli("resume", "--key", "order-42", "--via-lambda", "--state-machine", STATE_MACHINE)
+
+    assert code == EXIT_USAGE
+    assert "--via-lambda invokes the stack's ResumeStepFunctionLambda: pass --stack, not --state-machine" in err
+    assert aws.stubbers == {}
