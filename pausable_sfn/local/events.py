@@ -28,6 +28,7 @@ from typing import Any
 
 from . import clock as clocks
 from .runtime import FunctionConfig, Invocation, LambdaRuntime, RuntimeStoppedError, ThrottledError
+from .sqs.gaps import delete_expired
 
 ClientFactory = Callable[[str], Any]
 # Lambda tries a throttled event again after a backoff that starts at about a second.
@@ -254,6 +255,7 @@ class SqsPoller:
         queue = self._queue()
         if queue is None:
             return None
+        delete_expired(queue)  # gap 41: an expired message is no timer, it is gone
         now_ms = clocks.current_time() * 1000
         moments = [max(m.visible_at, m.delayed_until) for m in list(queue._messages)]
         return min((moment / 1000 for moment in moments if moment > now_ms), default=None)

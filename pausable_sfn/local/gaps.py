@@ -9,7 +9,7 @@ docstring says what moto does, what AWS does, and how it is closed:
 - awslambda/gaps.py: 2, 7, 18, 23
 - sns/gaps.py: 3
 - eventbridge/gaps.py: 39
-- sqs/gaps.py: 4
+- sqs/gaps.py: 4, 41
 - dynamodb/gaps.py: 17
 - core/gaps.py (every service's paging): 19
 - 1 is the deployer's design (deployer.py): moto's CloudFormation does not create
@@ -29,6 +29,7 @@ from .core import gaps as core
 from .dynamodb import gaps as dynamodb
 from .eventbridge import gaps as eventbridge
 from .sns import gaps as sns
+from .sqs import gaps as sqs
 from .stepfunctions import gaps as stepfunctions
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ def apply(
     awslambda.serve_function_urls(patches, endpoint_url)
     sns.deliver_to_lambda_asynchronously(patches, async_invoker)
     eventbridge.deliver_to_lambda_asynchronously(patches, async_invoker)
+    sqs.delete_messages_past_retention(patches)
     stepfunctions.apply(patches)
     dynamodb.apply_dynamodb_requests_one_at_a_time(patches)
     core.refuse_malformed_page_tokens(patches)

@@ -696,3 +696,19 @@ def test_gap_40_an_execution_sends_no_status_change_to_eventbridge(aws):
     assert run_to_end(arn)["status"] == "SUCCEEDED"
 
     assert not sqs.receive_message(QueueUrl=queue).get("Messages")
+
+
+def test_gap_41_a_message_past_its_retention_hides_every_message_behind_it(aws):
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="kept", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="old")
+    sqs.send_message(QueueUrl=url, MessageBody="new")
+    from moto.sqs.models import sqs_backends
+
+    old, _new = sqs_backends["123456789012"]["us-east-1"].queues["kept"]._messages
+    old.sent_timestamp -= 61_000  # sent 61 s ago: past the queue's 60 s
+
+    assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []) == []
+    # The expired message was still counted, and the receive hid it instead of deleting it.
+    counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert (counts["ApproximateNumberOfMessages"], counts["ApproximateNumberOfMessagesNotVisible"]) == ("1", "1")

@@ -368,3 +368,26 @@ def test_lambda_code_reads_the_same_clock_while_its_timeout_stays_real(workflows
     assert before <= seen["time"] <= workflows.aws.clock.time()
     assert before <= datetime.fromisoformat(seen["now"]).timestamp() <= workflows.aws.clock.time()
     assert 25_000 < seen["left"] <= 30_000
+
+
+def test_a_message_is_deleted_once_its_queue_s_retention_period_has_passed(workflows):
+    queue = workflows.sqs.create_queue(
+        QueueName=f"retention-{uuid.uuid4().hex[:10]}", Attributes={"MessageRetentionPeriod": "60"}
+    )["QueueUrl"]
+    workflows.sqs.send_message(QueueUrl=queue, MessageBody="old")
+    workflows.aws.clock.advance(59)
+    workflows.sqs.send_message(QueueUrl=queue, MessageBody="new")
+
+    workflows.aws.clock.advance(2)  # the first is 61 s old, the second 2 s
+
+    def counts() -> tuple[str, ...]:
+        attributes = workflows.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+        names = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
+        return tuple(attributes[name] for name in names)
+
+    assert counts() == ("1", "0")
+    received = workflows.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    assert [message["Body"] for message in received] == ["new"]
+    workflows.aws.clock.advance(60)  # the second's turn; the received one is gone though hidden
+    assert counts() == ("0", "0")
+    assert workflows.sqs.receive_message(QueueUrl=queue).get("Messages", []) == []
