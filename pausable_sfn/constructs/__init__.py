@@ -11,7 +11,7 @@
 from .callback_channel import CallbackChannel
 from .functions import POWERTOOLS_VERSION, FunctionFactory
 from .human_approval import HumanApproval
-from .pausable_task import PausableTask
+from .pausable_task import KeyInUse, PausableTask
 from .state_machine import PausableStateMachine
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "CallbackChannel",
     "FunctionFactory",
     "HumanApproval",
+    "KeyInUse",
     "PausableStateMachine",
     "PausableTask",
 ]

@@ -37,8 +37,10 @@ class CorrelationRegistry(Construct):
       managed KMS key that only the channel's functions may use) and per early callback; a TTL
       drops leftovers.
     - `registrar`: what a keyed task invokes. It registers the token, applies an early callback,
-      fails the task with `<prefix>KeyInUse` when another execution holds the key, and hands the
-      payload (with the key, never the token) to the task's receiver.
+      fails the task with `<prefix>KeyInUse` when another execution holds the key (or puts it in
+      the key's line, for a task that queues), and hands the payload (with the key, never the
+      token) to the task's receiver; asked by the resume function or the janitor, it lets the
+      next task in a key's line wait on the key.
     - `janitor`: dead-letters early callbacks that no task claimed within `window`, and drops the
       entries of executions that ended (EventBridge's status-change events).
     - `callback_rule`: callbacks by key sent as EventBridge events (`event_source`,
@@ -119,13 +121,19 @@ class CorrelationRegistry(Construct):
         self.janitor.add_event_source(event_sources.SqsEventSource(self.expiry_queue, report_batch_item_failures=True))
         for name, value in environment.items():
             resume_function.add_environment(name, value)
+        # Who lets a key go asks the registrar to move the key's line on (an asynchronous invoke).
+        for function in (resume_function, self.janitor):
+            function.add_environment("CORRELATION_REGISTRAR", self.registrar.function_name)
+            function.add_to_role_policy(
+                iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.registrar.function_arn])
+            )
 
         table_actions = {
             # DeleteItem: the registrar withdraws its registration when the receiver fails.
             self.registrar: [*WRITE_ITEMS, "dynamodb:GetItem", "dynamodb:Query"],
             resume_function: [*WRITE_ITEMS, "dynamodb:Query"],
-            # No Query on the table itself: the janitor finds an execution's entries by the index.
-            self.janitor: WRITE_ITEMS,
+            # Query: whether a task waits in line for a key that an ended execution held.
+            self.janitor: [*WRITE_ITEMS, "dynamodb:Query"],
         }
         for function, actions in table_actions.items():
             function.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=[self.table.table_arn]))

@@ -1,5 +1,6 @@
 """PausableTask: a step that hands its task token to a service or a person, then waits for the callback."""
 
+import enum
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -13,7 +14,13 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from ..contracts import KEY_IN_USE, MAX_STATE_NAME_LENGTH, MAX_TASK_WAIT_SECONDS
+from ..contracts import (
+    KEY_IN_USE,
+    MAX_STATE_NAME_LENGTH,
+    MAX_TASK_WAIT_SECONDS,
+    ON_KEY_IN_USE_FAIL,
+    ON_KEY_IN_USE_QUEUE,
+)
 from .callback_channel import CallbackChannel
 from .human_approval import HumanApproval
 from .nag import acknowledge
@@ -30,6 +37,15 @@ PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 TIMEOUTS = [sfn.Errors.TIMEOUT, sfn.Errors.HEARTBEAT_TIMEOUT]
 
 C = sfn.Condition
+
+
+class KeyInUse(enum.Enum):
+    """What a PausableTask with a `correlation_key` does when another execution's task (of the same
+    state) waits on its key: fail with `<prefix>KeyInUse`, or wait in the key's line, first come
+    first served, until the tasks ahead have let the key go."""
+
+    FAIL = ON_KEY_IN_USE_FAIL
+    QUEUE = ON_KEY_IN_USE_QUEUE
 
 
 class PausableTask(sfn.StateMachineFragment):
@@ -70,8 +86,10 @@ class PausableTask(sfn.StateMachineFragment):
     calls back through the channel (its topic, an EventBridge event, or `pausable-sfn resume
     --key`), never with the token. A callback that came first is applied at once; when another
     execution's task waits on the key, the task fails with `<prefix>KeyInUse`, whose cause names
-    that execution. With a key, the receiver may be left out: the task then only waits. A key that
-    is null at run time means: no key this time, the task hands its token out as without one.
+    that execution; with `on_key_in_use=KeyInUse.QUEUE` it waits in the key's line instead, and
+    its receiver gets the payload once the tasks ahead have let the key go. With a key, the
+    receiver may be left out: the task then only waits. A key that is null at run time means: no
+    key this time, the task hands its token out as without one.
 
     A fragment, chained like a state: `check.next(approve).next(ship)`.
     """
@@ -99,11 +117,18 @@ class PausableTask(sfn.StateMachineFragment):
         assign: Mapping[str, Any] | None = None,
         correlation_key: str | None = None,
         channel: CallbackChannel | None = None,
+        on_key_in_use: KeyInUse = KeyInUse.FAIL,
     ) -> None:
         fields = dict(payload or {})
         self.jsonata = query_language == sfn.QueryLanguage.JSONATA
         # Checked before the construct joins the tree: a refused task leaves nothing behind.
         _validate_correlation(id, correlation_key, channel, approval=approval, jsonata=self.jsonata)
+        if not isinstance(on_key_in_use, KeyInUse):
+            raise ValueError(
+                f"PausableTask '{id}': on_key_in_use is KeyInUse.FAIL or KeyInUse.QUEUE, not {on_key_in_use!r}"
+            )
+        if on_key_in_use is KeyInUse.QUEUE and correlation_key is None:
+            raise ValueError(f"PausableTask '{id}': on_key_in_use goes with correlation_key: only a key can be in use")
         prefix = _validate(
             id,
             receivers={"function": function, "queue": queue, "topic": topic, "approval": approval},
@@ -136,6 +161,7 @@ class PausableTask(sfn.StateMachineFragment):
         self.key_in_use_error = f"{prefix}{KEY_IN_USE}"
         self._failure_path = failure_path or DEFAULT_FAILURE_PATH
         self.correlation_key = correlation_key
+        self.on_key_in_use = on_key_in_use
         self.channel = channel
         # Where the payload goes: the task's own receiver, or, with a key, the channel's registrar,
         # which hands it on. `function`, `queue` and `topic` are what the state machine calls.
@@ -154,6 +180,7 @@ class PausableTask(sfn.StateMachineFragment):
                     "pausedAt": context["pausedAt"],
                     "timeoutSeconds": _timeout_value(timeout),
                     "keyInUseError": self.key_in_use_error,
+                    **({"onKeyInUse": on_key_in_use.value} if on_key_in_use is KeyInUse.QUEUE else {}),
                     **({"receiver": _receiver_field(function, queue, topic)} if self.receiver is not None else {}),
                     "payload": fields,
                 }

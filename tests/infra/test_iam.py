@@ -58,6 +58,8 @@ def test_resume_function_may_only_send_task_results_to_this_state_machine(synthe
         # Lambda itself sends the events that failed after the retries to the on-failure destination;
         # a callback by key that came early schedules the end of its window.
         (["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"], [dead_letters, window_queue]),
+        # A task it closed by key had others in line for the key: the registrar moves the line on.
+        (["lambda:InvokeFunction"], arn_of(synthesized, "AWS::Lambda::Function", "RegisterCorrelationKeyLambda")),
         # By key: finds the waiting task, holds early callbacks, closes and releases entries.
         (
             ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"],
@@ -99,8 +101,11 @@ def test_the_janitor_may_only_expire_held_callbacks_and_drop_entries_of_ended_ex
             ],
             arn_of(synthesized, "AWS::SQS::Queue", "CorrelationEarlyCallbackWindowQueue"),
         ),
+        # An ended execution held a key others wait in line for: the registrar moves the line on.
+        (["lambda:InvokeFunction"], arn_of(synthesized, "AWS::Lambda::Function", "RegisterCorrelationKeyLambda")),
         # Put: a closed mark, or a held callback put back when it could not be dead-lettered.
-        (["dynamodb:DeleteItem", "dynamodb:PutItem"], table),
+        # Query: whether tasks wait in line for a key that the ended execution held.
+        (["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"], table),
         (["dynamodb:Query"], {"Fn::Join": ["", [table, "/index/ByExecution"]]}),
         (
             ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"],

@@ -9,6 +9,8 @@ FakeLambda answers a receiver function's invocation with what the test told it t
 import io
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +20,8 @@ import time_machine
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
-from handlers import correlation_janitor, register_correlation_key, resume_step_function
+from handlers import clients, correlation_janitor, register_correlation_key, resume_step_function
+from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
 from .test_emulated_long_job import sqs_event
@@ -31,6 +34,7 @@ STATE = "Wait for payment"
 KEY_IN_USE_ERROR = "OrdersKeyInUse"
 WINDOW_SECONDS = 60
 RECEIVER_FUNCTION = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:PaymentService"
+REGISTRAR_FUNCTION = "RegisterCorrelationKeyLambda"
 _deserialize = TypeDeserializer().deserialize
 
 
@@ -199,6 +203,29 @@ class Channel:
     def callback_direct(self, callback: dict[str, Any]) -> dict[str, Any]:
         return resume_step_function.handler(callback, self.context)
 
+    def deliver_promotions(self) -> list[Any]:
+        """Runs the registrar on each promotion asked of it since the last call (Lambda's
+        asynchronous invokes, delivered now), and returns what it answered."""
+        asked = [
+            invocation
+            for invocation in self.receiver.invocations
+            if invocation["FunctionName"] == REGISTRAR_FUNCTION and not invocation.get("delivered")
+        ]
+        answers = []
+        for invocation in asked:
+            invocation["delivered"] = True
+            assert invocation["InvocationType"] == "Event"
+            answers.append(register_correlation_key.handler(invocation["Payload"], self.context))
+        return answers
+
+    def receiver_payloads(self) -> list[dict[str, Any]]:
+        """What the receiver function was given, in order (the registrar's promotions left out)."""
+        return [
+            invocation["Payload"]
+            for invocation in self.receiver.invocations
+            if invocation["FunctionName"] != REGISTRAR_FUNCTION
+        ]
+
     def janitor_on_messages(self, *bodies: str) -> dict[str, Any]:
         return correlation_janitor.handler(sqs_event(*bodies), self.context)
 
@@ -260,6 +287,17 @@ class Channel:
             bodies.extend(message["Body"] for message in messages["Messages"])
 
 
+@contextmanager
+def opened_channel(monkeypatch: Any, context: Any) -> Iterator[Channel]:
+    """A fresh channel in moto, its environment set and handlers.clients answering with it."""
+    with mock_aws():
+        created = create_channel(context)
+        for name, value in environment(created).items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setattr(clients, "client", created.client)
+        yield created
+
+
 def create_channel(context: Any) -> Channel:
     """The registry table (key, index, TTL), the KMS key and the queues and topic, in moto; call
     inside mock_aws()."""
@@ -314,6 +352,7 @@ def environment(channel: Channel) -> dict[str, str]:
         "EARLY_CALLBACK_WINDOW_SECONDS": str(WINDOW_SECONDS),
         "EARLY_CALLBACK_QUEUE_URL": channel.expiry_queue,
         "CALLBACK_DEAD_LETTER_QUEUE_URL": channel.dead_letter_queue,
+        "CORRELATION_REGISTRAR": REGISTRAR_FUNCTION,
     }
 
 

@@ -12,12 +12,11 @@ from collections.abc import Iterator
 
 import pytest
 from botocore.exceptions import ClientError
-from handlers import clients, resume_step_function
+from handlers import resume_step_function
 from handlers.contracts import AMBIGUOUS_KEY, MAX_CORRELATION_KEY_LENGTH, NO_TASK_WAITS_ON_KEY, fingerprint
 from handlers.correlation_registry import task_entry
 from handlers.resume_step_function import CallbackRefusedError
 from handlers.validation import InvalidEventError
-from moto import mock_aws
 
 from .correlation_fixtures import (
     KEY_IN_USE_ERROR,
@@ -26,9 +25,8 @@ from .correlation_fixtures import (
     WINDOW_SECONDS,
     Channel,
     Task,
-    create_channel,
-    environment,
     make_moto_requests_atomic,
+    opened_channel,
     task_token,
 )
 
@@ -38,11 +36,7 @@ PAID = {"correlationKey": KEY, "output": {"paid": 120}}
 
 @pytest.fixture
 def channel(monkeypatch: pytest.MonkeyPatch, lambda_context) -> Iterator[Channel]:
-    with mock_aws():
-        created = create_channel(lambda_context)
-        for name, value in environment(created).items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setattr(clients, "client", created.client)
+    with opened_channel(monkeypatch, lambda_context) as created:
         yield created
 
 

@@ -54,6 +54,10 @@ MAX_CORRELATION_KEY_LENGTH = 512
 MAX_EARLY_CALLBACK_WINDOW_SECONDS = 900
 # The error a task fails with when another execution's task waits on its key: "<prefix>KeyInUse".
 KEY_IN_USE = "KeyInUse"
+# What a task does when another execution's task waits on its key: fail with that error, or wait
+# in line (first come, first served) until the key is free.
+ON_KEY_IN_USE_FAIL = "fail"
+ON_KEY_IN_USE_QUEUE = "queue"
 # What a callback by key is refused with: no task waits on the key (and no window holds it), or
 # more than one does (the callback must name the state machine, or the state).
 NO_TASK_WAITS_ON_KEY = "NoTaskWaitsOnKey"

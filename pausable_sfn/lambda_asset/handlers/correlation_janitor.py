@@ -4,7 +4,8 @@
   it, it goes to the channel's dead-letter queue with its reason (never dropped silently).
 - From EventBridge's "Step Functions Execution Status Change" events of an execution that has
   ended (SUCCEEDED, FAILED, TIMED_OUT, ABORTED): that execution's entries go, with any token
-  still in them (a task that timed out, or whose execution was stopped, never had a callback).
+  still in them (a task that timed out, or whose execution was stopped, never had a callback),
+  and the task next in line for a key it held is let wait on it (the registrar is asked to).
 """
 
 import json
@@ -17,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import clients
-from .correlation_registry import EARLY, Registry
+from .correlation_registry import EARLY, Registry, ask_registrar_to_promote
 from .messages import EXECUTION_ARN
 from .resume_step_function import ByKey
 from .validation import InvalidEventError, parse
@@ -68,6 +69,8 @@ def release_execution(ended: ExecutionEnded, *, registry: Registry) -> int:
     released = registry.release_execution(ended.executionArn)
     for task in released:  # a callback for them from now on is late, not early
         registry.mark_closed(task.key, task.state_machine, task.state)
+        if registry.has_line(task.key, task.state_machine, task.state):
+            ask_registrar_to_promote(task.key, task.state_machine, task.state)
     if released:
         logger.info(
             "Entries of an ended execution released",

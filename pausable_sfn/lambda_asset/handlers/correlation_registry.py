@@ -14,6 +14,10 @@ in it, by `entry`:
 - "delivery#<delivery id>": an SNS message or EventBridge event received for the key, kept for a
   window: both deliver at least once, and a second delivery must be neither applied to the next
   task that waits on the key nor held a second time.
+- "queued#<state machine ARN>#<state>#<registered at>#<id>": a task that waits in line for the
+  key (its PausableTask queues on a key in use): its registration, its token encrypted as a
+  task's. When the task ahead lets the key go, the registrar moves the oldest one to the task
+  entry and hands its payload on.
 - "closed#<state machine ARN>#<state>": when the task of that state stopped waiting on the key
   (its callback applied, found closed, its execution ended), kept for a window: a callback that
   comes after its task closed is late, not early, and is reported instead of being held for the
@@ -27,6 +31,7 @@ consistent reads: whichever comes second sees the other, and exactly one of them
 
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,6 +51,7 @@ EARLY = "early#"
 DELIVERY = "delivery#"
 # Leftovers are dropped this long after the last moment a task or a window could need them.
 CLOSED = "closed#"
+QUEUED = "queued#"
 # Leftovers go this long after a task's timeout or a window (DynamoDB's TTL deletes within days).
 TTL_MARGIN = timedelta(hours=1)
 _serialize = TypeSerializer().serialize
@@ -54,6 +60,19 @@ _deserialize = TypeDeserializer().deserialize
 
 def task_entry(state_machine: str, state: str) -> str:
     return f"{TASK}{state_machine}#{state}"
+
+
+def line_prefix(state_machine: str, state: str) -> str:
+    return f"{QUEUED}{state_machine}#{state}#"
+
+
+def ask_registrar_to_promote(key: str, state_machine: str, state: str) -> None:
+    """Asks the registrar (an asynchronous invoke: Lambda retries it) to let the next task in the
+    key's line wait on it: the resume function and the janitor cannot hand a payload on."""
+    promotion = {"promote": {"correlationKey": key, "stateMachine": state_machine, "state": state}}
+    clients.client("lambda").invoke(
+        FunctionName=os.environ["CORRELATION_REGISTRAR"], InvocationType="Event", Payload=json.dumps(promotion)
+    )
 
 
 @dataclass(frozen=True)
@@ -241,9 +260,59 @@ class Registry:
                         continue
                     raise
                 task = self._task(old["Attributes"])
-                if task.waits:
+                if task.waits and entry.startswith(TASK):  # one in line never held the key
                     released.append(task)
         return released
+
+    def holder(self, key: str, state_machine: str, state: str) -> WaitingTask | None:
+        return self._get(key, task_entry(state_machine, state))
+
+    # --- the line of tasks that wait for a key in use ---------------------------------------------
+
+    def join_line(self, registration: Registration) -> str:
+        """Puts the task at the end of its key's line; returns its entry."""
+        key = registration.key
+        assert key is not None
+        moment = _now().isoformat(timespec="microseconds")
+        entry = f"{line_prefix(registration.stateMachine, registration.state)}{moment}#{uuid.uuid4().hex}"
+        item = self._task_item(registration, key, entry)
+        item["registration"] = registration.model_dump_json(exclude={"taskToken"})
+        self._put(item, condition="attribute_not_exists(#entry)", values={})
+        return entry
+
+    def has_line(self, key: str, state_machine: str, state: str) -> bool:
+        return self._line(key, state_machine, state, limit=1) != []
+
+    def line_head(self, key: str, state_machine: str, state: str) -> dict[str, Any] | None:
+        """The oldest item of the line, as stored (to be taken with leave_line, or put back)."""
+        head = self._line(key, state_machine, state, limit=1)
+        return head[0] if head else None
+
+    def leave_line(self, item: dict[str, Any]) -> Registration | None:
+        """Takes the task off the line: its registration, token included; None if it had gone
+        (its execution ended, or another registrar took it first)."""
+        key, entry = _deserialize(item["correlationKey"]), _deserialize(item["entry"])
+        taken = self._take(key, entry)
+        if taken is None:
+            return None
+        token = self.token_of(self._task(taken))
+        return Registration.model_validate({**json.loads(_deserialize(taken["registration"])), "taskToken": token})
+
+    def rejoin_line(self, item: dict[str, Any]) -> None:
+        """Puts a task taken off the line back where it was (another task got the key first)."""
+        self._dynamodb.put_item(TableName=self.table, Item=item)
+
+    def _line(self, key: str, state_machine: str, state: str, *, limit: int) -> list[dict[str, Any]]:
+        answer = self._dynamodb.query(
+            TableName=self.table,
+            ConsistentRead=True,
+            KeyConditionExpression="correlationKey = :key AND begins_with(#entry, :prefix)",
+            ExpressionAttributeNames={"#entry": "entry"},
+            ExpressionAttributeValues=_values({":key": key, ":prefix": line_prefix(state_machine, state)}),
+            Limit=limit,
+        )
+        items: list[dict[str, Any]] = answer["Items"]
+        return items
 
     # --- deliveries and early callbacks ----------------------------------------------------------
 

@@ -25,6 +25,8 @@ from .contracts import (
     MAX_STATE_NAME_LENGTH,
     MAX_TASK_TOKEN_LENGTH,
     MAX_TASK_WAIT_SECONDS,
+    ON_KEY_IN_USE_FAIL,
+    ON_KEY_IN_USE_QUEUE,
 )
 
 TaskToken = Field(min_length=1, max_length=MAX_TASK_TOKEN_LENGTH)
@@ -221,6 +223,7 @@ class Registration(BaseModel):
     # None: the task waits as long as its execution may run (a year).
     timeoutSeconds: int | None = Field(default=None, ge=1, le=MAX_TASK_WAIT_SECONDS)
     keyInUseError: str = Field(min_length=1, max_length=MAX_ERROR_LENGTH)
+    onKeyInUse: str = Field(default=ON_KEY_IN_USE_FAIL, pattern=f"^({ON_KEY_IN_USE_FAIL}|{ON_KEY_IN_USE_QUEUE})$")
     receiver: Receiver | None = None
     payload: dict[str, Any] = Field(default_factory=dict)
 
@@ -234,3 +237,15 @@ class Registration(BaseModel):
     @property
     def key(self) -> str | None:
         return key_text(self.correlationKey)
+
+
+class Promotion(BaseModel):
+    """What the resume function and the janitor send the registrar (an asynchronous invoke) when
+    the task that waited on a key of a state has let it go: the next task in that key's line,
+    if any, is to wait on it now."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    correlationKey: str = Field(min_length=1, max_length=MAX_CORRELATION_KEY_LENGTH)
+    stateMachine: str = Field(pattern=STATE_MACHINE_ARN)
+    state: str = Field(min_length=1, max_length=MAX_STATE_NAME_LENGTH)
