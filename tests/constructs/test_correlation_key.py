@@ -13,7 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 
-from pausable_sfn.constructs import CallbackChannel, HumanApproval, PausableStateMachine, PausableTask
+from pausable_sfn.constructs import CallbackChannel, HumanApproval, KeyInUse, PausableStateMachine, PausableTask
 
 from .conftest import synthesize
 
@@ -55,7 +55,14 @@ def synthesized():
         correlation_key=sfn.JsonPath.format("review-{}", sfn.JsonPath.string_at("$.order.id")),
         channel=channel,
     )
-    payment = PausableTask(stack, "Await payment", timeout=HOUR, correlation_key="$.paymentId", channel=channel)
+    payment = PausableTask(
+        stack,
+        "Await payment",
+        timeout=HOUR,
+        correlation_key="$.paymentId",
+        channel=channel,
+        on_key_in_use=KeyInUse.QUEUE,
+    )
     PausableStateMachine(stack, "Orders", definition=approve.next(review).next(payment))
     jsonata_wait = PausableTask(
         stack,
@@ -99,6 +106,7 @@ def test_a_keyed_task_invokes_the_registrar_with_its_token_key_scope_and_payload
     assert payload["stateMachine.$"] == "$$.StateMachine.Id"
     assert payload["state.$"] == "$$.State.Name"
     assert payload["keyInUseError"] == "ApproveOrderKeyInUse"
+    assert "onKeyInUse" not in payload  # it fails on a key in use: the registrar's default
     assert payload["timeoutSeconds"] == 3600
     assert payload["receiver"] == {"function": f"<{synthesized.logical_id('AWS::Lambda::Function', 'Notify')}.Arn>"}
     # The receiver's own fields travel apart from the token, which the registrar never hands on.
@@ -112,6 +120,12 @@ def test_a_key_may_be_an_intrinsic_and_a_task_with_a_key_may_only_wait(synthesiz
     waiting = states["Await payment"]["Parameters"]["Payload"]
     assert waiting["correlationKey.$"] == "$.paymentId"
     assert "receiver" not in waiting
+
+
+def test_a_task_that_queues_on_a_key_in_use_tells_the_registrar_so(synthesized):
+    payload = synthesized.definition("Orders")["States"]["Await payment"]["Parameters"]["Payload"]
+
+    assert payload["onKeyInUse"] == "queue"
 
 
 def test_a_jsonata_task_reads_its_key_and_scope_from_expressions(synthesized):
@@ -277,6 +291,11 @@ def test_a_channel_whose_tasks_wait_by_token_has_no_registry():
         ({"channel": "channel"}, "channel goes with correlation_key"),
         ({"correlation_key": "order.id", "channel": "channel"}, r"must be a JSONPath \(like \$\.order\.id\)"),
         ({"correlation_key": "$.id", "channel": "channel", "approval": "approval"}, "cannot go with approval"),
+        ({"on_key_in_use": KeyInUse.QUEUE}, "on_key_in_use goes with correlation_key"),
+        (
+            {"correlation_key": "$.id", "channel": "channel", "on_key_in_use": "queue"},
+            "KeyInUse.FAIL or KeyInUse.QUEUE",
+        ),
         (
             {"correlation_key": "$.id", "channel": "channel", "query_language": sfn.QueryLanguage.JSONATA},
             "must be a JSONata expression",
