@@ -1,6 +1,7 @@
 """Reusable CDK constructs for Step Functions workflows that pause for a task-token callback.
 
-- `PausableTask`: a step that hands its task token to a function, a queue or a topic and waits.
+- `PausableTask`: a step that hands its task token to a function, a queue or a topic and waits
+  (or waits on a business key; `KeyInUse` says what it does when another task waits on that key).
 - `CallbackChannel`: the way back in (SNS topic → resume function → SendTaskSuccess/Failure),
   one per app or team, for any number of tasks and state machines.
 - `HumanApproval`: a person decides from a link (a page that decides only on its own form's POST).
