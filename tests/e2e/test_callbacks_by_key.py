@@ -14,6 +14,7 @@ import pytest
 
 from pausable_sfn.contracts import CALLBACK_EVENT_DETAIL_TYPE, CALLBACK_EVENT_SOURCE
 from pausable_sfn.local.deployer import Deployment
+from pausable_sfn.local.runtime import TIMED_OUT
 from pausable_sfn.ops.history import recent_events, scheduled_task
 from pausable_sfn.testing.waiting import wait_until
 
@@ -274,18 +275,31 @@ def test_200_orders_resumed_by_id_at_once_each_exactly_once_and_the_registry_the
     for order_id, arn in orders:
         shop.wait_waiting_at(arn, APPROVE, timeout=300)
         assert shop.output_of(arn)["parcel"] == {"parcelId": f"P-{order_id}"}
-    # Each callback was applied by the resume function exactly once, to its own order; none held.
+    # Each callback was applied by the resume function once, to its own order; none held. An
+    # invocation that Lambda stopped at its timeout (a loaded machine) answered nothing: its retry,
+    # once the delivery's lease is over, finds its order resumed already, or resumes it.
     keys = {order_id for order_id, _ in orders}
     resume = shop.resource("AWS::Lambda::Function", "CallbacksResumeStepFunctionLambda").ref
-    answers = [i.result() for i in shop.aws.runtime.invocations if i.function == resume and not i.failed]
+    runs = [i for i in shop.aws.runtime.invocations if i.function == resume]
+    answers = [i.result() for i in runs if not i.failed]
     applied = Counter(r["correlationKey"] for a in answers for r in a["resumed"] if r["correlationKey"] in keys)
-    assert applied == dict.fromkeys(keys, 1)
+    assert set(applied.values()) == {1}
+    # Each invocation carries one callback: an order missing above is one that a stopped invocation took.
+    stopped = [i for i in runs if i.error_type == TIMED_OUT]
+    assert len(keys - set(applied)) <= len(stopped), [i.error_type for i in runs if i.failed]
     assert [h for a in answers for h in a.get("held", []) if h["correlationKey"] in keys] == []
 
-    # Resumed by key, each task's entry went with its callback; what may stay, until its TTL, is
-    # the record of each delivery and each task's closed mark (no token, no callback).
-    left = [item["entry"]["S"] for item in shop.registry_items(keys)]
-    assert left
-    assert all(entry.startswith(("delivery#", "closed#")) for entry in left)
+    # Resumed by key, each task's entry went with its callback (or with the retry of one that was
+    # stopped); what may stay, until its TTL, is the record of each delivery and each task's
+    # closed mark (no token, no callback).
+    def entries_left() -> list[str]:
+        return [item["entry"]["S"] for item in shop.registry_items(keys)]
+
+    wait_until(
+        lambda: all(entry.startswith(("delivery#", "closed#")) for entry in entries_left()),
+        clock=shop.aws.clock,
+        what="every order's entry to go",
+    )
+    assert entries_left()
     for _, arn in orders:  # the approvals are another story
         shop.sfn.stop_execution(executionArn=arn, error="TestOver", cause="packed")

@@ -9,13 +9,15 @@ import random
 import threading
 import traceback
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from botocore.exceptions import ClientError
 from handlers import resume_step_function
 from handlers.contracts import AMBIGUOUS_KEY, MAX_CORRELATION_KEY_LENGTH, NO_TASK_WAITS_ON_KEY, fingerprint
 from handlers.correlation_registry import task_entry
-from handlers.resume_step_function import CallbackRefusedError
+from handlers.resume_step_function import CallbackRefusedError, DeliveryInFlightError
 from handlers.validation import InvalidEventError
 
 from .correlation_fixtures import (
@@ -655,24 +657,32 @@ def test_given_a_janitor_batch_with_a_message_that_is_not_json_then_it_fails_alo
     assert [letter["deliveryId"] for letter in channel.dead_letters()] == ["msg-1"]
 
 
-# 12. Concurrency: registrations and callbacks on 20 keys, in random order and timing.
+# 12. Concurrency: registrations and callbacks on 30 keys, at once, in random order and timing.
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_given_20_tasks_and_their_20_callbacks_racing_then_every_task_is_resumed_exactly_once(
+def test_given_30_tasks_and_their_30_callbacks_racing_then_every_task_is_resumed_exactly_once(
     channel, seed, monkeypatch
 ):
     make_moto_requests_atomic(monkeypatch)
     rng = random.Random(seed)
-    keys = [f"job-{number:02d}" for number in range(20)]
+    keys = [f"job-{number:02d}" for number in range(30)]
     tasks = {key: Task(f"run-{key}") for key in keys}
-    actions = [(channel.register, tasks[key].registration(key)) for key in keys]
-    actions += [
-        (
-            lambda callback, key=key: channel.callback_by_sns(callback, message_id=f"msg-{key}"),
-            {"correlationKey": key, "output": {"job": key}},
-        )
-        for key in keys
+    # Both orders happen every time, whatever the timing: on 10 keys the callback goes first (the
+    # registration waits for it to end), on 10 the registration does; on 10 they race.
+    ended = {(key, side): threading.Event() for key in keys for side in ("register", "callback")}
+    first = {
+        key: ("callback" if number < 10 else "register" if number < 20 else None) for number, key in enumerate(keys)
+    }
+
+    def register(key: str) -> dict:
+        return channel.register(tasks[key].registration(key))
+
+    def callback(key: str) -> dict:
+        return channel.callback_by_sns({"correlationKey": key, "output": {"job": key}}, message_id=f"msg-{key}")
+
+    actions = [
+        (side, function, key) for key in keys for side, function in (("register", register), ("callback", callback))
     ]
     rng.shuffle(actions)
     delays = [rng.uniform(0, 1.5) for _ in actions]
@@ -680,22 +690,26 @@ def test_given_20_tasks_and_their_20_callbacks_racing_then_every_task_is_resumed
     errors: list[str] = []
     answers: list[dict] = []
 
-    def run(action, argument, delay: float) -> None:
+    def run(side, action, key, delay: float) -> None:
         start.wait()
+        if first[key] not in (None, side):
+            ended[key, first[key]].wait(timeout=60)
         threading.Event().wait(delay)
         try:
-            answers.append(action(argument))
+            answers.append(action(key))
         except BaseException:  # reported below, with the others
             errors.append(traceback.format_exc())
+        finally:
+            ended[key, side].set()
 
     threads = [
-        threading.Thread(target=run, args=(action, argument, delay))
-        for (action, argument), delay in zip(actions, delays, strict=True)
+        threading.Thread(target=run, args=(side, action, key, delay))
+        for (side, action, key), delay in zip(actions, delays, strict=True)
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=60)
+        thread.join(timeout=90)
 
     assert not errors, "\n".join(errors)
     # Both orders happened: callbacks that found their task waiting, and callbacks held for it.
@@ -712,3 +726,53 @@ def test_given_20_tasks_and_their_20_callbacks_racing_then_every_task_is_resumed
     if expiry:
         assert channel.janitor_on_messages(*expiry) == {"batchItemFailures": []}
     assert channel.dead_letters() == []
+
+
+# 13. A delivery is leased to the invocation that handles it: one stopped at its timeout (its
+# process ended, nothing said how far it got) leaves it to Lambda's retry once the lease is over.
+
+
+def stopped_at_its_timeout(channel: Channel, key: str, message_id: str) -> None:
+    """What an invocation leaves when Lambda stops it at its timeout right after it recorded the
+    delivery: the record, leased for the time it had (the fixture's context has 10 s)."""
+    from handlers.correlation_registry import Registry
+
+    Registry.from_environment().receive(key, message_id, lease=timedelta(seconds=10))
+
+
+def test_given_a_delivery_whose_handler_was_stopped_when_lambda_retries_it_after_the_lease_then_it_is_applied(
+    channel,
+):
+    channel.register(A.registration(KEY))
+    stopped_at_its_timeout(channel, KEY, "msg-1")
+
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=1)):  # Lambda's first retry
+        result = channel.callback_by_sns(PAID, message_id="msg-1")
+
+    assert channel.sfn.successes() == {A.token: {"paid": 120}}
+    assert result["resumed"] == [{"correlationKey": KEY, "status": "SUCCEED", "executionId": A.execution}]
+
+
+def test_given_a_delivery_being_handled_when_it_comes_again_within_the_lease_then_lambda_is_told_to_retry_it(
+    channel,
+):
+    channel.register(A.registration(KEY))
+    stopped_at_its_timeout(channel, KEY, "msg-1")
+
+    with pytest.raises(DeliveryInFlightError, match="msg-1"):
+        channel.callback_by_sns(PAID, message_id="msg-1")
+
+    assert channel.sfn.calls == []
+    assert channel.waiting_on(KEY) == [A.execution]  # untouched: the retry decides
+
+
+def test_given_a_delivery_handled_when_it_comes_again_after_the_lease_then_it_is_still_a_duplicate(channel):
+    channel.register(A.registration(KEY))
+    channel.callback_by_sns(PAID, message_id="msg-1")
+    channel.register(B.registration(KEY))  # the key's next task
+
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=1)):
+        again = channel.callback_by_sns(PAID, message_id="msg-1")
+
+    assert again["alreadyClosed"][0]["alreadyClosed"] == "this delivery was received already"
+    assert channel.sfn.successes() == {A.token: {"paid": 120}}  # B never got A's result

@@ -13,7 +13,8 @@ in it, by `entry`:
   claims it; the janitor dead-letters it when its window ends unclaimed.
 - "delivery#<delivery id>": an SNS message or EventBridge event received for the key, kept for a
   window: both deliver at least once, and a second delivery must be neither applied to the next
-  task that waits on the key nor held a second time.
+  task that waits on the key nor held a second time. While it is handled it carries a lease
+  (`leaseUntil`): an invocation stopped at its timeout leaves it to Lambda's retry.
 - "queued#<state machine ARN>#<state>#<registered at>#<id>": a task that waits in line for the
   key (its PausableTask queues on a key in use): its registration, its token encrypted as a
   task's. When the task ahead lets the key go, the registrar moves the oldest one to the task
@@ -29,6 +30,7 @@ looks for early callbacks; a callback is held, then looks for a task again), wit
 consistent reads: whichever comes second sees the other, and exactly one of them applies it.
 """
 
+import enum
 import json
 import os
 import uuid
@@ -91,6 +93,12 @@ class WaitingTask:
     @property
     def waits(self) -> bool:
         return self.ciphertext is not None
+
+
+class Delivery(enum.Enum):
+    NEW = "new"
+    SEEN = "seen"
+    IN_FLIGHT = "in flight"
 
 
 @dataclass(frozen=True)
@@ -316,18 +324,46 @@ class Registry:
 
     # --- deliveries and early callbacks ----------------------------------------------------------
 
-    def receive(self, key: str, delivery_id: str) -> bool:
-        """Records a delivery of a callback for `key`: False when it was received before (a
-        redelivery by SNS or EventBridge), whatever became of it then."""
-        until = self._epoch(self.window + TTL_MARGIN)
-        item = {"correlationKey": key, "entry": f"{DELIVERY}{delivery_id}", "deleteAfter": until}
+    def receive(self, key: str, delivery_id: str, *, lease: timedelta) -> Delivery:
+        """Records a delivery of a callback for `key`, leased to this handler for `lease` (the time
+        its function has left): NEW, or taken over from a handler whose lease ran out (stopped at
+        its function's timeout, it never said how it ended); SEEN when it was handled before (a
+        redelivery by SNS or EventBridge), whatever became of it then; IN_FLIGHT while another
+        handler holds it."""
+        now = _now()
+        item = {
+            "correlationKey": key,
+            "entry": f"{DELIVERY}{delivery_id}",
+            "leaseUntil": (now + lease).isoformat(timespec="microseconds"),
+            "deleteAfter": self._epoch(self.window + TTL_MARGIN),
+        }
+        condition = "attribute_not_exists(#entry) OR leaseUntil < :now"
         try:
-            self._put(item, condition="attribute_not_exists(#entry)", values={})
-            return True
+            self._put(item, condition=condition, values={":now": now.isoformat(timespec="microseconds")})
+            return Delivery.NEW
         except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
+            if not _condition_failed(error):
+                raise
+        kept = self._dynamodb.get_item(
+            TableName=self.table, Key=_item_key(key, f"{DELIVERY}{delivery_id}"), ConsistentRead=True
+        ).get("Item", {})
+        return Delivery.IN_FLIGHT if "leaseUntil" in kept else Delivery.SEEN
+
+    def handled(self, key: str, delivery_id: str) -> None:
+        """The delivery's lease ends: it was handled, and a redelivery is a duplicate from now on.
+        Said, not raised, when it fails: the callback is handled, and a redelivery after the
+        lease would find its task closed."""
+        item = {
+            "correlationKey": key,
+            "entry": f"{DELIVERY}{delivery_id}",
+            "deleteAfter": self._epoch(self.window + TTL_MARGIN),
+        }
+        try:
+            self._dynamodb.put_item(
+                TableName=self.table, Item={name: _serialize(value) for name, value in item.items()}
+            )
+        except ClientError as error:
+            logger.error("Delivery record left leased", extra={"reason": str(error)})
 
     def forget(self, key: str, delivery_id: str) -> None:
         """Forgets a delivery whose handling failed, so that its retry is handled anew."""

@@ -16,7 +16,7 @@ hand is answered at once: NoTaskWaitsOnKey.
 import json
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -35,7 +35,7 @@ from .contracts import (
     TASK_CLOSED_CODES,
     fingerprint,
 )
-from .correlation_registry import Registry, WaitingTask, ask_registrar_to_promote
+from .correlation_registry import Delivery, Registry, WaitingTask, ask_registrar_to_promote
 from .messages import Callback
 from .validation import InvalidEventError, describe, parse
 
@@ -50,6 +50,15 @@ REFUSALS = {
     AMBIGUOUS_KEY: "more than one task waits on this correlation key: name the stateMachine (and state)",
     "NoCorrelationRegistry": "this channel resumes by task token only: no PausableTask of it has a correlation_key",
 }
+
+
+# The longest a Lambda function runs; a delivery's lease when the time left is not known.
+MAX_HANDLING = timedelta(minutes=15)
+LEASE_MARGIN = timedelta(seconds=5)
+
+
+class DeliveryInFlightError(Exception):
+    """Another invocation handles this delivery now: Lambda's retry finds out how it ended."""
 
 
 class CallbackRefusedError(Exception):
@@ -161,15 +170,25 @@ def resume(callback: Callback, *, sfn: Any) -> Resumed:
 class ByKey:
     """Callbacks by correlation key: the registry, and where held callbacks go when their window ends."""
 
-    def __init__(self, registry: Registry, *, sfn: Any, sqs: Any, expiry_queue_url: str, dead_letter_queue_url: str):
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        sfn: Any,
+        sqs: Any,
+        expiry_queue_url: str,
+        dead_letter_queue_url: str,
+        lease: timedelta = MAX_HANDLING,
+    ):
         self.registry = registry
+        self.lease = lease  # how long a delivery it takes is its own: the time its function has left
         self.sfn = sfn
         self.sqs = sqs
         self.expiry_queue_url = expiry_queue_url
         self.dead_letter_queue_url = dead_letter_queue_url
 
     @classmethod
-    def from_environment(cls, sfn: Any) -> "ByKey | None":
+    def from_environment(cls, sfn: Any, *, lease: timedelta = MAX_HANDLING) -> "ByKey | None":
         if "CORRELATION_TABLE" not in os.environ:
             return None
         return cls(
@@ -178,6 +197,7 @@ class ByKey:
             sqs=clients.client("sqs"),
             expiry_queue_url=os.environ["EARLY_CALLBACK_QUEUE_URL"],
             dead_letter_queue_url=os.environ["CALLBACK_DEAD_LETTER_QUEUE_URL"],
+            lease=lease,
         )
 
     def resume(self, callback: Callback, *, delivery_id: str | None) -> Resumed:
@@ -185,15 +205,24 @@ class ByKey:
         assert key is not None
         # A heartbeat twice is harmless, and the next task on the key never gets it (it is not held).
         recorded = delivery_id is not None and callback.status != "HEARTBEAT"
-        if recorded and not self.registry.receive(key, str(delivery_id)):
-            logger.warning("Callback by key delivered again: handled once", extra={"correlation_key": key})
-            return Resumed(None, callback.status, None, already_closed="this delivery was received already", key=key)
+        if recorded:
+            delivery = self.registry.receive(key, str(delivery_id), lease=self.lease)
+            if delivery is Delivery.SEEN:
+                logger.warning("Callback by key delivered again: handled once", extra={"correlation_key": key})
+                reason = "this delivery was received already"
+                return Resumed(None, callback.status, None, already_closed=reason, key=key)
+            if delivery is Delivery.IN_FLIGHT:
+                # Lambda retries it: by then it has been handled (SEEN), or its handler stopped (taken over).
+                raise DeliveryInFlightError(f"delivery {delivery_id} of correlation key '{key}' is being handled")
         try:
-            return self._resume(callback, key, delivery_id=delivery_id)
+            resumed = self._resume(callback, key, delivery_id=delivery_id)
         except BaseException:
             if recorded:  # nothing was applied or held: its retry must be handled anew
                 self.registry.forget(key, str(delivery_id))
             raise
+        if recorded:
+            self.registry.handled(key, str(delivery_id))
+        return resumed
 
     def _resume(self, callback: Callback, key: str, *, delivery_id: str | None) -> Resumed:
         tasks = self.registry.tasks(key, state_machine=callback.stateMachine, state=callback.state)
@@ -295,7 +324,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def resume_all(event: Any, *, sfn: Any) -> dict[str, Any]:
+def resume_all(event: Any, *, sfn: Any, lease: timedelta = MAX_HANDLING) -> dict[str, Any]:
     resumed: list[Resumed] = []
     failures: list[Exception] = []
     by_key: ByKey | None = None
@@ -310,7 +339,7 @@ def resume_all(event: Any, *, sfn: Any) -> dict[str, Any]:
             if callback.taskToken is not None:
                 resumed.append(resume(callback, sfn=sfn))
                 continue
-            by_key = by_key or ByKey.from_environment(sfn)
+            by_key = by_key or ByKey.from_environment(sfn, lease=lease)
             if by_key is None:
                 raise CallbackRefusedError("NoCorrelationRegistry", f"correlation key '{callback.key}'")
             resumed.append(by_key.resume(callback, delivery_id=item.delivery_id))
@@ -335,4 +364,6 @@ def resume_all(event: Any, *, sfn: Any) -> dict[str, Any]:
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return resume_all(event, sfn=clients.client("stepfunctions"))
+    # A delivery it takes stays its own for as long as it may run, and a little more (clock skew).
+    lease = timedelta(milliseconds=context.get_remaining_time_in_millis()) + LEASE_MARGIN
+    return resume_all(event, sfn=clients.client("stepfunctions"), lease=lease)
