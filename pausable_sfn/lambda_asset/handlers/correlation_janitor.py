@@ -69,7 +69,7 @@ def release_execution(ended: ExecutionEnded, *, registry: Registry) -> int:
     released = registry.release_execution(ended.executionArn)
     for task in released:  # a callback for them from now on is late, not early
         registry.mark_closed(task.key, task.state_machine, task.state)
-        if registry.has_line(task.key, task.state_machine, task.state):
+        if task.queues and registry.has_line(task.key, task.state_machine, task.state):
             ask_registrar_to_promote(task.key, task.state_machine, task.state)
     if released:
         logger.info(

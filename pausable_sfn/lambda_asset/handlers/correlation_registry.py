@@ -44,7 +44,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from . import clients
-from .contracts import MAX_TASK_WAIT_SECONDS, fingerprint
+from .contracts import MAX_TASK_WAIT_SECONDS, ON_KEY_IN_USE_QUEUE, fingerprint
 from .messages import Callback, Registration
 
 logger = Logger(child=True)
@@ -89,6 +89,7 @@ class WaitingTask:
     registered_at: str
     token_fingerprint: str | None
     ciphertext: bytes | None
+    queues: bool = False  # its PausableTask queues on a key in use: there may be a line behind it
 
     @property
     def waits(self) -> bool:
@@ -428,6 +429,7 @@ class Registry:
             "registeredAt": _now().isoformat(timespec="microseconds"),
             "ciphertext": ciphertext,
             "tokenFingerprint": fingerprint(registration.taskToken),
+            "onKeyInUse": registration.onKeyInUse,
             "deleteAfter": int(until.timestamp()),
         }
 
@@ -443,6 +445,7 @@ class Registry:
             registered_at=data["registeredAt"],
             token_fingerprint=data.get("tokenFingerprint"),
             ciphertext=None if ciphertext is None else bytes(ciphertext),
+            queues=data.get("onKeyInUse") == ON_KEY_IN_USE_QUEUE,
         )
 
     def _early(self, item: dict[str, Any]) -> EarlyCallback:

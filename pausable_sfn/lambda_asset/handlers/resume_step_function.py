@@ -276,7 +276,7 @@ class ByKey:
 
     def _let_the_line_move(self, task: WaitingTask) -> None:
         """The task no longer waits on its key: the next in the key's line, if any, gets it."""
-        if self.registry.has_line(task.key, task.state_machine, task.state):
+        if task.queues and self.registry.has_line(task.key, task.state_machine, task.state):
             ask_registrar_to_promote(task.key, task.state_machine, task.state)
 
     def _hold(self, callback: Callback, *, delivery_id: str) -> Resumed:
