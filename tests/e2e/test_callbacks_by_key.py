@@ -82,7 +82,10 @@ class Shop:
 
         wait_until(waiting_or_ended, timeout=timeout, what=f"{arn} to wait at {state}")
         described = self.sfn.describe_execution(executionArn=arn)
-        assert described["status"] == "RUNNING", (arn, described.get("error"), described.get("cause"))
+        if described["status"] != "RUNNING":
+            # Whole, not cut short by pytest's diff: the cause may be a handler's traceback.
+            events = "\n".join(json.dumps(event, default=str) for event in recent_events(self.sfn, arn)[-6:])
+            pytest.fail(f"{arn} is {described['status']} instead of waiting at {state}:\n{events}")
 
     def ended(self, arn: str, timeout: float = 60) -> dict[str, Any]:
         return wait_until(
