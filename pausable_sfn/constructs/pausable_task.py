@@ -20,6 +20,7 @@ from ..contracts import (
     MAX_TASK_WAIT_SECONDS,
     ON_KEY_IN_USE_FAIL,
     ON_KEY_IN_USE_QUEUE,
+    REGISTRY_UNAVAILABLE,
 )
 from .callback_channel import CallbackChannel
 from .human_approval import HumanApproval
@@ -212,6 +213,12 @@ class PausableTask(sfn.StateMachineFragment):
             options=options,
             jsonata=self.jsonata,
         )
+        if correlation_key is not None:
+            # The registrar could not reach AWS for a while (a timeout, throttling): a new attempt
+            # registers again, with a new token (the first one's task has closed).
+            self.task.add_retry(
+                errors=[REGISTRY_UNAVAILABLE], interval=Duration.seconds(2), backoff_rate=2, max_attempts=3
+            )
         # The timeouts first: the catch-all below would take them otherwise. Which clock ran out is
         # told by which Catch took the error, not by its name: Step Functions records a heartbeat
         # timeout as States.Timeout, and only a Catch naming States.HeartbeatTimeout sets it apart.

@@ -122,6 +122,12 @@ def test_a_key_may_be_an_intrinsic_and_a_task_with_a_key_may_only_wait(synthesiz
     assert "receiver" not in waiting
 
 
+def test_a_keyed_task_registers_again_when_the_registrar_could_not_reach_aws_for_a_while(synthesized):
+    retries = synthesized.definition("Orders")["States"]["Approve order"]["Retry"]
+
+    assert {"ErrorEquals": ["RegistryUnavailable"], "IntervalSeconds": 2, "BackoffRate": 2, "MaxAttempts": 3} in retries
+
+
 def test_a_task_that_queues_on_a_key_in_use_tells_the_registrar_so(synthesized):
     payload = synthesized.definition("Orders")["States"]["Await payment"]["Parameters"]["Payload"]
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from botocore.exceptions import ClientError
-from handlers import resume_step_function
+from handlers import clients, resume_step_function
 from handlers.contracts import AMBIGUOUS_KEY, MAX_CORRELATION_KEY_LENGTH, NO_TASK_WAITS_ON_KEY, fingerprint
 from handlers.correlation_registry import task_entry
 from handlers.resume_step_function import CallbackRefusedError, DeliveryInFlightError
@@ -776,3 +776,70 @@ def test_given_a_delivery_handled_when_it_comes_again_after_the_lease_then_it_is
 
     assert again["alreadyClosed"][0]["alreadyClosed"] == "this delivery was received already"
     assert channel.sfn.successes() == {A.token: {"paid": 120}}  # B never got A's result
+
+
+# 14. A call that timed out after it was served: the SDK sends it again, and finds its own write.
+
+
+class PutsSentTwice:
+    """The registry's DynamoDB client, whose PutItem is served and then sent again by the SDK
+    (its answer timed out): the second sending meets the first one's write."""
+
+    def __init__(self, dynamodb) -> None:
+        self._dynamodb = dynamodb
+
+    def put_item(self, **request):
+        self._dynamodb.put_item(**request)
+        return self._dynamodb.put_item(**request)
+
+    def __getattr__(self, name):
+        return getattr(self._dynamodb, name)
+
+
+@pytest.fixture
+def puts_sent_twice(channel, monkeypatch):
+    real = channel.client
+
+    def client(service: str):
+        answer = real(service)
+        return PutsSentTwice(answer) if service == "dynamodb" else answer
+
+    monkeypatch.setattr(clients, "client", client)
+
+
+def test_given_a_registration_whose_put_was_sent_twice_then_the_task_waits_and_is_not_refused_its_own_key(
+    channel, puts_sent_twice
+):
+    answer = channel.register(A.registration(KEY))
+
+    assert answer == {"correlationKey": KEY, "registered": True}
+    assert channel.sfn.calls == []  # no KeyInUse, and no heartbeat to ask whether "another" task waits
+    assert channel.waiting_on(KEY) == [A.execution]
+
+
+def test_given_a_callback_held_by_puts_sent_twice_then_it_is_held_once_and_applied(channel, puts_sent_twice):
+    held = channel.callback_by_sns(PAID, message_id="msg-1")
+    channel.register(A.registration(KEY))
+
+    assert held["held"] == [{"correlationKey": KEY, "status": "SUCCEED"}]
+    assert channel.sfn.successes() == {A.token: {"paid": 120}}
+    assert channel.entries(KEY, "early#") == []
+
+
+def test_given_an_aws_call_of_the_registrar_times_out_then_it_fails_with_the_error_the_task_retries(
+    channel, monkeypatch
+):
+    from botocore.exceptions import ReadTimeoutError
+    from handlers.register_correlation_key import RegistryUnavailable
+
+    class Unanswered:
+        def encrypt(self, **_request):
+            raise ReadTimeoutError(endpoint_url="https://kms.us-east-1.amazonaws.com/")
+
+    real = channel.client
+    monkeypatch.setattr(clients, "client", lambda service: Unanswered() if service == "kms" else real(service))
+
+    with pytest.raises(RegistryUnavailable, match="Read timeout on endpoint URL"):
+        channel.register(A.registration(KEY))
+    assert channel.items() == []
+    assert RegistryUnavailable.__name__ == "RegistryUnavailable"  # the error name the task's Retry names

@@ -58,6 +58,9 @@ KEY_IN_USE = "KeyInUse"
 # in line (first come, first served) until the key is free.
 ON_KEY_IN_USE_FAIL = "fail"
 ON_KEY_IN_USE_QUEUE = "queue"
+# What the registrar fails with when an AWS call it needs failed for a while (a timeout, throttling,
+# a 5xx): the task that invoked it retries it, a new attempt with a new token.
+REGISTRY_UNAVAILABLE = "RegistryUnavailable"
 # What a callback by key is refused with: no task waits on the key (and no window holds it), or
 # more than one does (the callback must name the state machine, or the state).
 NO_TASK_WAITS_ON_KEY = "NoTaskWaitsOnKey"

@@ -155,6 +155,9 @@ class Registry:
         holder = self._get(key, entry)
         if holder is None:  # it closed and went in between: try once more
             return self.register(registration)
+        if holder.token_fingerprint == item["tokenFingerprint"]:
+            # Its own: the SDK sent the put again after a timeout, and the first had been written.
+            return None
         return holder
 
     def take_over(self, registration: Registration, holder: WaitingTask) -> bool:
@@ -332,10 +335,12 @@ class Registry:
         redelivery by SNS or EventBridge), whatever became of it then; IN_FLIGHT while another
         handler holds it."""
         now = _now()
+        holder = uuid.uuid4().hex
         item = {
             "correlationKey": key,
             "entry": f"{DELIVERY}{delivery_id}",
             "leaseUntil": (now + lease).isoformat(timespec="microseconds"),
+            "leaseHolder": holder,
             "deleteAfter": self._epoch(self.window + TTL_MARGIN),
         }
         condition = "attribute_not_exists(#entry) OR leaseUntil < :now"
@@ -348,6 +353,8 @@ class Registry:
         kept = self._dynamodb.get_item(
             TableName=self.table, Key=_item_key(key, f"{DELIVERY}{delivery_id}"), ConsistentRead=True
         ).get("Item", {})
+        if "leaseHolder" in kept and _deserialize(kept["leaseHolder"]) == holder:
+            return Delivery.NEW  # its own lease: the SDK sent the put again after a timeout
         return Delivery.IN_FLIGHT if "leaseUntil" in kept else Delivery.SEEN
 
     def handled(self, key: str, delivery_id: str) -> None:
@@ -392,7 +399,13 @@ class Registry:
             "receivedAt": early.received_at,
             "deleteAfter": self._epoch(self.window + TTL_MARGIN),
         }
-        self._put(item, condition="attribute_not_exists(#entry)", values={})
+        try:
+            self._put(item, condition="attribute_not_exists(#entry)", values={})
+        except ClientError as error:
+            kept = self._dynamodb.get_item(TableName=self.table, Key=_item_key(early.key, early.entry)).get("Item")
+            # Its own, written by a first try that the SDK sent again after a timeout: held already.
+            if not (_condition_failed(error) and kept and _deserialize(kept["deliveryId"]) == early.delivery_id):
+                raise
 
     def early_callbacks(self, key: str) -> list[EarlyCallback]:
         """The callbacks held for `key`, oldest first."""

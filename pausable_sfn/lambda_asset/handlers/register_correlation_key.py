@@ -28,10 +28,11 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from . import clients
-from .contracts import ON_KEY_IN_USE_QUEUE, TASK_CLOSED_CODES, fingerprint
+from .contracts import ON_KEY_IN_USE_QUEUE, REGISTRY_UNAVAILABLE, TASK_CLOSED_CODES, fingerprint
 from .correlation_registry import Registry, WaitingTask, task_entry
 from .messages import Promotion, Receiver, Registration
 from .resume_step_function import apply_callback
@@ -44,6 +45,26 @@ MAX_TAKE_OVERS = 3
 
 class KeyContendedError(Exception):
     """The key's entry changed hands again and again while the task tried to take it over."""
+
+
+class RegistryUnavailable(Exception):  # noqa: N818 (its name is the error that the task retries)
+    """An AWS call of the registration kept failing for a while (a timeout, throttling, a 5xx
+    answer, after the SDK's own retries): the task's retry registers again."""
+
+
+assert RegistryUnavailable.__name__ == REGISTRY_UNAVAILABLE
+# What botocore says of a call whose answer never came, or that AWS could not serve for now.
+TRANSIENT_ERRORS = (HTTPClientError, BotoConnectionError)
+TRANSIENT_CODES = frozenset({"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded"})
+
+
+def _transient(error: Exception) -> bool:
+    if isinstance(error, TRANSIENT_ERRORS):
+        return True
+    if isinstance(error, ClientError):
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return error.response["Error"]["Code"] in TRANSIENT_CODES or status >= 500
+    return False
 
 
 class ReceiverFailedError(Exception):
@@ -256,4 +277,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return {"correlationKey": promotion.correlationKey, "promoted": promoted and promoted.execution_arn}
     registration = parse(Registration, event, what="registration")
     logger.append_keys(task_token=fingerprint(registration.taskToken))
-    return register(registration, registry=Registry.from_environment(), aws=clients.client)
+    try:
+        return register(registration, registry=Registry.from_environment(), aws=clients.client)
+    except Exception as error:
+        if not _transient(error):
+            raise
+        logger.warning("Registration failed for now: the task tries again", extra={"reason": str(error)})
+        raise RegistryUnavailable(f"the registration could not reach AWS for now: {error}") from None
