@@ -123,13 +123,7 @@ class PausableTask(sfn.StateMachineFragment):
         fields = dict(payload or {})
         self.jsonata = query_language == sfn.QueryLanguage.JSONATA
         # Checked before the construct joins the tree: a refused task leaves nothing behind.
-        _validate_correlation(id, correlation_key, channel, approval=approval, jsonata=self.jsonata)
-        if not isinstance(on_key_in_use, KeyInUse):
-            raise ValueError(
-                f"PausableTask '{id}': on_key_in_use is KeyInUse.FAIL or KeyInUse.QUEUE, not {on_key_in_use!r}"
-            )
-        if on_key_in_use is KeyInUse.QUEUE and correlation_key is None:
-            raise ValueError(f"PausableTask '{id}': on_key_in_use goes with correlation_key: only a key can be in use")
+        _validate_correlation(id, correlation_key, channel, on_key_in_use, approval=approval, jsonata=self.jsonata)
         prefix = _validate(
             id,
             receivers={"function": function, "queue": queue, "topic": topic, "approval": approval},
@@ -533,11 +527,21 @@ def _within(path: str, parent: str) -> bool:
 
 
 def _validate_correlation(
-    id: str, key: str | None, channel: CallbackChannel | None, *, approval: HumanApproval | None, jsonata: bool
+    id: str,
+    key: str | None,
+    channel: CallbackChannel | None,
+    on_key_in_use: KeyInUse,
+    *,
+    approval: HumanApproval | None,
+    jsonata: bool,
 ) -> None:
     def invalid(message: str) -> ValueError:
         return ValueError(f"PausableTask '{id}': {message}")
 
+    if not isinstance(on_key_in_use, KeyInUse):
+        raise invalid(f"on_key_in_use is KeyInUse.FAIL or KeyInUse.QUEUE, not {on_key_in_use!r}")
+    if on_key_in_use is KeyInUse.QUEUE and key is None:
+        raise invalid("on_key_in_use goes with correlation_key: only a key can be in use")
     if key is None:
         if channel is not None:
             raise invalid("channel goes with correlation_key: it is the channel whose registry knows the key")

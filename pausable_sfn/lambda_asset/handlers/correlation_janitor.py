@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import clients
-from .correlation_registry import EARLY, Registry, ask_registrar_to_promote
+from .correlation_registry import EARLY, Registry, ask_the_line_to_move
 from .messages import EXECUTION_ARN
 from .resume_step_function import ByKey
 from .validation import InvalidEventError, parse
@@ -69,8 +69,7 @@ def release_execution(ended: ExecutionEnded, *, registry: Registry) -> int:
     released = registry.release_execution(ended.executionArn)
     for task in released:  # a callback for them from now on is late, not early
         registry.mark_closed(task.key, task.state_machine, task.state)
-        if task.queues and registry.has_line(task.key, task.state_machine, task.state):
-            ask_registrar_to_promote(task.key, task.state_machine, task.state)
+        ask_the_line_to_move(registry, task)
     if released:
         logger.info(
             "Entries of an ended execution released",

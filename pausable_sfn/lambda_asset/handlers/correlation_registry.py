@@ -68,15 +68,6 @@ def line_prefix(state_machine: str, state: str) -> str:
     return f"{QUEUED}{state_machine}#{state}#"
 
 
-def ask_registrar_to_promote(key: str, state_machine: str, state: str) -> None:
-    """Asks the registrar (an asynchronous invoke: Lambda retries it) to let the next task in the
-    key's line wait on it: the resume function and the janitor cannot hand a payload on."""
-    promotion = {"promote": {"correlationKey": key, "stateMachine": state_machine, "state": state}}
-    clients.client("lambda").invoke(
-        FunctionName=os.environ["CORRELATION_REGISTRAR"], InvocationType="Event", Payload=json.dumps(promotion)
-    )
-
-
 @dataclass(frozen=True)
 class WaitingTask:
     """A task's entry: the task waits on the key (or did, until its execution ended or it timed out)."""
@@ -142,23 +133,12 @@ class Registry:
         assert key is not None
         entry = task_entry(registration.stateMachine, registration.state)
         item = self._task_item(registration, key, entry)
-        try:
-            self._put(
-                item,
-                condition="attribute_not_exists(#entry)",
-                values={},
-            )
+        stored = self._put(item, condition="attribute_not_exists(#entry)", values={}, own="tokenFingerprint")
+        if stored is None:
             return None
-        except ClientError as error:
-            if not _condition_failed(error):
-                raise
-        holder = self._get(key, entry)
-        if holder is None:  # it closed and went in between: try once more
+        if not stored:  # it closed and went in between: try once more
             return self.register(registration)
-        if holder.token_fingerprint == item["tokenFingerprint"]:
-            # Its own: the SDK sent the put again after a timeout, and the first had been written.
-            return None
-        return holder
+        return self._task(stored)
 
     def take_over(self, registration: Registration, holder: WaitingTask) -> bool:
         """Registers the task in place of `holder`, which no longer waits; False if the entry
@@ -173,13 +153,7 @@ class Registry:
                 ":holder": holder.execution_arn,
             },
         )
-        try:
-            self._put(item, condition=condition, values=values)
-            return True
-        except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
+        return self._put(item, condition=condition, values=values, own="tokenFingerprint") is None
 
     def tasks(self, key: str, *, state_machine: str | None = None, state: str | None = None) -> list[WaitingTask]:
         """The entries of tasks on `key` (waiting or closed by a callback), of the state machine
@@ -289,15 +263,23 @@ class Registry:
         entry = f"{line_prefix(registration.stateMachine, registration.state)}{moment}#{uuid.uuid4().hex}"
         item = self._task_item(registration, key, entry)
         item["registration"] = registration.model_dump_json(exclude={"taskToken"})
-        self._put(item, condition="attribute_not_exists(#entry)", values={})
+        self._put(item, condition="attribute_not_exists(#entry)", values={}, own="tokenFingerprint")
         return entry
 
     def has_line(self, key: str, state_machine: str, state: str) -> bool:
-        return self._line(key, state_machine, state, limit=1) != []
+        return self.line_head(key, state_machine, state) is not None
 
     def line_head(self, key: str, state_machine: str, state: str) -> dict[str, Any] | None:
         """The oldest item of the line, as stored (to be taken with leave_line, or put back)."""
-        head = self._line(key, state_machine, state, limit=1)
+        answer = self._dynamodb.query(
+            TableName=self.table,
+            ConsistentRead=True,
+            KeyConditionExpression="correlationKey = :key AND begins_with(#entry, :prefix)",
+            ExpressionAttributeNames={"#entry": "entry"},
+            ExpressionAttributeValues=_values({":key": key, ":prefix": line_prefix(state_machine, state)}),
+            Limit=1,
+        )
+        head: list[dict[str, Any]] = answer["Items"]
         return head[0] if head else None
 
     def leave_line(self, item: dict[str, Any]) -> Registration | None:
@@ -314,18 +296,6 @@ class Registry:
         """Puts a task taken off the line back where it was (another task got the key first)."""
         self._dynamodb.put_item(TableName=self.table, Item=item)
 
-    def _line(self, key: str, state_machine: str, state: str, *, limit: int) -> list[dict[str, Any]]:
-        answer = self._dynamodb.query(
-            TableName=self.table,
-            ConsistentRead=True,
-            KeyConditionExpression="correlationKey = :key AND begins_with(#entry, :prefix)",
-            ExpressionAttributeNames={"#entry": "entry"},
-            ExpressionAttributeValues=_values({":key": key, ":prefix": line_prefix(state_machine, state)}),
-            Limit=limit,
-        )
-        items: list[dict[str, Any]] = answer["Items"]
-        return items
-
     # --- deliveries and early callbacks ----------------------------------------------------------
 
     def receive(self, key: str, delivery_id: str, *, lease: timedelta) -> Delivery:
@@ -335,43 +305,33 @@ class Registry:
         redelivery by SNS or EventBridge), whatever became of it then; IN_FLIGHT while another
         handler holds it."""
         now = _now()
-        holder = uuid.uuid4().hex
-        item = {
-            "correlationKey": key,
-            "entry": f"{DELIVERY}{delivery_id}",
-            "leaseUntil": (now + lease).isoformat(timespec="microseconds"),
-            "leaseHolder": holder,
-            "deleteAfter": self._epoch(self.window + TTL_MARGIN),
-        }
+        item = self._delivery_item(key, delivery_id)
+        item.update(leaseUntil=(now + lease).isoformat(timespec="microseconds"), leaseHolder=uuid.uuid4().hex)
         condition = "attribute_not_exists(#entry) OR leaseUntil < :now"
-        try:
-            self._put(item, condition=condition, values={":now": now.isoformat(timespec="microseconds")})
+        values = {":now": now.isoformat(timespec="microseconds")}
+        stored = self._put(item, condition=condition, values=values, own="leaseHolder")
+        if stored is None:
             return Delivery.NEW
-        except ClientError as error:
-            if not _condition_failed(error):
-                raise
-        kept = self._dynamodb.get_item(
-            TableName=self.table, Key=_item_key(key, f"{DELIVERY}{delivery_id}"), ConsistentRead=True
-        ).get("Item", {})
-        if "leaseHolder" in kept and _deserialize(kept["leaseHolder"]) == holder:
-            return Delivery.NEW  # its own lease: the SDK sent the put again after a timeout
-        return Delivery.IN_FLIGHT if "leaseUntil" in kept else Delivery.SEEN
+        return Delivery.IN_FLIGHT if "leaseUntil" in stored else Delivery.SEEN
 
     def handled(self, key: str, delivery_id: str) -> None:
         """The delivery's lease ends: it was handled, and a redelivery is a duplicate from now on.
         Said, not raised, when it fails: the callback is handled, and a redelivery after the
         lease would find its task closed."""
-        item = {
-            "correlationKey": key,
-            "entry": f"{DELIVERY}{delivery_id}",
-            "deleteAfter": self._epoch(self.window + TTL_MARGIN),
-        }
+        item = self._delivery_item(key, delivery_id)
         try:
             self._dynamodb.put_item(
                 TableName=self.table, Item={name: _serialize(value) for name, value in item.items()}
             )
         except ClientError as error:
             logger.error("Delivery record left leased", extra={"reason": str(error)})
+
+    def _delivery_item(self, key: str, delivery_id: str) -> dict[str, Any]:
+        return {
+            "correlationKey": key,
+            "entry": f"{DELIVERY}{delivery_id}",
+            "deleteAfter": self._epoch(self.window + TTL_MARGIN),
+        }
 
     def forget(self, key: str, delivery_id: str) -> None:
         """Forgets a delivery whose handling failed, so that its retry is handled anew."""
@@ -399,13 +359,8 @@ class Registry:
             "receivedAt": early.received_at,
             "deleteAfter": self._epoch(self.window + TTL_MARGIN),
         }
-        try:
-            self._put(item, condition="attribute_not_exists(#entry)", values={})
-        except ClientError as error:
-            kept = self._dynamodb.get_item(TableName=self.table, Key=_item_key(early.key, early.entry)).get("Item")
-            # Its own, written by a first try that the SDK sent again after a timeout: held already.
-            if not (_condition_failed(error) and kept and _deserialize(kept["deliveryId"]) == early.delivery_id):
-                raise
+        if self._put(item, condition="attribute_not_exists(#entry)", values={}, own="deliveryId") is not None:
+            raise RuntimeError(f"another callback is held as {early.entry} already")
 
     def early_callbacks(self, key: str) -> list[EarlyCallback]:
         """The callbacks held for `key`, oldest first."""
@@ -475,17 +430,30 @@ class Registry:
         item = self._dynamodb.get_item(TableName=self.table, Key=_item_key(key, entry), ConsistentRead=True).get("Item")
         return None if item is None else self._task(item)
 
-    def _put(self, item: dict[str, Any], *, condition: str, values: dict[str, Any]) -> None:
+    def _put(self, item: dict[str, Any], *, condition: str, values: dict[str, Any], own: str) -> dict[str, Any] | None:
+        """Writes `item` if `condition` holds: None once written; else the item stored in its place,
+        as DynamoDB holds it ({} if it went meanwhile). An item whose `own` attribute is this
+        one's is this very write: the SDK sent it again after a timeout, and the first had landed."""
         # DynamoDB refuses names and values that the expression does not use.
         options: dict[str, Any] = {"ExpressionAttributeValues": _values(values)} if values else {}
         if "#entry" in condition:
             options["ExpressionAttributeNames"] = {"#entry": "entry"}
-        self._dynamodb.put_item(
-            TableName=self.table,
-            Item={name: _serialize(value) for name, value in item.items()},
-            ConditionExpression=condition,
-            **options,
+        try:
+            self._dynamodb.put_item(
+                TableName=self.table,
+                Item={name: _serialize(value) for name, value in item.items()},
+                ConditionExpression=condition,
+                **options,
+            )
+            return None
+        except ClientError as error:
+            if not _condition_failed(error):
+                raise
+        key = _item_key(item["correlationKey"], item["entry"])
+        stored: dict[str, Any] = self._dynamodb.get_item(TableName=self.table, Key=key, ConsistentRead=True).get(
+            "Item", {}
         )
+        return None if own in stored and _deserialize(stored[own]) == item[own] else stored
 
     def _query(self, key: str, prefix: str) -> Iterator[dict[str, Any]]:
         pages = self._dynamodb.get_paginator("query").paginate(
@@ -516,6 +484,18 @@ class Registry:
 
     def _epoch(self, after: timedelta) -> int:
         return int((_now() + after).timestamp())
+
+
+def ask_the_line_to_move(registry: Registry, task: WaitingTask) -> None:
+    """The task no longer waits on its key. If tasks wait in line behind it, the registrar is
+    asked (an asynchronous invoke: Lambda retries it) to let the next one wait on the key: the
+    resume function and the janitor, which let keys go, cannot hand a payload on."""
+    if not (task.queues and registry.has_line(task.key, task.state_machine, task.state)):
+        return
+    promotion = {"promote": {"correlationKey": task.key, "stateMachine": task.state_machine, "state": task.state}}
+    clients.client("lambda").invoke(
+        FunctionName=os.environ["CORRELATION_REGISTRAR"], InvocationType="Event", Payload=json.dumps(promotion)
+    )
 
 
 def _now() -> datetime:

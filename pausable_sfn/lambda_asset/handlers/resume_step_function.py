@@ -35,7 +35,7 @@ from .contracts import (
     TASK_CLOSED_CODES,
     fingerprint,
 )
-from .correlation_registry import Delivery, Registry, WaitingTask, ask_registrar_to_promote
+from .correlation_registry import Delivery, Registry, WaitingTask, ask_the_line_to_move
 from .messages import Callback
 from .validation import InvalidEventError, describe, parse
 
@@ -257,7 +257,7 @@ class ByKey:
             if code in TASK_CLOSED_CODES:
                 self.registry.release(task)
                 self.registry.mark_closed(task.key, task.state_machine, task.state)
-                self._let_the_line_move(task)
+                ask_the_line_to_move(self.registry, task)
                 logger.warning("Callback by key not applied: its task had closed", extra={"correlation_key": task.key})
                 reason = f"{code}: {TASK_CLOSED}"
                 return Resumed(None, callback.status, task.execution_arn, already_closed=reason, key=task.key)
@@ -267,17 +267,12 @@ class ByKey:
         if callback.status != "HEARTBEAT":
             self.registry.close(task)
             self.registry.mark_closed(task.key, task.state_machine, task.state)
-            self._let_the_line_move(task)
+            ask_the_line_to_move(self.registry, task)
         logger.info(
             "Execution resumed by key",
             extra={"correlation_key": task.key, "status": callback.status, "execution_id": task.execution_arn},
         )
         return Resumed(None, callback.status, task.execution_arn, key=task.key)
-
-    def _let_the_line_move(self, task: WaitingTask) -> None:
-        """The task no longer waits on its key: the next in the key's line, if any, gets it."""
-        if task.queues and self.registry.has_line(task.key, task.state_machine, task.state):
-            ask_registrar_to_promote(task.key, task.state_machine, task.state)
 
     def _hold(self, callback: Callback, *, delivery_id: str) -> Resumed:
         key = callback.key

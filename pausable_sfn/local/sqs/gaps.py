@@ -50,9 +50,9 @@ def delete_expired(queue: Queue) -> None:
         return message.sent_timestamp is not None and message.sent_timestamp + retention_millis <= now
 
     with queue._messages_lock:
-        gone = [message for message in queue._messages if expired(message)]
-        if not gone:
+        kept = [message for message in queue._messages if not expired(message)]
+        if len(kept) == len(queue._messages):
             return
-        queue._messages[:] = [message for message in queue._messages if not expired(message)]
-        for message in gone:
-            queue.pending_messages.discard(message)
+        gone = set(queue._messages).difference(kept)
+        queue._messages[:] = kept
+        queue.pending_messages.difference_update(gone)
