@@ -395,14 +395,17 @@ def _start(operations: "Operations", args: argparse.Namespace, progress: Console
 
 
 def _wait(operations: "Operations", arn: str, progress: Console) -> str:
-    """Polls until the execution ends or pauses; 'PAUSED' or its final status."""
+    """Polls until the execution ends or pauses; 'PAUSED' or its final status. Paused means its
+    task has handed its token off (TaskSubmitted): a task only scheduled may still fail and be
+    retried (a PausableTask's registrar that could not reach AWS), with no task waiting meanwhile."""
     began = time.monotonic()
     with progress.status("starting", spinner="dots") as spinner:
         while True:
             status = operations.describe(arn)["status"]
             if status != "RUNNING":
                 return status
-            if operations.scheduled_task(arn) is not None:
+            task = operations.scheduled_task(arn)
+            if task is not None and task.submitted:
                 return "PAUSED"
             spinner.update(f"running · {time.monotonic() - began:.1f} s")
             time.sleep(0.2)

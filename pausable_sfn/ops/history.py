@@ -7,7 +7,7 @@ caller, never printed by the timeline.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -131,6 +131,9 @@ class ScheduledTask:
     resource: str  # as in the definition, less its prefix: "sqs:sendMessage.waitForTaskToken"
     parameters: str = field(repr=False)  # the resolved parameters, as JSON: the token is in them
     scheduled_at: datetime
+    # Handed off (TaskSubmitted): the receiver has the token. Until then the attempt may still fail
+    # and be retried, a moment in which no task waits.
+    submitted: bool = False
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,8 @@ def scheduled_task(events: list[dict[str, Any]]) -> ScheduledTask | None:
                 if resource.endswith(WAIT_FOR_TASK_TOKEN)
                 else None
             )
+        elif kind == "TaskSubmitted" and task is not None:
+            task = replace(task, submitted=True)
         elif kind in _TASK_ENDS or kind == "TaskStateExited" or kind.startswith("Execution"):
             task = None
     return task

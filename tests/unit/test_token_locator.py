@@ -311,6 +311,10 @@ def test_a_retried_task_gives_the_token_of_its_live_attempt_only():
     assert (task.state, task.resource, task.scheduled_at) == ("Wait", "sqs:sendMessage.waitForTaskToken", AT)
     assert TokenLocator(definition(("Wait", SQS))).locate(task.state, task.parameters).token == TOKEN
     assert scheduled_task(events[:6]) is None  # between the attempts, nothing waits
+    assert task.submitted
+    scheduled_only = scheduled_task(events[:8])  # the live attempt, not yet handed off
+    assert scheduled_only is not None
+    assert not scheduled_only.submitted
 
 
 def test_a_task_that_does_not_wait_for_a_token_is_not_a_waiting_task():
