@@ -3,7 +3,7 @@ list for every service. Each gap is worked around in the home of the service it 
 docstring says what moto does, what AWS does, and how it is closed:
 
 - stepfunctions/gaps.py: 5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33,
-  34, 35, 36, 37, 38, 40
+  34, 35, 36, 37, 38, 40, 42
   (stepfunctions/jsonata.py and functions.py evaluate JSONata for gap 8, sqs_integration.py is 28, status_events.py 40,
   sdk_metadata.py 31)
 - awslambda/gaps.py: 2, 7, 18, 23

@@ -25,6 +25,7 @@ from moto.awslambda.models import LambdaFunction
 
 from pausable_sfn.testing.waiting import wait_until
 
+from .execution_end import described_while_ending
 from .test_dynamodb import race_conditional_updates
 from .test_step_functions_conformance import DOWNGRADE
 
@@ -712,3 +713,12 @@ def test_gap_41_a_message_past_its_retention_hides_every_message_behind_it(aws):
     # The expired message was still counted, and the receive hid it instead of deleting it.
     counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert (counts["ApproximateNumberOfMessages"], counts["ApproximateNumberOfMessagesNotVisible"]) == ("1", "1")
+
+
+def test_gap_42_a_describe_during_an_execution_s_end_sees_it_half_ended(aws):
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramError
+
+    seen = described_while_ending(ProgramError({"error": "Oops", "cause": "it broke"}))
+
+    assert {"status": "FAILED", "stopDate": seen[-1]["stopDate"]} in seen  # failed, with no error yet
+    assert {"status": "RUNNING", "stopDate": seen[-1]["stopDate"]} in seen  # running, stopped already

@@ -15,12 +15,14 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramEnded, ProgramError, ProgramTimedOut
 
 from pausable_sfn.local.embedded import EmbeddedAws
 from pausable_sfn.local.stepfunctions.gaps import MAX_WAIT_SECONDS
 from pausable_sfn.testing.waiting import wait_until
 
 from .asset_code import python_function
+from .execution_end import described_while_ending
 
 ROLE = "arn:aws:iam::123456789012:role/conformance"
 DOCS = "https://docs.aws.amazon.com/step-functions/latest/dg/"
@@ -559,7 +561,7 @@ def test_a_wait_of_2_to_the_31_seconds_or_more_fails_at_once(aws):
     # Recorded on AWS: a Timestamp 24,856 days ahead fails with States.Runtime at once.
     sfn = aws.client("stepfunctions")
     definition = {"StartAt": "Until", "States": {"Until": {"Type": "Wait", "TimestampPath": "$.at", "End": True}}}
-    at = datetime.now(UTC) + timedelta(days=24856)
+    at = aws.clock.now() + timedelta(days=24856)
 
     ended = run(aws, definition, {"at": at.strftime("%Y-%m-%dT%H:%M:%S.000Z")})
 
@@ -570,6 +572,27 @@ def test_a_wait_of_2_to_the_31_seconds_or_more_fails_at_once(aws):
     )
     events = sfn.get_execution_history(executionArn=ended["executionArn"])["events"]
     assert [event["type"] for event in events] == ["ExecutionStarted", "WaitStateEntered", "ExecutionFailed"]
+
+
+@pytest.mark.parametrize(
+    ("end", "described"),
+    [
+        (ProgramEnded(), {"status": "SUCCEEDED", "output": '{"done":true}'}),
+        (
+            ProgramError({"error": "Oops", "cause": "it broke"}),
+            {"status": "FAILED", "error": "Oops", "cause": "it broke"},
+        ),
+        (ProgramTimedOut(), {"status": "TIMED_OUT"}),
+    ],
+)
+def test_an_execution_is_described_running_or_ended_whole_never_half_ended(aws, end, described):
+    # DescribeExecution, Step Functions API reference: an ended execution has its stopDate, and
+    # its output or error and cause. A describe that comes while the end is written sees either.
+    seen = described_while_ending(end)
+
+    ended = seen[-1]
+    assert ended == {**described, "stopDate": ended["stopDate"]}
+    assert [answer for answer in seen if answer not in ({"status": "RUNNING"}, ended)] == []
 
 
 def test_the_longest_wait_taken_is_24855_days_as_recorded_on_aws():

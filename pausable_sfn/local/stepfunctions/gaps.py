@@ -155,6 +155,15 @@
 40. A Standard execution sends no "Step Functions Execution Status Change" event to EventBridge
     when it starts or ends, as Step Functions does (status_events.py has the details):
     `status_events.emit_execution_status_changes`.
+42. An execution's end is written one field at a time, its status before its output, error and
+    cause (and its stopDate before its status): a DescribeExecution or ListExecutions that comes
+    in between sees a SUCCEEDED execution without output, a FAILED one without error or cause, or
+    a RUNNING one with a stopDate. Step Functions describes an execution running, or ended with
+    its stopDate and its output (set "only if the execution succeeds") or its error and cause
+    (DescribeExecution, Step Functions API reference). Found when a test read the error of a
+    FAILED execution before it was written: `end_executions_whole` writes the status last, and
+    a RUNNING execution is described without the stopDate, error and cause of an end that is
+    still being written.
 """
 
 import datetime
@@ -165,6 +174,7 @@ import math
 import os
 import re
 import threading
+import types
 import uuid
 import weakref
 from collections.abc import Iterable, Iterator
@@ -177,6 +187,7 @@ from moto.core.exceptions import InvalidToken as InvalidPageToken
 from moto.core.responses import ActionResult, EmptyResult
 from moto.stepfunctions.parser import api as parser_api
 from moto.stepfunctions.parser.api import (
+    ExecutionStatus,
     HistoryEventType,
     InvalidDefinition,
     InvalidToken,
@@ -222,6 +233,7 @@ from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguagePa
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
@@ -804,6 +816,53 @@ def see_callbacks_that_come_before_the_heartbeat_wait(patches: ExitStack) -> Non
 MAX_WAIT_SECONDS = 2**31 - 1
 
 
+class _EndBeingWritten:
+    """Stands in for an execution while moto writes its end: reads go to the execution, writes
+    are kept, so that they can be made with the status last."""
+
+    def __init__(self, execution: Execution) -> None:
+        object.__setattr__(self, "_execution", execution)
+        object.__setattr__(self, "writes", {})
+
+    def __getattr__(self, name: str) -> Any:
+        writes = object.__getattribute__(self, "writes")
+        return writes[name] if name in writes else getattr(object.__getattribute__(self, "_execution"), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__getattribute__(self, "writes")[name] = value
+
+
+def end_executions_whole(patches: ExitStack) -> None:
+    """Gap 42."""
+    original_reflect: Any = BaseExecutionWorkerCommunication._reflect_execution_status
+
+    def reflect(communication: BaseExecutionWorkerCommunication) -> None:
+        end = _EndBeingWritten(communication.execution)
+        original_reflect(types.SimpleNamespace(execution=end))
+        writes = dict(end.writes)
+        status = writes.pop("exec_status", None)
+        for name, value in writes.items():
+            setattr(communication.execution, name, value)
+        if status is not None:  # the status last: whoever reads it ended reads the rest written
+            communication.execution.exec_status = status
+
+    def as_running_while_running(read: Any) -> Any:
+        @functools.wraps(read)
+        def described(execution: Execution) -> Any:
+            answer = read(execution)
+            if answer.get("status") == ExecutionStatus.RUNNING:  # its end may be being written
+                for field in ("stopDate", "error", "cause"):
+                    answer.pop(field, None)
+            return answer
+
+        return described
+
+    patches.enter_context(mock.patch.object(BaseExecutionWorkerCommunication, "_reflect_execution_status", reflect))
+    for reader in ("to_describe_output", "to_execution_list_item"):
+        original = getattr(Execution, reader)
+        patches.enter_context(mock.patch.object(Execution, reader, as_running_while_running(original)))
+
+
 def refuse_waits_too_long(patches: ExitStack) -> None:
     """Gap 29."""
     original = WaitFunction._wait_interval
@@ -902,6 +961,7 @@ def apply(patches: ExitStack) -> None:
         give_each_retry_its_own_token,
         time_out_heartbeat_tasks_by_default_only,
         see_callbacks_that_come_before_the_heartbeat_wait,
+        end_executions_whole,  # before gap 40's, which sends the end once it is written
         status_events.emit_execution_status_changes,
         sqs_integration.run_as_step_functions_does,
         refuse_waits_too_long,
