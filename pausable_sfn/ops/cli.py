@@ -413,6 +413,7 @@ def _wait(operations: "Operations", arn: str, progress: Console) -> str:
 
 def _paused(operations: "Operations", args: argparse.Namespace, progress: Console) -> int:
     from ..contracts import fingerprint
+    from .operations import LINE_PLACES, in_line
 
     now = datetime.now(UTC)
     executions = list(operations.paused(manual_only=args.manual_only))
@@ -420,6 +421,7 @@ def _paused(operations: "Operations", args: argparse.Namespace, progress: Consol
     # The mode is meaningful only where the payload has the conventions' manual flag.
     modes = [None if e.manual is None else "manual" if e.manual else "automatic" for e in executions]
     paused_for = [round((now - e.scheduled_at).total_seconds()) for e in executions]
+    places = in_line(executions)
     if args.json:
         rows = [
             {
@@ -430,6 +432,8 @@ def _paused(operations: "Operations", args: argparse.Namespace, progress: Consol
                 "pausedForSeconds": seconds,
                 "mode": mode,
                 "correlationKey": e.key,
+                # true: behind the task that holds the key; null: put in line, may hold it now
+                "inLine": places[e.arn],
                 "taskToken": token,
                 **({"tokenProblem": e.token_problem} if e.token_problem else {}),
             }
@@ -447,7 +451,7 @@ def _paused(operations: "Operations", args: argparse.Namespace, progress: Consol
             timestamp(e.started_at),
             f"{seconds} s",
             mode or "-",
-            e.key if e.key is not None else "-",
+            "-" if e.key is None else f"{e.key}{LINE_PLACES[places[e.arn]]}",
             token or "? (see --json)",
         )
         for e, token, mode, seconds in zip(executions, tokens, modes, paused_for, strict=True)

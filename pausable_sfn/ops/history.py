@@ -6,6 +6,7 @@ exactly, the state machine's definition says: see tokens.py). The token is retur
 caller, never printed by the timeline.
 """
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -134,6 +135,10 @@ class ScheduledTask:
     # Handed off (TaskSubmitted): the receiver has the token. Until then the attempt may still fail
     # and be retried, a moment in which no task waits.
     submitted: bool = False
+    # What a task that waits on a correlation key was told at its hand-off: True if it took the key,
+    # False if it waited in the key's line (it may hold the key since: a promotion writes no event);
+    # None for any other task.
+    registered: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -171,10 +176,22 @@ def scheduled_task(events: list[dict[str, Any]]) -> ScheduledTask | None:
                 else None
             )
         elif kind == "TaskSubmitted" and task is not None:
-            task = replace(task, submitted=True)
+            task = replace(task, submitted=True, registered=_registered(event))
         elif kind in _TASK_ENDS or kind == "TaskStateExited" or kind.startswith("Execution"):
             task = None
     return task
+
+
+def _registered(submitted: dict[str, Any]) -> bool | None:
+    """The `registered` of a keyed task's hand-off (its registrar's answer, the Payload of the Lambda
+    invoke's output), or None when the output is not such an answer."""
+    try:
+        output = json.loads(submitted.get("taskSubmittedEventDetails", {}).get("output") or "null")
+    except (TypeError, ValueError):
+        return None
+    answer = output.get("Payload", output) if isinstance(output, dict) else None
+    registered = answer.get("registered") if isinstance(answer, dict) else None
+    return registered if isinstance(registered, bool) else None
 
 
 def waiting_task(

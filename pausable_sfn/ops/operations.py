@@ -13,7 +13,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -74,6 +74,7 @@ if TYPE_CHECKING:  # the type stubs are needed by mypy only
     from mypy_boto3_stepfunctions.type_defs import DescribeExecutionOutputTypeDef, StartExecutionOutputTypeDef
 
 __all__ = [
+    "LINE_PLACES",
     "ApprovalLink",
     "BatchReport",
     "ExecutionNotFoundError",
@@ -86,6 +87,7 @@ __all__ = [
     "UsageError",
     "check_correlation_key",
     "describe_client_error",
+    "in_line",
     "parse_output",
 ]
 
@@ -188,6 +190,9 @@ class PausedExecution:
     manual: bool | None  # the payload's manual flag (AppConventions.manual_flag), where it has one
     token_problem: str | None = None  # why the token could not be found
     key: str | None = None  # the correlation key the task waits on, if any
+    # At its hand-off, a keyed task took its key (True) or waited in the key's line (False); None
+    # for any other task. A task put in line may hold the key since: a promotion writes no event.
+    registered: bool | None = None
 
 
 @dataclass
@@ -195,6 +200,27 @@ class BatchReport:
     resumed: int = 0
     already_done: int = 0
     failed: list[str] = field(default_factory=list)
+
+
+# How `paused` and its errors show a task's place in its key's line (see in_line).
+LINE_PLACES: dict[bool | None, str] = {False: "", True: " (in line)", None: " (was in line: may hold the key now)"}
+
+
+def in_line(paused: Sequence[PausedExecution]) -> dict[str, bool | None]:
+    """Each paused execution's place in its key's line, by ARN: True where it waits in line behind a
+    task of its state that took the key and waits too; None where it was put in line and no such task
+    waits (the line has moved on since: it may hold the key now); False otherwise."""
+    holders = {(execution.state, execution.key) for execution in paused if execution.registered is True}
+    return {
+        execution.arn: (
+            False
+            if execution.registered is not False
+            else True
+            if (execution.state, execution.key) in holders
+            else None
+        )
+        for execution in paused
+    }
 
 
 def check_correlation_key(key: str) -> None:
@@ -446,6 +472,7 @@ class Operations:
                 manual,
                 problem,
                 found.key if found else None,
+                task.registered,
             )
 
         arn = self.state_machine_arn
@@ -467,13 +494,25 @@ class Operations:
         waiting = [execution for execution in self.paused() if execution.key == key]
         if not waiting:
             raise OperationError(self._no_task_waits_on(key))
-        if len(waiting) > 1:
-            tasks = ", ".join(f"{execution.name} at '{execution.state}'" for execution in waiting)
-            raise OperationError(
-                f"{len(waiting)} paused tasks of {self.state_machine_arn} wait on key '{key}': {tasks}; "
-                "name the execution instead"
-            )
-        return waiting[0]
+        if len(waiting) == 1:
+            return waiting[0]
+        holding = [execution for execution in waiting if execution.registered is True]
+        if len({execution.state for execution in waiting}) == 1 and len(holding) == 1:
+            return holding[0]  # the others wait in the key's line behind it
+        places = in_line(waiting)
+        tasks = ", ".join(
+            f"{execution.name} at '{execution.state}'{LINE_PLACES[places[execution.arn]]}" for execution in waiting
+        )
+        advice = (
+            "name the execution instead"
+            if len({execution.state for execution in waiting}) > 1
+            else "which of them holds the key now only the channel's registry knows: send the callback by key "
+            "through the channel (its topic, EventBridge, or resume --key --via-lambda with --stack), "
+            "or name the execution"
+        )
+        raise OperationError(
+            f"{len(waiting)} paused tasks of {self.state_machine_arn} wait on key '{key}': {tasks}; {advice}"
+        )
 
     def _no_task_waits_on(self, key: str) -> str:
         return f"no paused task of {self.state_machine_arn} waits on key '{key}'"

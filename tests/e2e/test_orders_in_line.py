@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from pausable_sfn.ops.history import recent_events
+from pausable_sfn.ops.operations import Operations, in_line
 from pausable_sfn.testing.waiting import wait_until
 
 from ..readme import example_app
@@ -72,8 +73,13 @@ def test_three_orders_with_one_id_are_packed_one_at_a_time_in_the_order_they_cam
     jobs: list[str] = packing_jobs_of(shop, order_id)
 
     assert jobs == [first]  # the others wait in line, their packing jobs not sent
-    in_line = {"correlationKey": order_id, "registered": False, "inLine": True, "behind": first}
-    assert submitted(shop, arns[1]) == submitted(shop, arns[2]) == in_line
+    told_to_wait = {"correlationKey": order_id, "registered": False, "inLine": True, "behind": first}
+    assert submitted(shop, arns[1]) == submitted(shop, arns[2]) == told_to_wait
+    # What `pausable-sfn paused` and `resume --key` see: the first holds the id, the others wait in line.
+    operations = Operations(state_machine=shop.deployment.outputs["StateMachineArn"], clients=shop.aws.client)
+    assert operations.paused_on_key(order_id).arn == first
+    places = in_line([paused for paused in operations.paused() if paused.key == order_id])
+    assert places == {first: False, arns[1]: True, arns[2]: True}
     for number, arn in enumerate(arns):
         shop.publish({"correlationKey": order_id, "output": {"parcelId": f"P-{number}"}})
         shop.wait_waiting_at(arn, APPROVE)

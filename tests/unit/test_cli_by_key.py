@@ -53,9 +53,12 @@ def execution_arn(name: str) -> str:
     return f"{STATE_MACHINE.replace(':stateMachine:', ':execution:')}:{name}"
 
 
-def waiting_at(state: str, key: Any, token: str, *, manual: bool) -> list[dict[str, Any]]:
+def waiting_at(
+    state: str, key: Any, token: str, *, manual: bool, registered: bool | None = None
+) -> list[dict[str, Any]]:
     """The newest events of an execution whose task waits in `state` on `key`, newest first, as
-    GetExecutionHistory gives them with reverseOrder."""
+    GetExecutionHistory gives them with reverseOrder; with `registered`, its hand-off says whether
+    the task took the key (True) or waited in the key's line (False), as the registrar answers."""
     parameters = {
         "FunctionName": REGISTRAR,
         "Payload": {
@@ -67,12 +70,21 @@ def waiting_at(state: str, key: Any, token: str, *, manual: bool) -> list[dict[s
             "payload": {"isManualCallback": manual, "jobDurationSeconds": 900},
         },
     }
-    return task_waiting_events(state, "lambda", "invoke.waitForTaskToken", parameters, NOW)
+    events = task_waiting_events(state, "lambda", "invoke.waitForTaskToken", parameters, NOW)
+    if registered is not None:
+        answer = {"correlationKey": key, "registered": registered, **({} if registered else {"inLine": True})}
+        details = {
+            **events[0]["taskSubmittedEventDetails"],
+            "output": json.dumps({"Payload": answer, "StatusCode": 200}),
+        }
+        events[0] = {**events[0], "taskSubmittedEventDetails": details}
+    return events
 
 
-def queue_paused(aws, *waiting: tuple[str, str, Any, str, bool]) -> None:
-    """ListExecutions naming these executions (name, state, key, token, manual), the state machine's
-    definition (read once), and each one's newest events."""
+def queue_paused(aws, *waiting: tuple[Any, ...]) -> None:
+    """ListExecutions naming these executions (name, state, key, token, manual, and, for a task of a
+    key's line, whether it took the key at its hand-off), the state machine's definition (read
+    once), and each one's newest events."""
     executions = [
         running_execution(execution_arn(name), STATE_MACHINE, name, NOW - timedelta(minutes=5)) for name, *_ in waiting
     ]
@@ -82,10 +94,10 @@ def queue_paused(aws, *waiting: tuple[str, str, Any, str, bool]) -> None:
         {"executions": executions},
         {"stateMachineArn": STATE_MACHINE, "statusFilter": "RUNNING", "maxResults": 1000},
     )
-    for number, (name, state, key, token, manual) in enumerate(waiting):
+    for number, (name, state, key, token, manual, *registered) in enumerate(waiting):
         sfn.add_response(
             "get_execution_history",
-            {"events": waiting_at(state, key, token, manual=manual)},
+            {"events": waiting_at(state, key, token, manual=manual, registered=(registered or [None])[0])},
             {"executionArn": execution_arn(name), "reverseOrder": True, "includeExecutionData": True, "maxResults": 8},
         )
         if number == 0:
@@ -312,3 +324,63 @@ def test_resume_by_key_via_lambda_needs_the_stack_and_says_so_before_any_call(aw
     assert code == EXIT_USAGE
     assert "--via-lambda invokes the stack's ResumeStepFunctionLambda: pass --stack, not --state-machine" in err
     assert aws.stubbers == {}
+
+
+# Two orders with one id at one step whose task queues on a key in use: one took the key, the other
+# waits in its line (its hand-off said so).
+HOLDER = ("job-1", JOB, "order-42", TOKEN, False, True)
+IN_LINE = ("job-5", JOB, "order-42", OTHER_TOKEN, False, False)
+
+
+def test_a_command_by_key_sends_to_the_task_that_holds_the_key_not_to_those_in_its_line(aws, cli):
+    aws.stack()
+    queue_paused(aws, IN_LINE, HOLDER)
+    aws("stepfunctions").add_response("send_task_success", {}, {"taskToken": TOKEN, "output": '{"ok": true}'})
+
+    code, out, err = cli("resume", "--key", "order-42", "--output", '{"ok": true}')
+
+    assert (code, err) == (EXIT_OK, "")
+    assert out == "resumed job-1 (waiting on key 'order-42')\n"
+    aws("stepfunctions").assert_no_pending_responses()
+
+
+def test_paused_marks_the_tasks_that_wait_in_a_key_s_line(aws, cli):
+    aws.stack()
+    queue_paused(aws, HOLDER, IN_LINE, MANUAL)
+
+    code, out, _ = cli("paused", "--json")
+
+    assert code == EXIT_OK
+    rows = {row["name"]: (row["correlationKey"], row["inLine"]) for row in json.loads(out)}
+    assert rows == {"job-1": ("order-42", False), "job-5": ("order-42", True), "job-2": (None, False)}
+
+
+def test_paused_shows_in_line_beside_the_key_of_a_task_behind_the_holder(aws, cli):
+    aws.stack()
+    queue_paused(aws, HOLDER, IN_LINE)
+
+    code, out, _ = cli("paused")
+
+    assert code == EXIT_OK
+    header, *rows = out.splitlines()[1:]
+    key_column = slice(header.index("KEY"), header.index("TASK TOKEN"))
+    assert [row[key_column].strip() for row in rows] == ["order-42", "order-42 (in line)"]
+
+
+def test_when_the_holder_no_longer_waits_the_line_s_tasks_are_not_guessed_between(aws, cli):
+    # GIVEN two tasks put in line whose holder has closed: the registry moved the line on, which
+    # writes no event, so the history cannot tell which of them holds the key now
+    aws.stack()
+    queue_paused(aws, IN_LINE, ("job-6", JOB, "order-42", TOKEN, False, False))
+
+    code, out, err = cli("resume", "--key", "order-42")
+
+    assert (code, out) == (EXIT_FAILED, "")
+    assert err == (
+        f"pausable-sfn: 2 paused tasks of {STATE_MACHINE} wait on key 'order-42': "
+        f"job-5 at '{JOB}' (was in line: may hold the key now), job-6 at '{JOB}' (was in line: may hold the key now); "
+        "which of them holds the key now only the channel's registry knows: send the callback by key "
+        "through the channel (its topic, EventBridge, or resume --key --via-lambda with --stack), "
+        "or name the execution\n"
+    )
+    aws("stepfunctions").assert_no_pending_responses()  # and nothing was sent
