@@ -249,8 +249,12 @@ def test_an_order_stopped_while_it_waits_leaves_no_token_behind(shop):
     shop.sfn.stop_execution(executionArn=arn, error="Cancelled", cause="the customer cancelled")
 
     # The execution's end reaches the janitor through EventBridge, which drops its entries.
+    # The janitor drops the entry, then marks the key closed: the test waits for both.
     wait_until(lambda: task_entries(shop, order_id) == [], what="the registry to drop the order's token")
-    [closed] = [item for item in shop.registry_items({order_id}) if item["entry"]["S"].startswith("closed#")]
+    [closed] = wait_until(
+        lambda: [item for item in shop.registry_items({order_id}) if item["entry"]["S"].startswith("closed#")],
+        what="the key to be marked closed",
+    )
     assert "ciphertext" not in closed
     assert "ciphertext" in entry  # it held the token (encrypted) while the order waited
 
