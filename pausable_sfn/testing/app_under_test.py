@@ -44,7 +44,11 @@ def synthesize_once(app: str, *, cwd: Path, shared: Path) -> Path:
     try:
         assembly = synthesize(app, cwd=cwd, out_dir=folder / "cdk.out")
     except AppError as error:
-        failed.write_text(str(error))
+        # Written whole, then renamed: a worker that sees the file reads all of it, not a file
+        # created and not yet written (found beside two CPU hogs: an empty error).
+        partial = folder / "failed.partial"
+        partial.write_text(str(error))
+        partial.replace(failed)
         raise
     done.touch()
     return assembly
