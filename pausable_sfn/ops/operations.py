@@ -211,16 +211,15 @@ def in_line(paused: Sequence[PausedExecution]) -> dict[str, bool | None]:
     task of its state that took the key and waits too; None where it was put in line and no such task
     waits (the line has moved on since: it may hold the key now); False otherwise."""
     holders = {(execution.state, execution.key) for execution in paused if execution.registered is True}
-    return {
-        execution.arn: (
-            False
-            if execution.registered is not False
-            else True
-            if (execution.state, execution.key) in holders
-            else None
-        )
-        for execution in paused
-    }
+    return {execution.arn: _place_in_line(execution, holders) for execution in paused}
+
+
+def _place_in_line(execution: PausedExecution, holders: set[tuple[str, str | None]]) -> bool | None:
+    if execution.registered is not False:  # took the key, or its step has no line
+        return False
+    if (execution.state, execution.key) in holders:
+        return True
+    return None  # a turn writes no history event: only the registry knows who holds the key now
 
 
 def check_correlation_key(key: str) -> None:
@@ -496,8 +495,9 @@ class Operations:
             raise OperationError(self._no_task_waits_on(key))
         if len(waiting) == 1:
             return waiting[0]
+        several_states = len({execution.state for execution in waiting}) > 1
         holding = [execution for execution in waiting if execution.registered is True]
-        if len({execution.state for execution in waiting}) == 1 and len(holding) == 1:
+        if not several_states and len(holding) == 1:
             return holding[0]  # the others wait in the key's line behind it
         places = in_line(waiting)
         tasks = ", ".join(
@@ -505,7 +505,7 @@ class Operations:
         )
         advice = (
             "name the execution instead"
-            if len({execution.state for execution in waiting}) > 1
+            if several_states
             else "which of them holds the key now only the channel's registry knows: send the callback by key "
             "through the channel (its topic, EventBridge, or resume --key --via-lambda with --stack), "
             "or name the execution"

@@ -839,9 +839,8 @@ def end_executions_whole(patches: ExitStack) -> None:
     def reflect(communication: BaseExecutionWorkerCommunication) -> None:
         end = _EndBeingWritten(communication.execution)
         original_reflect(types.SimpleNamespace(execution=end))
-        writes = dict(end.writes)
-        status = writes.pop("exec_status", None)
-        for name, value in writes.items():
+        status = end.writes.pop("exec_status", None)
+        for name, value in end.writes.items():
             setattr(communication.execution, name, value)
         if status is not None:  # the status last: whoever reads it ended reads the rest written
             communication.execution.exec_status = status
