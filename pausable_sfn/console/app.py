@@ -9,6 +9,7 @@ On an embedded AWS (an endpoint on this machine whose clock route answers), ever
 clock's time when it is not the wall clock's, reckons with it, and has a form that advances it.
 """
 
+import functools
 import hmac
 import json
 import logging
@@ -38,7 +39,7 @@ from ..ops.conventions import NO_APP, AppConventions
 from ..ops.errors import OperationError, UsageError
 from ..ops.graph import WAITING, ExecutionPath, GraphvizMissingError, render_svg
 from ..ops.history import ScheduledTask, read_history, recent_events, scheduled_task, state_visits
-from ..ops.operations import Operations, parse_output
+from ..ops.operations import Operations, parse_output, place_in_line
 from ..ops.tokens import TokenLocator
 from . import listing, pages
 from .masking import masked_history
@@ -278,12 +279,22 @@ class ConsoleApp:
         sfn = self._clients("stepfunctions")
         rows, following = listing.newest(sfn, shown, cursor, page_size=PAGE_SIZE, status=status)
         operations: dict[str, Operations] = {}  # by state machine: each reads its definition once a page
+        waiting: dict[str, ScheduledTask | None] = {}  # what each execution of the page waits on now
         for row in rows:
-            if row["status"] == "RUNNING":
-                # Where it waits needs no token: any state machine's waiting task is shown.
-                waiting = scheduled_task(recent_events(sfn, row["executionArn"]))
-                row["waitsAt"] = waiting.state if waiting else None
-                row["waitsOnKey"] = self._key_waited_on(operations, row, waiting) if waiting else None
+            running = row["status"] == "RUNNING"
+            # Where it waits needs no token: any state machine's waiting task is shown.
+            task = scheduled_task(recent_events(sfn, row["executionArn"])) if running else None
+            waiting[row["executionArn"]] = task
+            if running:
+                row["waitsAt"] = task.state if task else None
+                row["waitsOnKey"] = self._key_waited_on(operations, row, task) if task else None
+        # A task in a key's line and the one it waits behind are often on one page: read once.
+        holder_waits_at = _holder_waits_at(
+            sfn, known={arn: task.state if task else None for arn, task in waiting.items()}
+        )
+        for row in rows:
+            if row.get("waitsOnKey") is not None:
+                row["waitsInLine"] = _place_in_line(waiting[row["executionArn"]], holder_waits_at)
         return pages.executions_page(
             rows,
             machines=machines,
@@ -334,6 +345,8 @@ class ConsoleApp:
         except GraphvizMissingError as error:
             svg = f"<p>{error}</p>"
         task = scheduled_task(events) if description.get("status") == "RUNNING" else None
+        key = _key_of(definition_text, task) if task else None
+        line = key is not None and _place_in_line(task, _holder_waits_at(sfn))
         masked, shown_events = masked_history(definition_text, events)
         return pages.execution_page(
             description,
@@ -343,7 +356,9 @@ class ConsoleApp:
             waiting=next(((name, run) for name, run in path.runs.items() if run.status == WAITING), None),
             masked=masked,
             now=now,
-            key=_key_of(definition_text, task) if task else None,
+            key=key,
+            line=line,
+            behind=task.behind if task and line else None,
             actions=pages.actions_form(arn, self._form_key, typed or {}) if task else "",
             address=f"execution?arn={quote(arn, safe='')}",
             notice=notice,
@@ -358,6 +373,28 @@ def _key_of(definition: str, task: ScheduledTask) -> str | None:
         return TokenLocator(definition).locate(task.state, task.parameters).key
     except OperationError:
         return None
+
+
+def _holder_waits_at(sfn: Any, known: Mapping[str, str | None] | None = None) -> Callable[[str], str | None]:
+    """Where the task of an execution that a task was put behind in a key's line waits now, by the
+    execution's ARN: None when it waits no more, or the execution is gone. Each read once a page,
+    and not at all when `known` (where the page's executions wait) says."""
+
+    @functools.cache
+    def waits_at(arn: str) -> str | None:
+        if known is not None and arn in known:
+            return known[arn]
+        try:
+            holder = scheduled_task(recent_events(sfn, arn))
+        except (ClientError, ParamValidationError):
+            return None
+        return holder.state if holder else None
+
+    return waits_at
+
+
+def _place_in_line(task: ScheduledTask | None, holder_waits_at: Callable[[str], str | None]) -> bool | None:
+    return False if task is None else place_in_line(task.state, task.registered, task.behind, holder_waits_at)
 
 
 def _now(request: Request) -> datetime:

@@ -11,6 +11,7 @@ from urllib.parse import quote, urlencode
 from ..clock_route import ClockReading
 from ..ops.graph import StateRun, span, when
 from ..ops.history import StateVisit, event_details
+from ..ops.operations import LINE_PLACES
 
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1b1f24;background:#f4f5f7}
@@ -100,6 +101,7 @@ def executions_page(
         shown = "PAUSED" if row.get("waitsAt") else row["status"]
         where = f" at {escape(row['waitsAt'])}" if row.get("waitsAt") else ""
         where += f" on key {escape(row['waitsOnKey'])}" if row.get("waitsOnKey") else ""
+        where += escape(LINE_PLACES[row.get("waitsInLine", False)])
         cells.append(
             "<tr>"
             f"<td>{execution_link(row['executionArn'], row['name'])}</td>"
@@ -182,7 +184,9 @@ def _assigned(variables: dict[str, str] | None, hidden: Callable[[str], str]) ->
     return "".join(f"<div>${escape(name)} = {_data(value, hidden)}</div>" for name, value in variables.items())
 
 
-def _waiting_facts(waiting: tuple[str, StateRun] | None, now: datetime, key: str | None) -> dict[str, str]:
+def _waiting_facts(
+    waiting: tuple[str, StateRun] | None, now: datetime, key: str | None, line: bool | None, behind: str | None
+) -> dict[str, str]:
     if waiting is None:
         return {}
     name, run = waiting
@@ -192,7 +196,8 @@ def _waiting_facts(waiting: tuple[str, StateRun] | None, now: datetime, key: str
     return {
         "Paused at": name,
         # What a service calls back with, instead of the token: never the token itself.
-        **({"Waits on key": key} if key is not None else {}),
+        **({"Waits on key": f"{key}{LINE_PLACES[line]}"} if key is not None else {}),
+        **({"In line behind": behind.rsplit(":", 1)[-1]} if line and behind else {}),
         "Paused since": f"{when(run.entered_at)} ({span(now - run.entered_at)} ago)",
         "Times out": f"{when(until)} (in {span(until - now)})" if until else "never: the task has no timeout",
     }
@@ -209,6 +214,8 @@ def execution_page(
     now: datetime,
     address: str,
     key: str | None = None,
+    line: bool | None = False,
+    behind: str | None = None,
     actions: str = "",
     notice: str | None = None,
     problem: str | None = None,
@@ -234,7 +241,7 @@ def execution_page(
         "Started": when(description.get("startDate")),
         "Stopped": when(description.get("stopDate")),
         "Duration": duration(description, now),
-        **_waiting_facts(waiting, now, key),
+        **_waiting_facts(waiting, now, key, line, behind),
         "Error": str(description.get("error", "")),
         "Cause": hidden(str(description.get("cause", ""))),
     }

@@ -139,6 +139,8 @@ class ScheduledTask:
     # False if it waited in the key's line (it may hold the key since: a promotion writes no event);
     # None for any other task.
     registered: bool | None = None
+    # For a task put in line: the execution whose task held the key then (its ARN).
+    behind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -176,22 +178,26 @@ def scheduled_task(events: list[dict[str, Any]]) -> ScheduledTask | None:
                 else None
             )
         elif kind == "TaskSubmitted" and task is not None:
-            task = replace(task, submitted=True, registered=_registered(event))
+            task = replace(task, submitted=True, **_hand_off(event))
         elif kind in _TASK_ENDS or kind == "TaskStateExited" or kind.startswith("Execution"):
             task = None
     return task
 
 
-def _registered(submitted: dict[str, Any]) -> bool | None:
-    """The `registered` of a keyed task's hand-off (its registrar's answer, the Payload of the Lambda
-    invoke's output), or None when the output is not such an answer."""
+def _hand_off(submitted: dict[str, Any]) -> dict[str, Any]:
+    """The `registered` and `behind` of a keyed task's hand-off (its registrar's answer, the Payload
+    of the Lambda invoke's output); None for what the output does not say as such an answer does."""
     try:
         output = json.loads(submitted.get("taskSubmittedEventDetails", {}).get("output") or "null")
     except (TypeError, ValueError):
-        return None
+        output = None
     answer = output.get("Payload", output) if isinstance(output, dict) else None
-    registered = answer.get("registered") if isinstance(answer, dict) else None
-    return registered if isinstance(registered, bool) else None
+    answer = answer if isinstance(answer, dict) else {}
+    registered, behind = answer.get("registered"), answer.get("behind")
+    return {
+        "registered": registered if isinstance(registered, bool) else None,
+        "behind": behind if isinstance(behind, str) and registered is False else None,
+    }
 
 
 def waiting_task(

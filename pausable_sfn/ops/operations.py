@@ -89,6 +89,7 @@ __all__ = [
     "describe_client_error",
     "in_line",
     "parse_output",
+    "place_in_line",
 ]
 
 # Adaptive retries: backoff on throttling plus a client-side rate limiter, so a batch resume
@@ -193,6 +194,7 @@ class PausedExecution:
     # At its hand-off, a keyed task took its key (True) or waited in the key's line (False); None
     # for any other task. A task put in line may hold the key since: a promotion writes no event.
     registered: bool | None = None
+    behind: str | None = None  # for a task put in line: the execution that held the key then
 
 
 @dataclass
@@ -207,17 +209,26 @@ LINE_PLACES: dict[bool | None, str] = {False: "", True: " (in line)", None: " (w
 
 
 def in_line(paused: Sequence[PausedExecution]) -> dict[str, bool | None]:
-    """Each paused execution's place in its key's line, by ARN: True where it waits in line behind a
-    task of its state that took the key and waits too; None where it was put in line and no such task
-    waits (the line has moved on since: it may hold the key now); False otherwise."""
-    holders = {(execution.state, execution.key) for execution in paused if execution.registered is True}
-    return {execution.arn: _place_in_line(execution, holders) for execution in paused}
+    """Each paused execution's place in its key's line (see place_in_line), by ARN, read among
+    `paused` alone."""
+    waits_at = {execution.arn: execution.state for execution in paused}
+    return {
+        execution.arn: place_in_line(execution.state, execution.registered, execution.behind, waits_at.get)
+        for execution in paused
+    }
 
 
-def _place_in_line(execution: PausedExecution, holders: set[tuple[str, str | None]]) -> bool | None:
-    if execution.registered is not False:  # took the key, or its step has no line
+def place_in_line(
+    state: str, registered: bool | None, behind: str | None, holder_waits_at: Callable[[str], str | None]
+) -> bool | None:
+    """Where a task waiting at `state` stands in its key's line, from its hand-off (`registered`,
+    `behind`) and where the execution it was put behind waits now (`holder_waits_at`, None if its
+    task waits no more): True if that task still waits at the same state (it holds the key);
+    None if it was put in line and that task waits no more (the line has moved on since: it may
+    hold the key now); False if it took the key, or its step has no line."""
+    if registered is not False:
         return False
-    if (execution.state, execution.key) in holders:
+    if behind is not None and holder_waits_at(behind) == state:
         return True
     return None  # a turn writes no history event: only the registry knows who holds the key now
 
@@ -472,6 +483,7 @@ class Operations:
                 problem,
                 found.key if found else None,
                 task.registered,
+                task.behind,
             )
 
         arn = self.state_machine_arn

@@ -6,9 +6,12 @@ one's packing job is sent once the order ahead has let the id go (resumed by it,
 import json
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+from werkzeug.test import Client
 
+from pausable_sfn.console.app import ConsoleApp
 from pausable_sfn.ops.history import recent_events
 from pausable_sfn.ops.operations import Operations, in_line
 from pausable_sfn.testing.waiting import wait_until
@@ -80,6 +83,10 @@ def test_three_orders_with_one_id_are_packed_one_at_a_time_in_the_order_they_cam
     assert operations.paused_on_key(order_id).arn == first
     places = in_line([paused for paused in operations.paused() if paused.key == order_id])
     assert places == {first: False, arns[1]: True, arns[2]: True}
+    # And the console's page of an order in line names the one it waits behind.
+    page = Client(ConsoleApp(shop.aws.client)).get(f"/console/execution?arn={quote(arns[2], safe='')}")
+    assert f"<th>Waits on key</th><td>{order_id} (in line)</td>" in page.get_data(as_text=True)
+    assert f"<th>In line behind</th><td>{first.rsplit(':', 1)[-1]}</td>" in page.get_data(as_text=True)
     for number, arn in enumerate(arns):
         shop.publish({"correlationKey": order_id, "output": {"parcelId": f"P-{number}"}})
         shop.wait_waiting_at(arn, APPROVE)

@@ -54,11 +54,12 @@ def execution_arn(name: str) -> str:
 
 
 def waiting_at(
-    state: str, key: Any, token: str, *, manual: bool, registered: bool | None = None
+    state: str, key: Any, token: str, *, manual: bool, registered: bool | None = None, behind: str | None = None
 ) -> list[dict[str, Any]]:
     """The newest events of an execution whose task waits in `state` on `key`, newest first, as
     GetExecutionHistory gives them with reverseOrder; with `registered`, its hand-off says whether
-    the task took the key (True) or waited in the key's line (False), as the registrar answers."""
+    the task took the key (True) or waited in the key's line (False) behind the execution named
+    `behind`, as the registrar answers."""
     parameters = {
         "FunctionName": REGISTRAR,
         "Payload": {
@@ -72,7 +73,11 @@ def waiting_at(
     }
     events = task_waiting_events(state, "lambda", "invoke.waitForTaskToken", parameters, NOW)
     if registered is not None:
-        answer = {"correlationKey": key, "registered": registered, **({} if registered else {"inLine": True})}
+        answer = {
+            "correlationKey": key,
+            "registered": registered,
+            **({} if registered else {"inLine": True, "behind": behind and execution_arn(behind)}),
+        }
         details = {
             **events[0]["taskSubmittedEventDetails"],
             "output": json.dumps({"Payload": answer, "StatusCode": 200}),
@@ -83,8 +88,8 @@ def waiting_at(
 
 def queue_paused(aws, *waiting: tuple[Any, ...]) -> None:
     """ListExecutions naming these executions (name, state, key, token, manual, and, for a task of a
-    key's line, whether it took the key at its hand-off), the state machine's definition (read
-    once), and each one's newest events."""
+    key's line, whether it took the key at its hand-off and, if not, the name of the execution it was
+    put behind), the state machine's definition (read once), and each one's newest events."""
     executions = [
         running_execution(execution_arn(name), STATE_MACHINE, name, NOW - timedelta(minutes=5)) for name, *_ in waiting
     ]
@@ -94,10 +99,11 @@ def queue_paused(aws, *waiting: tuple[Any, ...]) -> None:
         {"executions": executions},
         {"stateMachineArn": STATE_MACHINE, "statusFilter": "RUNNING", "maxResults": 1000},
     )
-    for number, (name, state, key, token, manual, *registered) in enumerate(waiting):
+    for number, (name, state, key, token, manual, *hand_off) in enumerate(waiting):
+        registered, behind = [*hand_off, None, None][:2]
         sfn.add_response(
             "get_execution_history",
-            {"events": waiting_at(state, key, token, manual=manual, registered=(registered or [None])[0])},
+            {"events": waiting_at(state, key, token, manual=manual, registered=registered, behind=behind)},
             {"executionArn": execution_arn(name), "reverseOrder": True, "includeExecutionData": True, "maxResults": 8},
         )
         if number == 0:
@@ -327,9 +333,9 @@ def test_resume_by_key_via_lambda_needs_the_stack_and_says_so_before_any_call(aw
 
 
 # Two orders with one id at one step whose task queues on a key in use: one took the key, the other
-# waits in its line (its hand-off said so).
+# waits in its line behind it (its hand-off said so).
 HOLDER = ("job-1", JOB, "order-42", TOKEN, False, True)
-IN_LINE = ("job-5", JOB, "order-42", OTHER_TOKEN, False, False)
+IN_LINE = ("job-5", JOB, "order-42", OTHER_TOKEN, False, False, "job-1")
 
 
 def test_a_command_by_key_sends_to_the_task_that_holds_the_key_not_to_those_in_its_line(aws, cli):
@@ -371,7 +377,7 @@ def test_when_the_holder_no_longer_waits_the_line_s_tasks_are_not_guessed_betwee
     # GIVEN two tasks put in line whose holder has closed: the registry moved the line on, which
     # writes no event, so the history cannot tell which of them holds the key now
     aws.stack()
-    queue_paused(aws, IN_LINE, ("job-6", JOB, "order-42", TOKEN, False, False))
+    queue_paused(aws, IN_LINE, ("job-6", JOB, "order-42", TOKEN, False, False, "job-1"))
 
     code, out, err = cli("resume", "--key", "order-42")
 
@@ -384,3 +390,16 @@ def test_when_the_holder_no_longer_waits_the_line_s_tasks_are_not_guessed_betwee
         "or name the execution\n"
     )
     aws("stepfunctions").assert_no_pending_responses()  # and nothing was sent
+
+
+def test_a_task_put_in_line_behind_an_execution_that_has_moved_on_is_not_said_to_be_in_line(aws, cli):
+    # GIVEN a task put in line behind job-1 at the long job, and job-1 now waiting at the next
+    # step on the same id: it has let the key of the long job go (its turn may have come)
+    aws.stack()
+    queue_paused(aws, IN_LINE, ("job-1", SHIP, "order-42", TOKEN, False, True))
+
+    code, out, _ = cli("paused", "--json")
+
+    assert code == EXIT_OK
+    rows = {row["name"]: (row["state"], row["inLine"]) for row in json.loads(out)}
+    assert rows == {"job-5": (JOB, None), "job-1": (SHIP, False)}
