@@ -403,3 +403,17 @@ def test_a_task_put_in_line_behind_an_execution_that_has_moved_on_is_not_said_to
     assert code == EXIT_OK
     rows = {row["name"]: (row["state"], row["inLine"]) for row in json.loads(out)}
     assert rows == {"job-5": (JOB, None), "job-1": (SHIP, False)}
+
+
+def test_a_task_put_in_line_behind_a_task_that_got_the_key_from_the_line_is_in_line(aws, cli):
+    # GIVEN job-5, which got the key from the line (its own hand-off said "in line" behind job-1,
+    # gone since), and job-7, put in line behind job-5 after that
+    aws.stack()
+    queue_paused(aws, IN_LINE, ("job-7", JOB, "order-42", TOKEN, False, False, "job-5"))
+
+    code, out, _ = cli("paused", "--json")
+
+    # THEN job-7 is in line; of job-5 the history can only say that it may hold the key now
+    assert code == EXIT_OK
+    rows = {row["name"]: row["inLine"] for row in json.loads(out)}
+    assert rows == {"job-5": None, "job-7": True}
